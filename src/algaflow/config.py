@@ -1,0 +1,36 @@
+"""Settings read from the environment, in one place."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+DEFAULT_DATABASE_URL = "sqlite:///algaflow.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    plugins: tuple[str, ...] = ()
+    schema_dirs: tuple[str, ...] = ()
+    max_body_bytes: int = 16 * 1024 * 1024
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _split(value: str | None, sep: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(sep) if part.strip())
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Settings from ``ALGAFLOW_*`` variables (``environ`` defaults to ``os.environ``)."""
+    env = os.environ if environ is None else environ
+    return Settings(
+        database_url=env.get("ALGAFLOW_DATABASE_URL") or DEFAULT_DATABASE_URL,
+        plugins=_split(env.get("ALGAFLOW_PLUGINS"), ","),
+        schema_dirs=_split(env.get("ALGAFLOW_SCHEMA_DIRS"), os.pathsep),
+        max_body_bytes=int(env.get("ALGAFLOW_MAX_BODY_BYTES") or 16 * 1024 * 1024),
+    )

@@ -1,0 +1,1 @@
+"""Tables, migrations, engines and tenants: the only part that knows SQL."""

@@ -1,0 +1,130 @@
+"""Shared fixtures: both databases, tenants, and the Alga sample corpus (read in place)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from algaflow.store import migrate
+from algaflow.store.engine import make_engine
+from algaflow.store.tenants import create_tenant
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS_DIR = ROOT.parent / "shared" / "corpus" / "alga-sample"
+PG_URL = os.environ.get(
+    "ALGAFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/algaflow_test"
+)
+
+
+def corpus_files() -> list[Path]:
+    """Every bundle of the Alga sample corpus, or none when ``../shared`` is absent."""
+    return sorted(CORPUS_DIR.glob("*.json")) if CORPUS_DIR.is_dir() else []
+
+
+@pytest.fixture
+def corpus_dir() -> Path:
+    if not CORPUS_DIR.is_dir():
+        pytest.skip("../shared/corpus/alga-sample is absent")
+    return CORPUS_DIR
+
+
+# --- databases -------------------------------------------------------------------------------
+
+
+def _postgres_unavailable(reason: str) -> None:
+    message = f"PostgreSQL is not reachable at {PG_URL.split('@')[-1]}: {reason}"
+    if os.environ.get("CI"):
+        pytest.fail(message + " (CI is set, so this fails instead of skipping)")
+    pytest.skip(message)
+
+
+def _ensure_pg_database(url: str) -> None:
+    target = sa.engine.make_url(url)
+    admin = make_engine(target.set(database="postgres").render_as_string(hide_password=False))
+    try:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            exists = conn.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}
+            ).first()
+            if not exists:
+                conn.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _pg_engine() -> Iterator[Engine | str]:
+    try:
+        _ensure_pg_database(PG_URL)
+        engine = make_engine(PG_URL)
+        with engine.connect():
+            pass
+    except Exception as exc:  # any connection problem becomes a skip (or a CI failure)
+        yield f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        return
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "algaflow.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+def _truncate_all(engine: Engine) -> None:
+    with engine.begin() as conn:
+        names = conn.execute(
+            sa.text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                "AND tablename <> 'alembic_version'"
+            )
+        ).scalars()
+        quoted = ", ".join(f'"{n}"' for n in names)
+        if quoted:
+            conn.exec_driver_sql(f"TRUNCATE {quoted} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database: a fresh SQLite file, or the test PostgreSQL database."""
+    if request.param == "sqlite":
+        target = tmp_path / "algaflow.db"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), target)
+        return f"sqlite:///{target}"
+    pg = request.getfixturevalue("_pg_engine")
+    if isinstance(pg, str):
+        _postgres_unavailable(pg)
+    _truncate_all(pg)
+    return PG_URL
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def tenant(engine: Engine) -> str:
+    with engine.begin() as conn:
+        return create_tenant(conn, "tenant-a")["id"]
+
+
+@pytest.fixture
+def other_tenant(engine: Engine) -> str:
+    with engine.begin() as conn:
+        return create_tenant(conn, "tenant-b")["id"]
