@@ -1,0 +1,81 @@
+"""Request dependencies: the engine, the registry, and the caller's tenant and permissions.
+
+A request's tenant always comes from its API key (``Authorization: Bearer`` or ``x-api-key``);
+no route takes a tenant from the URL or the body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.engine import Connection, Engine
+
+from algaflow.errors import AlgaflowError
+from algaflow.registry import Registry
+from algaflow.store.api_keys import authenticate
+
+_bearer = HTTPBearer(auto_error=False, description="An algaflow API key")
+_api_key_header = APIKeyHeader(name="x-api-key", auto_error=False)
+
+
+@dataclass(frozen=True)
+class Principal:
+    tenant_id: str
+    permissions: frozenset[str]
+    key_id: str | None = None
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def get_registry(request: Request) -> Registry:
+    return request.app.state.registry
+
+
+def read_conn(engine: Engine = Depends(get_engine)) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        yield conn
+
+
+def write_conn(engine: Engine = Depends(get_engine)) -> Iterator[Connection]:
+    """One transaction for the whole request: committed on success, rolled back on error."""
+    with engine.begin() as conn:
+        yield conn
+
+
+def get_principal(
+    engine: Engine = Depends(get_engine),
+    bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    api_key: str | None = Depends(_api_key_header),
+) -> Principal:
+    secret = bearer.credentials if bearer else api_key
+    if not secret:
+        raise AlgaflowError("UNAUTHENTICATED", "An API key is required.", status=401)
+    with engine.connect() as conn:
+        row = authenticate(conn, secret)
+    if row is None:
+        raise AlgaflowError("UNAUTHENTICATED", "The API key is not valid.", status=401)
+    return Principal(row["tenant"], frozenset(row["permissions"]), row["id"])
+
+
+def require(permission: str) -> Callable[..., Principal]:
+    """A dependency granting access when the key has ``permission`` (or ``workflow:admin``)."""
+
+    def dependency(principal: Principal = Depends(get_principal)) -> Principal:
+        if (
+            permission not in principal.permissions
+            and "workflow:admin" not in principal.permissions
+        ):
+            raise AlgaflowError(
+                "FORBIDDEN",
+                f'Workflow permission "{permission.split(":")[-1]}" required',
+                status=403,
+                details={"permission": permission},
+            )
+        return principal
+
+    return dependency

@@ -1,0 +1,59 @@
+"""Every error answers ``{code, error, details?}`` plus RFC 9457 ``type``/``title``/``status``."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from algaflow.errors import AlgaflowError
+
+log = logging.getLogger("algaflow.api")
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(error: AlgaflowError) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://algaflow.dev/errors/{error.code}",
+        "title": HTTPStatus(error.status).phrase,
+        "status": error.status,
+        **error.to_dict(),
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    return JSONResponse(body, status_code=error.status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    issues = [
+        {"path": "/".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
+        for e in exc.errors()
+    ]
+    if any(e.get("type") == "json_invalid" for e in exc.errors()):
+        return problem(AlgaflowError("INVALID_JSON", "Request body is not valid JSON."))
+    return problem(
+        AlgaflowError("INVALID_REQUEST", "Invalid request", status=400, details={"issues": issues})
+    )
+
+
+def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}.get(
+        exc.status_code, "HTTP_ERROR"
+    )
+    return problem(AlgaflowError(code, str(exc.detail), status=exc.status_code))
+
+
+def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error", exc_info=exc)
+    return problem(AlgaflowError("INTERNAL_ERROR", "Internal server error", status=500))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AlgaflowError, lambda _r, e: problem(e))  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)

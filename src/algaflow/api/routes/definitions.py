@@ -1,0 +1,163 @@
+"""Workflow definition routes (Alga's surface): create, list, read, drafts, metadata, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.engine import Connection
+
+from algaflow.definitions import store
+from algaflow.definitions.views import version_view, workflow_view
+from algaflow.errors import AlgaflowError
+
+from ..deps import Principal, read_conn, require, write_conn
+
+router = APIRouter(prefix="/workflow-definitions", tags=["workflow-definitions"])
+
+
+class CreateWorkflow(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: str = Field(description="Portable identity, ^[a-z0-9][a-z0-9._-]*$")
+    definition: dict[str, Any] | None = None
+    name: str | None = None
+    payloadSchemaRef: str | None = None
+    description: str | None = None
+    trigger: dict[str, Any] | None = None
+    payloadSchemaMode: str = "pinned"
+    pinnedPayloadSchemaRef: str | None = None
+
+
+class ReplaceDraft(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    definition: dict[str, Any]
+
+
+class UpdateMetadata(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    isPaused: bool | None = None
+    isVisible: bool | None = None
+    concurrencyLimit: int | None = None
+    autoPauseOnFailure: bool | None = None
+    failureRateThreshold: float | str | None = None
+    failureRateMinRuns: int | None = None
+    retentionPolicyOverride: dict[str, Any] | None = None
+    payloadSchemaMode: str | None = None
+    pinnedPayloadSchemaRef: str | None = None
+
+
+@router.post("", status_code=201)
+def create_workflow(
+    body: CreateWorkflow,
+    principal: Principal = Depends(require("workflow:write")),
+    conn: Connection = Depends(write_conn),
+) -> dict[str, Any]:
+    row = store.create_workflow(
+        conn,
+        principal.tenant_id,
+        key=body.key,
+        name=body.name,
+        payload_schema_ref=body.payloadSchemaRef,
+        description=body.description,
+        trigger=body.trigger,
+        definition=body.definition,
+        payload_schema_mode=body.payloadSchemaMode,
+        pinned_payload_schema_ref=body.pinnedPayloadSchemaRef,
+    )
+    return workflow_view(row, with_draft=True)
+
+
+@router.get("")
+def list_workflows(
+    keyPrefix: str | None = Query(None, max_length=200),
+    status: str | None = Query(None, pattern="^(draft|published)$"),
+    paused: bool | None = None,
+    principal: Principal = Depends(require("workflow:read")),
+    conn: Connection = Depends(read_conn),
+) -> list[dict[str, Any]]:
+    rows = store.list_workflows(
+        conn, principal.tenant_id, key_prefix=keyPrefix, status=status, paused=paused
+    )
+    return [workflow_view(r) for r in rows]
+
+
+@router.get("/{workflowId}")
+def get_workflow(
+    workflowId: str,
+    principal: Principal = Depends(require("workflow:read")),
+    conn: Connection = Depends(read_conn),
+) -> dict[str, Any]:
+    return workflow_view(store.get_workflow(conn, principal.tenant_id, workflowId), with_draft=True)
+
+
+@router.delete("/{workflowId}", status_code=204)
+def delete_workflow(
+    workflowId: str,
+    principal: Principal = Depends(require("workflow:write")),
+    conn: Connection = Depends(write_conn),
+) -> Response:
+    store.delete_workflow(conn, principal.tenant_id, workflowId)
+    return Response(status_code=204)
+
+
+@router.get("/{workflowId}/versions")
+def list_versions(
+    workflowId: str,
+    principal: Principal = Depends(require("workflow:read")),
+    conn: Connection = Depends(read_conn),
+) -> list[dict[str, Any]]:
+    return [version_view(v) for v in store.list_versions(conn, principal.tenant_id, workflowId)]
+
+
+@router.put("/{workflowId}/metadata")
+def update_metadata(
+    workflowId: str,
+    body: UpdateMetadata,
+    principal: Principal = Depends(require("workflow:write")),
+    conn: Connection = Depends(write_conn),
+) -> dict[str, Any]:
+    changes = body.model_dump(exclude_unset=True)
+    row = store.update_metadata(conn, principal.tenant_id, workflowId, changes)
+    return workflow_view(row, with_draft=True)
+
+
+@router.get("/{workflowId}/{version}")
+def get_definition(
+    workflowId: str,
+    version: int,
+    principal: Principal = Depends(require("workflow:read")),
+    conn: Connection = Depends(read_conn),
+) -> dict[str, Any]:
+    """The draft when ``version`` is the draft version, else that published version."""
+    row = store.get_workflow(conn, principal.tenant_id, workflowId)
+    if version == row["draft_version"]:
+        return {
+            "workflowId": row["workflow_id"],
+            "version": version,
+            "kind": "draft",
+            "definition": row["draft_definition"],
+        }
+    published = store.get_version(conn, principal.tenant_id, workflowId, version)
+    return {**version_view(published, with_definition=True), "kind": "published"}
+
+
+@router.put("/{workflowId}/{version}")
+def replace_draft(
+    workflowId: str,
+    version: int,
+    body: ReplaceDraft,
+    principal: Principal = Depends(require("workflow:write")),
+    conn: Connection = Depends(write_conn),
+) -> dict[str, Any]:
+    """Replace the draft; ``version`` must be the current draft version (optimistic lock)."""
+    current = store.get_workflow(conn, principal.tenant_id, workflowId)
+    if version != current["draft_version"]:
+        raise AlgaflowError(
+            "DRAFT_VERSION_CONFLICT",
+            f"Draft version is {current['draft_version']}, not {version}. Refresh and retry.",
+            status=409,
+            details={"draftVersion": current["draft_version"]},
+        )
+    row = store.replace_draft(conn, principal.tenant_id, workflowId, body.definition)
+    return workflow_view(row, with_draft=True)

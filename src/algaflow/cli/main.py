@@ -1,0 +1,67 @@
+"""The ``algaflow`` command: serve, and the same service functions as the HTTP API."""
+
+from __future__ import annotations
+
+import typer
+import uvicorn
+from sqlalchemy.engine import Engine
+
+from algaflow.errors import AlgaflowError
+from algaflow.store import api_keys
+from algaflow.store.tenants import ensure_tenant
+
+from .admin import db_app, keys_app, tenants_app
+from .common import DatabaseUrlOption, PluginOption, fail, open_engine, settings_for, stdout
+from .workflows import workflows_app
+
+app = typer.Typer(
+    name="algaflow",
+    help="Alga PSA workflow definitions, bundles and runs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db_app, name="db")
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(keys_app, name="keys")
+app.add_typer(workflows_app, name="workflows")
+
+
+def bootstrap_admin_key(engine: Engine) -> str | None:
+    """On the very first start, a default tenant and one admin key (returned once)."""
+    with engine.begin() as conn:
+        if api_keys.count_api_keys(conn):
+            return None
+        tenant = ensure_tenant(conn)
+        _, secret = api_keys.create_api_key(
+            conn, tenant["id"], name="bootstrap admin", permissions=api_keys.PERMISSIONS
+        )
+    return secret
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Bind address (loopback by default)."),
+    port: int = typer.Option(8000, "--port"),
+    database_url: str | None = DatabaseUrlOption,
+    plugin: list[str] | None = PluginOption,
+    migrate: bool = typer.Option(False, "--migrate", help="Apply migrations first (PostgreSQL)."),
+) -> None:
+    """Run the HTTP API (and the background worker for timers and resumptions)."""
+    from algaflow.api.app import create_app
+
+    settings = settings_for(database_url, plugin)
+    try:
+        engine = open_engine(settings, auto_migrate=settings.is_sqlite or migrate)
+        secret = bootstrap_admin_key(engine) if settings.is_sqlite else None
+        application = create_app(settings, engine=engine)
+    except AlgaflowError as err:
+        fail(err)
+    if secret:
+        stdout.print("[bold]First start:[/] created tenant 'default' and an admin API key:")
+        stdout.print(f"export ALGAFLOW_API_KEY={secret}", highlight=False)
+        stdout.print("[dim]It is stored hashed and will not be shown again.[/]")
+    uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+if __name__ == "__main__":
+    app()

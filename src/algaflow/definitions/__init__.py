@@ -1,0 +1,1 @@
+"""Workflow definitions: the store of drafts and versions, the strict model, publish."""
