@@ -25,7 +25,11 @@ def number_to_string(value: float | int) -> str:
     int_part, _, frac_part = mantissa.partition(".")
     digits = (int_part + frac_part).lstrip("0")
     # n: position of the decimal point relative to the first significant digit.
-    n = len(int_part.lstrip("0")) if int_part.strip("0") else -(len(frac_part) - len(frac_part.lstrip("0")))
+    n = (
+        len(int_part.lstrip("0"))
+        if int_part.strip("0")
+        else -(len(frac_part) - len(frac_part.lstrip("0")))
+    )
     n += int(exponent) if exponent else 0
     digits = digits.rstrip("0")
     k = len(digits)

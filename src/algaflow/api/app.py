@@ -15,7 +15,8 @@ from algaflow.registry import Registry, build_registry
 from algaflow.store.engine import make_engine
 
 from .errors import install_error_handlers, problem
-from .routes import definitions
+from .routes import bundles, definitions
+from .routes import registry as registry_routes
 
 
 class BodyLimit:
@@ -84,6 +85,9 @@ def create_app(
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    # Bundle routes first: "/{workflowId}/export" must win over "/{workflowId}/{version}".
+    app.include_router(bundles.router, prefix="/api")
     app.include_router(definitions.router, prefix="/api")
+    app.include_router(registry_routes.router, prefix="/api")
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app

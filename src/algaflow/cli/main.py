@@ -11,7 +11,9 @@ from algaflow.store import api_keys
 from algaflow.store.tenants import ensure_tenant
 
 from .admin import db_app, keys_app, tenants_app
+from .bundle import bundle_app
 from .common import DatabaseUrlOption, PluginOption, fail, open_engine, settings_for, stdout
+from .registry import registry_app
 from .workflows import workflows_app
 
 app = typer.Typer(
@@ -24,6 +26,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
 app.add_typer(workflows_app, name="workflows")
+app.add_typer(bundle_app, name="bundle")
+app.add_typer(registry_app, name="registry")
 
 
 def bootstrap_admin_key(engine: Engine) -> str | None:

@@ -9,14 +9,17 @@ from typing import Any
 import typer
 
 from algaflow.definitions import store
+from algaflow.definitions.publish import publish_workflow, validate_for_publish
 from algaflow.definitions.views import workflow_view
 from algaflow.errors import AlgaflowError
 
 from .common import (
     DatabaseUrlOption,
     JsonOption,
+    PluginOption,
     TenantOption,
     fail,
+    load_registry,
     open_engine,
     print_json,
     print_table,
@@ -148,3 +151,70 @@ def delete(
     except AlgaflowError as err:
         fail(err)
     stdout.print(f"deleted {row['key']} ({row['workflow_id']})", highlight=False)
+
+
+@workflows_app.command("publish")
+def publish(
+    workflow: str = typer.Argument(..., help="Workflow id or key."),
+    version: int | None = typer.Option(None, "--version", help="At least this version number."),
+    definition: Path | None = typer.Option(None, "--definition", help="Publish this file instead."),
+    tenant: str = TenantOption,
+    database_url: str | None = DatabaseUrlOption,
+    plugin: list[str] | None = PluginOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Validate and publish the draft (or a definition file) as a new immutable version."""
+    settings = settings_for(database_url, plugin)
+    engine = open_engine(settings)
+    try:
+        tenant_id = resolve_tenant(engine, tenant)
+        body = read_json_file(definition) if definition else None
+        registry = load_registry(settings)
+        with engine.begin() as conn:
+            row = find(conn, tenant_id, workflow)
+            result = publish_workflow(
+                conn,
+                tenant_id,
+                row["workflow_id"],
+                registry=registry,
+                version=version,
+                definition=body,
+            )
+    except AlgaflowError as err:
+        fail(err)
+    report(
+        result, as_json, success=f"published {row['key']} version {result.get('publishedVersion')}"
+    )
+
+
+@workflows_app.command("validate")
+def validate(
+    file: Path = typer.Argument(..., help="A workflow definition JSON file."),
+    plugin: list[str] | None = PluginOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Run publish validation on a definition file, offline."""
+    try:
+        definition = read_json_file(file)
+        result = validate_for_publish(definition, load_registry(settings_for(None, plugin)))
+    except AlgaflowError as err:
+        fail(err)
+    report(result, as_json, success=f"{file}: valid")
+
+
+def report(result: dict[str, Any], as_json: bool, *, success: str) -> None:
+    """Print publish/validation issues; exit 1 when there are errors."""
+    if as_json:
+        print_json(result)
+    else:
+        for issue in result["errors"] + result["warnings"]:
+            colour = "red" if issue["severity"] == "error" else "yellow"
+            stdout.print(
+                f"[{colour}]{issue['severity']}[/] {issue['code']} at {issue['stepPath']}: "
+                f"{issue['message']}",
+                highlight=False,
+            )
+        if result["ok"]:
+            stdout.print(success, highlight=False)
+    if not result["ok"]:
+        raise typer.Exit(1)

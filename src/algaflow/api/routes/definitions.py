@@ -9,10 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Connection
 
 from algaflow.definitions import store
+from algaflow.definitions.publish import publish_workflow, validate_for_publish
 from algaflow.definitions.views import version_view, workflow_view
 from algaflow.errors import AlgaflowError
+from algaflow.registry import Registry
 
-from ..deps import Principal, read_conn, require, write_conn
+from ..deps import Principal, get_registry, read_conn, require, write_conn
 
 router = APIRouter(prefix="/workflow-definitions", tags=["workflow-definitions"])
 
@@ -161,3 +163,46 @@ def replace_draft(
         )
     row = store.replace_draft(conn, principal.tenant_id, workflowId, body.definition)
     return workflow_view(row, with_draft=True)
+
+
+class PublishRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    definition: dict[str, Any] | None = None
+
+
+class ValidateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    definition: dict[str, Any]
+    payloadSchemaMode: str = "pinned"
+
+
+@router.post("/validate")
+def validate(
+    body: ValidateRequest,
+    principal: Principal = Depends(require("workflow:read")),
+    registry: Registry = Depends(get_registry),
+) -> dict[str, Any]:
+    """Publish validation of a definition without storing anything: ``{ok, errors, warnings}``."""
+    return validate_for_publish(
+        body.definition, registry, payload_schema_mode=body.payloadSchemaMode
+    )
+
+
+@router.post("/{workflowId}/{version}/publish")
+def publish(
+    workflowId: str,
+    version: int,
+    body: PublishRequest | None = None,
+    principal: Principal = Depends(require("workflow:publish")),
+    registry: Registry = Depends(get_registry),
+    conn: Connection = Depends(write_conn),
+) -> dict[str, Any]:
+    """Publish the draft (or the given definition); errors come back as data with ``ok: false``."""
+    return publish_workflow(
+        conn,
+        principal.tenant_id,
+        workflowId,
+        registry=registry,
+        version=version,
+        definition=body.definition if body else None,
+    )
