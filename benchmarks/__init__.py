@@ -1,0 +1,1 @@
+"""Benchmark scripts (print medians; never run by the test suite)."""

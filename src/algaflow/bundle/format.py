@@ -1,0 +1,277 @@
+"""Bundle v1 format: header constants, the JSON Schema, and the checks run before any import write.
+
+Order and messages follow Alga (reference §5.3-5.4): the header first with its own codes, then the
+draft-07 schema with *every* error listed in an Ajv-like shape, then (algaflow only) duplicate keys.
+All three are pure and cheap: the validator is compiled once per process.
+
+Deliberate differences from Alga's Ajv setup (docs/compatibility.md):
+
+* ``exportedAt`` uses Ajv-formats' date-time grammar (``T``/``t``/space separator, optional
+  fraction, ``Z`` or ``+hh:mm``/``+hhmm``/``+hh``, leap second ``23:59:60``) but, unlike ajv-formats
+  2.1.1 whose timezone check never fails, a timezone is required. Alga's exporter always writes
+  ``toISOString()`` (``...000Z``), which passes.
+* The key pattern is Alga's plus ``(?!\\n)`` so Python's ``re.search`` cannot accept a final
+  newline; in JavaScript the lookahead never changes the outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft7Validator, FormatChecker, ValidationError
+
+from algaflow.bundle.errors import BundleError
+from algaflow.jsvalues import js_string
+
+BUNDLE_FORMAT = "alga-psa.workflow-bundle"
+BUNDLE_FORMAT_VERSION = 1
+#: Workflow keys, anchored with ``\Z`` so ``match``/``search``/``fullmatch`` all mean what
+#: Alga's JavaScript ``/^[a-z0-9][a-z0-9._-]*$/`` means (no trailing newline).
+WORKFLOW_KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*\Z")
+SCHEMA_RESOURCE = "schemas/workflow-bundle.v1.schema.json"
+
+_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_TIME = re.compile(
+    r"([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?(?:[zZ]|[+-][0-9]{2}(?::?[0-9]{2})?)"
+)
+_DATE_TIME_SEPARATOR = re.compile(r"[tT\s]")
+_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def is_valid_workflow_key(key: Any) -> bool:
+    """Whether ``key`` is a string matching ``^[a-z0-9][a-z0-9._-]*$`` with JS ``$`` semantics."""
+    return isinstance(key, str) and WORKFLOW_KEY_PATTERN.search(key) is not None
+
+
+def is_date_time(value: Any) -> bool:
+    """RFC 3339 date-time as Ajv-formats parses it, with the timezone required (module doc)."""
+    if not isinstance(value, str):
+        return True  # formats only constrain strings; "type" catches the rest
+    parts = _DATE_TIME_SEPARATOR.split(value)
+    if len(parts) != 2:
+        return False
+    date, time = _DATE.fullmatch(parts[0]), _TIME.fullmatch(parts[1])
+    if date is None or time is None:
+        return False
+    year, month, day = (int(g) for g in date.groups())
+    if not 1 <= month <= 12:
+        return False
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    if not 1 <= day <= (29 if month == 2 and leap else _DAYS[month]):
+        return False
+    hour, minute, second = (int(g) for g in time.groups())
+    return (hour <= 23 and minute <= 59 and second <= 59) or (hour, minute, second) == (23, 59, 60)
+
+
+def load_schema_text() -> str:
+    """The packaged schema file, as text (the same bytes as ``docs/schemas/``)."""
+    return resources.files("algaflow.bundle").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
+
+
+@cache
+def bundle_schema() -> dict[str, Any]:
+    """The parsed v1 schema (cached; do not mutate)."""
+    return json.loads(load_schema_text())
+
+
+@cache
+def _validator() -> Draft7Validator:
+    checker = FormatChecker(formats=())
+    checker.checks("date-time")(is_date_time)
+    schema = bundle_schema()
+    Draft7Validator.check_schema(schema)
+    return Draft7Validator(schema, format_checker=checker)
+
+
+# --- header ------------------------------------------------------------------------------------
+
+
+def validate_bundle_header(value: Any) -> None:
+    """Alga's ``validateWorkflowBundleHeaderV1``: an object, then ``format``, ``formatVersion``."""
+    if not isinstance(value, dict):
+        raise BundleError("INVALID_BUNDLE", "Workflow bundle must be a JSON object.")
+    fmt = value.get("format")
+    if not (isinstance(fmt, str) and fmt == BUNDLE_FORMAT):
+        details: dict[str, Any] = {"expectedFormat": BUNDLE_FORMAT}
+        if "format" in value:
+            details["receivedFormat"] = fmt
+        shown = js_string(fmt) if "format" in value else "undefined"
+        raise BundleError(
+            "UNSUPPORTED_FORMAT",
+            f'Unsupported workflow bundle format "{shown}" (expected "{BUNDLE_FORMAT}").',
+            details=details,
+        )
+    version = value.get("formatVersion")
+    if not (
+        type(version) in (int, float) and version == BUNDLE_FORMAT_VERSION
+    ):  # True == 1 in Python, not in JS
+        details = {"expectedFormatVersion": BUNDLE_FORMAT_VERSION}
+        if "formatVersion" in value:
+            details["receivedFormatVersion"] = version
+        shown = js_string(version) if "formatVersion" in value else "undefined"
+        raise BundleError(
+            "UNSUPPORTED_FORMAT_VERSION",
+            f"Unsupported workflow bundle formatVersion {shown} "
+            f"(expected {BUNDLE_FORMAT_VERSION}).",
+            details=details,
+        )
+
+
+# --- schema ------------------------------------------------------------------------------------
+
+
+def _pointer(path: Any) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def _schema_pointer(schema_path: Any) -> str:
+    """Where the failing keyword lives in the schema document, following ``$ref`` like Ajv does.
+
+    jsonschema leaves ``$ref`` hops out of its paths; re-walk the schema to restore them.
+    """
+    node: Any = bundle_schema()
+    parts: list[str] = []
+    for comp in schema_path:
+        while isinstance(node, dict) and "$ref" in node and comp not in node:
+            ref = node["$ref"]
+            parts = ref[2:].split("/")
+            node = bundle_schema()
+            for part in parts:
+                node = node[part]
+        node = node[comp] if isinstance(node, dict | list) else node
+        parts.append(str(comp))
+    return "#/" + "/".join(parts)
+
+
+def _json_equal(a: Any, b: Any) -> bool:
+    """Deep equality as Ajv's ``uniqueItems`` sees JSON (1 == 1.0, True != 1)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(_json_equal, a, b))
+    if type(a) is not type(b) and not (isinstance(a, int | float) and isinstance(b, int | float)):
+        return False
+    return a == b
+
+
+def _duplicate_pair(items: list[Any]) -> tuple[int, int]:
+    """Ajv's (i, j): the last item with an earlier equal one, and the nearest such earlier one."""
+    for i in range(len(items) - 1, 0, -1):
+        for j in range(i - 1, -1, -1):
+            if _json_equal(items[i], items[j]):
+                return i, j
+    return 0, 0
+
+
+def _ajv_errors(error: ValidationError) -> list[dict[str, Any]]:
+    keyword = str(error.validator)
+    value = error.validator_value
+    base = {
+        "instancePath": _pointer(error.absolute_path),
+        "schemaPath": _schema_pointer(error.absolute_schema_path),
+        "keyword": keyword,
+    }
+    if keyword == "required":
+        instance = error.instance if isinstance(error.instance, dict) else {}
+        return [
+            {
+                **base,
+                "params": {"missingProperty": p},
+                "message": f"must have required property '{p}'",
+            }
+            for p in value
+            if p not in instance
+        ]
+    if keyword == "additionalProperties":
+        allowed = error.schema.get("properties", {})
+        return [
+            {
+                **base,
+                "params": {"additionalProperty": p},
+                "message": "must NOT have additional properties",
+            }
+            for p in error.instance
+            if p not in allowed
+        ]
+    if keyword == "type":
+        shown = ",".join(value) if isinstance(value, list) else value
+        return [{**base, "params": {"type": value}, "message": f"must be {shown}"}]
+    if keyword == "uniqueItems":
+        i, j = _duplicate_pair(error.instance)
+        message = f"must NOT have duplicate items (items ## {j} and {i} are identical)"
+        return [{**base, "params": {"i": i, "j": j}, "message": message}]
+    simple = {
+        "const": ({"allowedValue": value}, "must be equal to constant"),
+        "minLength": ({"limit": value}, f"must NOT have fewer than {value} characters"),
+        "minItems": ({"limit": value}, f"must NOT have fewer than {value} items"),
+        "minimum": ({"comparison": ">=", "limit": value}, f"must be >= {value}"),
+        "pattern": ({"pattern": value}, f'must match pattern "{value}"'),
+        "format": ({"format": value}, f'must match format "{value}"'),
+    }
+    params, message = simple.get(keyword, ({}, error.message))
+    return [{**base, "params": params, "message": message}]
+
+
+def schema_errors(value: Any) -> list[dict[str, Any]]:
+    """Every schema violation of ``value`` as Ajv-like ``{instancePath, schemaPath, keyword,
+    params, message}`` objects, in a stable order (empty when valid)."""
+    errors: list[dict[str, Any]] = []
+    seen_required: set[tuple[str, str]] = set()
+    for error in _validator().iter_errors(value):
+        if error.validator == "required":  # jsonschema reports each missing property separately
+            marker = (_pointer(error.absolute_path), _schema_pointer(error.absolute_schema_path))
+            if marker in seen_required:
+                continue
+            seen_required.add(marker)
+        errors.extend(_ajv_errors(error))
+    return errors
+
+
+def validate_bundle_schema(value: Any) -> None:
+    """Raise ``SCHEMA_VALIDATION_FAILED`` with ``details={"errors": [...every error...]}``."""
+    errors = schema_errors(value)
+    if not errors:
+        return
+    first = errors[0]
+    where = first["instancePath"] or first["schemaPath"]
+    message = first["message"] or "invalid"
+    raise BundleError(
+        "SCHEMA_VALIDATION_FAILED",
+        f"Workflow bundle failed schema validation ({where}: {message}).",
+        details={"errors": errors},
+    )
+
+
+# --- beyond the schema ---------------------------------------------------------------------------
+
+
+def find_duplicate_keys(bundle: Any) -> list[str]:
+    """Workflow keys used more than once in ``bundle["workflows"]``, in first-seen order."""
+    workflows = bundle.get("workflows") if isinstance(bundle, dict) else None
+    counts: dict[str, int] = {}
+    for workflow in workflows if isinstance(workflows, list) else ():
+        key = workflow.get("key") if isinstance(workflow, dict) else None
+        if isinstance(key, str):
+            counts[key] = counts.get(key, 0) + 1
+    return [key for key, n in counts.items() if n > 1]
+
+
+def validate_bundle(value: Any) -> None:
+    """Every pure check an import runs before touching the database: header, schema, then
+    duplicate keys (``DUPLICATE_WORKFLOW_KEY``; Alga lets them through to a confusing 409)."""
+    validate_bundle_header(value)
+    validate_bundle_schema(value)
+    duplicates = find_duplicate_keys(value)
+    if duplicates:
+        listed = ", ".join(f'"{k}"' for k in duplicates)
+        raise BundleError(
+            "DUPLICATE_WORKFLOW_KEY",
+            f"Workflow bundle contains the same workflow key more than once: {listed}.",
+            details={"duplicateKeys": duplicates},
+        )
