@@ -1,0 +1,55 @@
+"""Definition parse and publish-validation speed on the definitions of a 1,000-workflow bundle.
+
+Run: ``.venv/bin/python -m benchmarks.bench_definitions``.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from algaflow.definitions.model import parse_definition
+from algaflow.definitions.validation import validate_definition
+from algaflow.registry import default_registry
+from benchmarks.bundle_gen import PAYLOAD_SCHEMA_REF, generate_bundle
+
+RUNS = 5
+
+
+def _median_seconds(fn: Callable[[], Any]) -> float:
+    samples = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    bundle = generate_bundle(1000)
+    definitions = [
+        version["definition"]
+        for workflow in bundle["workflows"]
+        for version in [workflow["draft"], *workflow["publishedVersions"]]
+    ]
+    registry = default_registry()
+    if not registry.schemas.has(PAYLOAD_SCHEMA_REF):
+        registry.schemas.register(PAYLOAD_SCHEMA_REF, {"type": "object"})
+    steps = sum(len(d["steps"]) for d in definitions)
+    parse = _median_seconds(lambda: [parse_definition(d) for d in definitions])
+    validate = _median_seconds(lambda: [validate_definition(d, registry) for d in definitions])
+    print(f"{len(definitions)} definitions, {steps} top-level steps, median of {RUNS} runs")
+    print(
+        f"parse_definition:    {parse * 1000:8.1f} ms "
+        f"({parse / len(definitions) * 1e6:.0f} µs each)"
+    )
+    print(
+        f"validate_definition: {validate * 1000:8.1f} ms "
+        f"({validate / len(definitions) * 1e6:.0f} µs each)"
+    )
+
+
+if __name__ == "__main__":
+    main()
