@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from http import HTTPStatus
 from typing import Any
@@ -17,6 +18,17 @@ log = logging.getLogger("algaflow.api")
 PROBLEM_JSON = "application/problem+json"
 
 
+class JSONBody(JSONResponse):
+    """JSON that always encodes: a lone surrogate echoed from a request is escaped, not a 500."""
+
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            return json.dumps(content, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 def problem(error: AlgaflowError) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"https://algaflow.dev/errors/{error.code}",
@@ -25,7 +37,7 @@ def problem(error: AlgaflowError) -> JSONResponse:
         **error.to_dict(),
     }
     headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-    return JSONResponse(body, status_code=error.status, media_type=PROBLEM_JSON, headers=headers)
+    return JSONBody(body, status_code=error.status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -41,6 +53,13 @@ def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
 
 
 def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    # FastAPI turns any failure while reading a body into "400 error parsing the body": keep the
+    # real reason when it is ours (a body over the limit) or a body nested past the parser's reach.
+    cause = exc.__cause__
+    if isinstance(cause, AlgaflowError):
+        return problem(cause)
+    if isinstance(cause, RecursionError):
+        return problem(AlgaflowError("JSON_TOO_DEEP", "Request body is nested too deeply."))
     code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}.get(
         exc.status_code, "HTTP_ERROR"
     )

@@ -13,11 +13,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import click
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from algaflow.bundle import dumps_canonical_bytes, loads_json
+from algaflow.api.bodies import parse_bundle_body, parse_json_body
+from algaflow.bundle import dumps_canonical_bytes
 from algaflow.bundle.export import export_bundle_bytes
 from algaflow.bundle.importer import check_bundle, import_bundle
 from algaflow.errors import AlgaflowError
@@ -99,7 +99,7 @@ def export(
 ) -> None:
     """Write a canonical bundle: the server's bytes, verbatim."""
     if sum([bool(workflow_id), bool(key), all_]) != 1:
-        raise click.UsageError("give exactly one of --workflow-id, --key or --all")
+        raise typer.BadParameter("give exactly one of --workflow-id, --key or --all")
     try:
         if base_url and not database_url:
             data = _export_remote(base_url, api_key, workflow_id, key, all_, exported_at)
@@ -119,7 +119,7 @@ def export(
     except AlgaflowError as err:
         fail(err)
     if out != "-":
-        stdout.print(f"Wrote {out}", highlight=False)
+        stdout.print(f"Wrote {out}", markup=False, highlight=False)
 
 
 def _export_remote(
@@ -160,7 +160,7 @@ def import_(
     """Import a bundle in one transaction and print the summary."""
     try:
         raw = read_input(file)
-        bundle = loads_json(raw)
+        bundle = parse_bundle_body(raw)
         total = _workflow_count(bundle)
         if base_url and not database_url:
             summary = _import_remote(base_url, api_key, raw, total, force, dry_run)
@@ -234,7 +234,7 @@ def validate(
 ) -> None:
     """Check a bundle offline: header, schema, definitions, dependencies (local registries)."""
     try:
-        bundle = loads_json(read_input(file))
+        bundle = parse_bundle_body(read_input(file))
         check_bundle(bundle, registry=load_registry(settings_for(None, plugin)))
     except AlgaflowError as err:
         fail(err)
@@ -242,28 +242,30 @@ def validate(
     if as_json:
         print_json({"ok": True, "workflows": count})
     else:
-        stdout.print(f"{file}: valid ({count} workflow(s))", highlight=False)
+        stdout.print(f"{file}: valid ({count} workflow(s))", markup=False, highlight=False)
 
 
 @bundle_app.command("fmt")
 def fmt(
-    files: list[Path] = typer.Argument(..., help="Bundle files to rewrite in canonical form."),
+    files: list[str] = typer.Argument(..., help="Bundle files to rewrite; - filters stdin."),
     check: bool = typer.Option(False, "--check", help="Only report; exit 1 if any would change."),
 ) -> None:
     """Rewrite bundles in canonical form (sorted keys, two-space indent, trailing newline)."""
     changed = []
     try:
-        for path in files:
-            raw = read_input(str(path))
-            canonical = dumps_canonical_bytes(loads_json(raw))
-            if canonical != raw:
-                changed.append(path)
+        for name in files:
+            raw = read_input(name)
+            canonical = dumps_canonical_bytes(parse_json_body(raw))
+            if name == "-" and not check:
+                write_output("-", canonical)
+            elif canonical != raw:
+                changed.append(name)
                 if not check:
-                    path.write_bytes(canonical)
+                    Path(name).write_bytes(canonical)
     except AlgaflowError as err:
         fail(err)
     verb = "would reformat" if check else "reformatted"
-    for path in changed:
-        stdout.print(f"{verb} {path}", highlight=False)
+    for name in changed:
+        stderr.print(f"{verb} {name}", markup=False, highlight=False)
     if check and changed:
         raise typer.Exit(1)

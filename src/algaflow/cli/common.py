@@ -9,9 +9,11 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
+from algaflow.bundle import BUNDLE_ERROR_STATUS
 from algaflow.config import Settings, load_settings
 from algaflow.errors import AlgaflowError
 from algaflow.registry import Registry, build_registry
@@ -24,18 +26,8 @@ stderr = Console(stderr=True, soft_wrap=True)
 
 #: Documented, stable exit codes (docs/guides/workflows/workflow-import-export.md).
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INVALID_BUNDLE, EXIT_CONFLICT, EXIT_MISSING_DEPS = range(6)
-_INVALID_BUNDLE_CODES = {
-    "INVALID_JSON",
-    "INVALID_BUNDLE",
-    "UNSUPPORTED_FORMAT",
-    "UNSUPPORTED_FORMAT_VERSION",
-    "SCHEMA_VALIDATION_FAILED",
-    "DUPLICATE_WORKFLOW_KEY",
-    "INVALID_WORKFLOW_DEFINITION",
-    "UNRESOLVED_WORKFLOW_REFERENCE",
-    "DUPLICATE_PUBLISHED_VERSION",
-    "UNSTORABLE_VALUE",
-}
+#: Codes that mean "the bundle itself is wrong" besides the bundle module's own 400s.
+_INVALID_INPUT_CODES = {"JSON_TOO_DEEP", "INVALID_WORKFLOW_KEY"}
 
 DatabaseUrlOption = typer.Option(
     None, "--database-url", envvar="ALGAFLOW_DATABASE_URL", help="Defaults to sqlite:///algaflow.db"
@@ -48,18 +40,20 @@ JsonOption = typer.Option(False, "--json", help="Machine-readable output.")
 
 
 def exit_code_for(error: AlgaflowError) -> int:
-    if error.code in _INVALID_BUNDLE_CODES:
-        return EXIT_INVALID_BUNDLE
+    """The documented exit code: same answer whether the error came from a server or not."""
     if error.code == "MISSING_DEPENDENCIES":
         return EXIT_MISSING_DEPS
     if error.status == 409:
         return EXIT_CONFLICT
+    if error.code in _INVALID_INPUT_CODES or BUNDLE_ERROR_STATUS.get(error.code) == 400:
+        return EXIT_INVALID_BUNDLE
     return EXIT_ERROR
 
 
 def fail(error: AlgaflowError) -> NoReturn:
     """Print ``error CODE: message`` (and details as JSON) to stderr and exit with its code."""
-    stderr.print(f"[bold red]error[/] {error.code}: {error.message}", markup=True, highlight=False)
+    message = f"[bold red]error[/] {escape(error.code)}: {escape(error.message)}"
+    stderr.print(message, markup=True, highlight=False)
     if error.details:
         sys.stderr.write(
             json.dumps(error.details, indent=2, ensure_ascii=False, default=str) + "\n"

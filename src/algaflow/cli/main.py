@@ -14,6 +14,7 @@ from .admin import db_app, keys_app, tenants_app
 from .bundle import bundle_app
 from .common import DatabaseUrlOption, PluginOption, fail, open_engine, settings_for, stdout
 from .registry import registry_app
+from .runs import events_app, runs_app, tasks_app, worker
 from .workflows import workflows_app
 
 app = typer.Typer(
@@ -28,6 +29,10 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(workflows_app, name="workflows")
 app.add_typer(bundle_app, name="bundle")
 app.add_typer(registry_app, name="registry")
+app.add_typer(runs_app, name="runs")
+app.add_typer(events_app, name="events")
+app.add_typer(tasks_app, name="tasks")
+app.command("worker")(worker)
 
 
 def bootstrap_admin_key(engine: Engine) -> str | None:
@@ -57,7 +62,7 @@ def serve(
     try:
         engine = open_engine(settings, auto_migrate=settings.is_sqlite or migrate)
         secret = bootstrap_admin_key(engine) if settings.is_sqlite else None
-        application = create_app(settings, engine=engine)
+        application = create_app(settings, engine=engine, background_worker=True)
     except AlgaflowError as err:
         fail(err)
     if secret:

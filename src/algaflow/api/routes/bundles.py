@@ -1,25 +1,59 @@
-"""Bundle routes: canonical export (one or many workflows) and transactional import."""
+"""Bundle routes: canonical export (one or many workflows) and transactional import.
+
+All three need ``workflow:admin`` (as in Alga) and act on the key's tenant only: another tenant's
+workflow ids answer 404 like unknown ones. Errors answer ``{code, error, details?}`` (errors.py).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 
-from algaflow.bundle import loads_json
+from algaflow.bundle import is_valid_workflow_key
 from algaflow.bundle.export import export_bundle_bytes
 from algaflow.bundle.importer import import_bundle
 from algaflow.errors import AlgaflowError
 from algaflow.registry import Registry
 
+from ..bodies import MAX_JSON_DEPTH, parse_bundle_body
 from ..deps import Principal, get_engine, get_registry, read_conn, require
 
 router = APIRouter(prefix="/workflow-definitions", tags=["workflow-bundles"])
 _admin = require("workflow:admin")
 _DOWNLOAD_HEADERS = {"Content-Disposition": 'attachment; filename="workflow-bundle.json"'}
+
+
+class Problem(BaseModel):
+    """An error: Alga's ``error``/``details`` plus a stable ``code`` and RFC 9457 fields."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    error: str
+    details: dict[str, Any] | None = None
+
+
+def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    schema = Problem.model_json_schema()
+    return {
+        status: {"content": {"application/problem+json": {"schema": schema}}}
+        for status in (400, 401, 403, 413, *statuses)
+    }
+
+
+_BUNDLE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The bundle as canonical JSON (sorted keys, two-space indent, final LF).",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+        "headers": {"Content-Disposition": {"schema": {"type": "string"}}},
+    },
+    **_problems(404),
+}
 _BUNDLE_BODY = {
     "requestBody": {
         "required": True,
@@ -28,7 +62,8 @@ _BUNDLE_BODY = {
                 "schema": {
                     "type": "object",
                     "description": "A workflow bundle, format version 1 "
-                    "(docs/schemas/workflow-bundle.v1.schema.json).",
+                    "(docs/schemas/workflow-bundle.v1.schema.json). Nesting deeper than "
+                    f"{MAX_JSON_DEPTH} levels is refused with JSON_TOO_DEEP.",
                 }
             }
         },
@@ -46,39 +81,69 @@ def parse_flag(value: str | None) -> bool:
 
 
 class ExportRequest(BaseModel):
+    """Exactly one of ``workflowIds``, ``keys`` or ``all: true``."""
+
     model_config = ConfigDict(extra="forbid")
     workflowIds: list[str] | None = Field(None, max_length=10_000)
     keys: list[str] | None = Field(None, max_length=10_000)
     all: bool = False
-    exportedAt: str | Literal["latest-change"] | None = Field(
+    exportedAt: str | None = Field(
         None, description='Pin exportedAt: an ISO timestamp, or "latest-change".'
     )
 
 
-@router.get("/{workflowId}/export", response_class=Response)
+class WorkflowImported(BaseModel):
+    key: str
+    workflowId: str
+    action: str = Field(description='"created" or "overwritten"')
+    versions: list[int]
+
+
+class ImportSummary(BaseModel):
+    """Alga's three lists plus algaflow's per-workflow list, warnings and the dry-run flag."""
+
+    createdWorkflows: list[dict[str, Any]]
+    deletedWorkflows: list[dict[str, Any]]
+    createdPublishedVersions: list[dict[str, Any]]
+    workflows: list[WorkflowImported]
+    warnings: list[dict[str, Any]]
+    dryRun: bool
+
+
+@router.get("/{workflowId}/export", response_class=Response, responses=_BUNDLE_RESPONSE)
 def export_one(
     workflowId: str,
     exportedAt: str | None = Query(None, description='ISO timestamp or "latest-change"'),
     principal: Principal = Depends(_admin),
-    conn: Any = Depends(read_conn),
+    conn: Connection = Depends(read_conn),
 ) -> Response:
+    """One workflow as a canonical bundle (Alga's route)."""
     data = export_bundle_bytes(
         conn, principal.tenant_id, workflow_ids=[workflowId], exported_at=exportedAt
     )
     return _bundle_response(data)
 
 
-@router.post("/export", response_class=Response)
+@router.post("/export", response_class=Response, responses=_BUNDLE_RESPONSE)
 def export_many(
     body: ExportRequest,
     principal: Principal = Depends(_admin),
-    conn: Any = Depends(read_conn),
+    conn: Connection = Depends(read_conn),
 ) -> Response:
+    """Several workflows (by id, by key, or all of the tenant's) as one canonical bundle."""
     chosen = [body.workflowIds is not None, body.keys is not None, body.all]
     if sum(chosen) != 1:
         raise AlgaflowError(
             "INVALID_REQUEST",
             'Give exactly one of "workflowIds", "keys" or "all": true.',
+        )
+    malformed = [k for k in body.keys or () if not is_valid_workflow_key(k)]
+    if malformed:
+        # No workflow can have such a key, and the database would refuse some as parameters.
+        raise AlgaflowError(
+            "INVALID_WORKFLOW_KEY",
+            f"Not a workflow key: {malformed[0]!r}",
+            details={"invalidKeys": malformed[:100]},
         )
     data = export_bundle_bytes(
         conn,
@@ -91,19 +156,25 @@ def export_many(
     return _bundle_response(data)
 
 
-@router.post("/import", openapi_extra=_BUNDLE_BODY)
+@router.post(
+    "/import",
+    openapi_extra=_BUNDLE_BODY,
+    response_model=None,
+    responses={200: {"model": ImportSummary}, **_problems(409)},
+)
 async def import_(
     request: Request,
-    force: str | None = Query(None, description="1 or true to overwrite workflows by key"),
-    dryRun: str | None = Query(None, description="1 or true to validate and roll back"),
+    force: str | None = Query(None, description="1 or true (any case) to overwrite by key"),
+    dryRun: str | None = Query(None, description="1 or true (any case) to check and roll back"),
     principal: Principal = Depends(_admin),
     engine: Engine = Depends(get_engine),
     registry: Registry = Depends(get_registry),
 ) -> dict[str, Any]:
+    """Import the body (a bundle) in one transaction; 200 with the summary, or a coded error."""
     raw = await request.body()
-    bundle = loads_json(raw)
 
     def run() -> dict[str, Any]:
+        bundle = parse_bundle_body(raw)
         with engine.begin() as conn:
             return import_bundle(
                 conn,

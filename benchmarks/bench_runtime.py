@@ -1,0 +1,167 @@
+"""Steps per second and database round trips per step for a 1,000-item ``forEach``.
+
+Each item runs a ``transform.assign`` and an ``action.call``; the run is driven the durable way (a
+commit after every step), on SQLite and on PostgreSQL. Round trips are counted with a
+``before_cursor_execute`` listener plus one per commit. PostgreSQL comes from
+``ALGAFLOW_TEST_POSTGRES_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/
+algaflow_bench``) and is skipped with a message when unreachable.
+
+    python benchmarks/bench_runtime.py [--items 1000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from algaflow.definitions.store import create_workflow, insert_version
+from algaflow.registry import ActionDef, default_registry
+from algaflow.runtime.service import drive_runs, start_run
+from algaflow.store import migrate
+from algaflow.store.engine import make_engine
+from algaflow.store.run_tables import workflow_run_steps
+from algaflow.store.tables import workflow_definitions
+from algaflow.store.tenants import create_tenant
+
+PG_URL = os.environ.get(
+    "ALGAFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/algaflow_bench"
+)
+
+
+def definition(items: int) -> dict[str, Any]:
+    return {
+        "id": "bench",
+        "version": 1,
+        "name": "bench",
+        "payloadSchemaRef": "payload.Bench.v1",
+        "steps": [
+            {
+                "id": "each",
+                "type": "control.forEach",
+                "items": {"$expr": f"[1..{items}]"},
+                "itemVar": "item",
+                "body": [
+                    {
+                        "id": "assign",
+                        "type": "transform.assign",
+                        "config": {"assign": {"vars.last": {"$expr": "vars.item * 2"}}},
+                    },
+                    {
+                        "id": "call",
+                        "type": "action.call",
+                        "config": {
+                            "actionId": "bench.echo",
+                            "version": 1,
+                            "inputMapping": {"n": {"$expr": "vars.last"}},
+                            "saveAs": "vars.out",
+                        },
+                    },
+                ],
+            }
+        ],
+    }
+
+
+def registry() -> Any:
+    reg = default_registry()
+    reg.schemas.register("payload.Bench.v1", {"type": "object"})
+    reg.actions.register(
+        ActionDef("bench.echo", 1, {"type": "object"}, {"type": "object"}, lambda a, c: a)
+    )
+    return reg
+
+
+class RoundTrips:
+    """Statements sent plus commits: what a network database would answer one by one."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._statement)
+        event.listen(engine, "commit", self._statement)
+
+    def _statement(self, *_args: Any) -> None:
+        self.count += 1
+
+
+def bench_once(engine: Engine, items: int, index: int) -> tuple[float, int, int]:
+    reg = registry()
+    with engine.begin() as conn:
+        tenant = create_tenant(conn, f"bench-{index}-{time.time_ns()}")["id"]
+        wf = create_workflow(conn, tenant, key="bench", name="bench",
+                             payload_schema_ref="payload.Bench.v1")  # fmt: skip
+        body = definition(items)
+        body["id"] = wf["workflow_id"]
+        insert_version(conn, tenant, wf["workflow_id"], version=1, definition_json=body)
+        conn.execute(
+            workflow_definitions.update()
+            .where(workflow_definitions.c.workflow_id == wf["workflow_id"])
+            .values(status="published")
+        )
+        run = start_run(conn, tenant, wf["workflow_id"], registry=reg, drive=False)
+    trips = RoundTrips(engine)
+    started = time.perf_counter()
+    drive_runs(engine, tenant, [run["runId"]], registry=reg)
+    elapsed = time.perf_counter() - started
+    with engine.connect() as conn:
+        steps = conn.execute(
+            sa.select(sa.func.count()).where(workflow_run_steps.c.run_id == run["runId"])
+        ).scalar_one()
+    event.remove(engine, "before_cursor_execute", trips._statement)
+    event.remove(engine, "commit", trips._statement)
+    return elapsed, steps, trips.count
+
+
+def bench(name: str, engine: Engine, items: int, repeat: int) -> None:
+    migrate.upgrade(engine)
+    results = [bench_once(engine, items, i) for i in range(repeat)]
+    rate = statistics.median(steps / elapsed for elapsed, steps, _ in results)
+    trips = statistics.median(count / steps for _, steps, count in results)
+    steps = results[0][1]
+    print(f"{name:10} {steps:6d} steps  {rate:9.1f} steps/s  {trips:5.2f} round trips/step "
+          f"(median of {repeat})")  # fmt: skip
+
+
+def _postgres() -> Engine | None:
+    try:
+        target = sa.engine.make_url(PG_URL)
+        admin = make_engine(target.set(database="postgres").render_as_string(hide_password=False))
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            exists = conn.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}
+            ).first()
+            if not exists:
+                conn.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
+        admin.dispose()
+        engine = make_engine(PG_URL)
+        with engine.connect():
+            return engine
+    except Exception as exc:  # unreachable server: say so and go on
+        print(f"postgresql skipped: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        sqlite = make_engine(f"sqlite:///{tmp}/bench.db")
+        bench("sqlite", sqlite, args.items, args.repeat)
+        sqlite.dispose()
+    pg = _postgres()
+    if pg is not None:
+        bench("postgresql", pg, args.items, args.repeat)
+        pg.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Reading a bundle body (HTTP request or CLI file): a nesting limit, then :func:`loads_json`.
+
+Python parses, validates, stores and re-serialises JSON recursively, so a body nested a few hundred
+levels deep would end in a ``RecursionError`` somewhere after parsing (or in a run, much later).
+Real bundles nest about 16 levels; refusing anything deeper than :data:`MAX_JSON_DEPTH` before
+parsing gives one coded 400 (``JSON_TOO_DEEP``) for every such body, whatever its size.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import accumulate
+from typing import Any
+
+from algaflow.bundle import BundleError, loads_json
+from algaflow.errors import AlgaflowError
+
+#: Deepest array/object nesting accepted in a bundle (the whole document counts; 8x real bundles).
+MAX_JSON_DEPTH = 128
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def json_depth(raw: bytes) -> int:
+    """The deepest bracket nesting in ``raw``, ignoring brackets inside strings (never recurses)."""
+    brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    return max(accumulate(_STEP[b] for b in brackets), default=0)
+
+
+def parse_json_body(raw: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``raw`` parsed by :func:`loads_json`, or ``JSON_TOO_DEEP`` past ``max_depth`` levels."""
+    depth = json_depth(raw)
+    if depth > max_depth:
+        raise AlgaflowError(
+            "JSON_TOO_DEEP",
+            f"JSON is nested {depth} levels deep; the limit is {max_depth}.",
+            details={"depth": depth, "maxDepth": max_depth},
+        )
+    return loads_json(raw)
+
+
+def parse_bundle_body(raw: bytes) -> Any:
+    """:func:`parse_json_body` for an upload meant to be a bundle.
+
+    A JSON *string* is refused here: the import service reads ``str`` arguments as JSON text, so
+    a body like ``"{\\"format\\": ...}"`` would otherwise be parsed a second time and imported.
+    """
+    value = parse_json_body(raw)
+    if isinstance(value, str):
+        raise BundleError("INVALID_BUNDLE", "Workflow bundle must be a JSON object.")
+    return value

@@ -1,0 +1,243 @@
+"""The checks an import runs on a schema-valid bundle before it touches the database.
+
+Alga lets several of these through to the database (reference §5.6, §10): duplicate version
+numbers, ``payloadSchemaMode: null``, a threshold NUMERIC(5,2) cannot hold, integers beyond int4,
+``\\u0000`` in a string. There they become raw constraint errors, and some only on PostgreSQL.
+Checking them here gives one coded error listing every problem, the same on both databases.
+
+Each check returns the problems it found (empty when there are none) so the importer decides the
+order; :func:`raise_if` turns a non-empty list into the coded error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from algaflow.bundle.dependencies import derive_dependencies
+from algaflow.bundle.errors import BundleError
+from algaflow.definitions.model import definition_issues
+from algaflow.definitions.store import INT4_MAX, parse_failure_rate_threshold
+from algaflow.errors import AlgaflowError
+from algaflow.jsvalues import number_to_string
+
+if TYPE_CHECKING:
+    from algaflow.registry import Registry
+
+Problem = dict[str, Any]
+_UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
+# The same in json.dumps(ensure_ascii=False) output, where NUL is the escape \u0000.
+_UNSTORABLE_JSON = re.compile(r"(?<!\\)(?:\\\\)*\\u0000|[\ud800-\udfff]")
+_INT4_FIELDS = (
+    ("metadata", "concurrencyLimit"),
+    ("metadata", "failureRateMinRuns"),
+    ("draft", "draftVersion"),
+)
+
+
+def raise_if(problems: list[Problem], code: str, message: str, key: str = "errors") -> None:
+    """Raise ``code`` with ``details={key: problems}`` when there is any problem."""
+    if problems:
+        first = problems[0]
+        where = first.get("instancePath") or first.get("workflowKey", "")
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise BundleError(
+            code, f"{message} {where}: {first['message']}{more}", details={key: problems}
+        )
+
+
+def pointer(*parts: Any) -> str:
+    """A JSON pointer (RFC 6901) from path components."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+# --- duplicate published versions ----------------------------------------------------------------
+
+
+def duplicate_versions(workflows: list[dict[str, Any]]) -> list[Problem]:
+    """Version numbers used twice within one workflow (the unique constraint would refuse them)."""
+    problems = []
+    for index, workflow in enumerate(workflows):
+        seen: set[int] = set()
+        for v_index, version in enumerate(workflow["publishedVersions"]):
+            number = version["version"]
+            if number in seen:
+                problems.append(
+                    {
+                        "workflowKey": workflow["key"],
+                        "version": number,
+                        "instancePath": pointer("workflows", index, "publishedVersions", v_index),
+                        "message": f"published version {number} appears more than once",
+                    }
+                )
+            seen.add(number)
+    return problems
+
+
+# --- values the database cannot store ------------------------------------------------------------
+
+
+def unstorable_values(workflows: list[dict[str, Any]]) -> list[Problem]:
+    """Every value of the workflows that one of the two databases would refuse or alter."""
+    problems: list[Problem] = []
+
+    def add(workflow: dict[str, Any], path: str, message: str) -> None:
+        problems.append({"workflowKey": workflow["key"], "instancePath": path, "message": message})
+
+    for index, workflow in enumerate(workflows):
+        base = pointer("workflows", index)
+        for path, message in _bad_json_values(workflow):
+            add(workflow, base + path, message)
+        metadata = workflow["metadata"]
+        if metadata["payloadSchemaMode"] is None:
+            add(workflow, base + "/metadata/payloadSchemaMode", "must not be null")
+        try:
+            parse_failure_rate_threshold(metadata["failureRateThreshold"])
+        except AlgaflowError:
+            add(
+                workflow,
+                base + "/metadata/failureRateThreshold",
+                "must be a number below 1000 in magnitude (NUMERIC(5,2))",
+            )
+        fields = [(pointer(*f), workflow[f[0]][f[1]]) for f in _INT4_FIELDS]
+        fields += [
+            (pointer("publishedVersions", i, "version"), v["version"])
+            for i, v in enumerate(workflow["publishedVersions"])
+        ]
+        for path, value in fields:
+            if value is not None and not -INT4_MAX - 1 <= value <= INT4_MAX:
+                add(workflow, base + path, "must fit a 32-bit integer")
+    return problems
+
+
+def _bad_json_values(value: Any) -> Iterator[tuple[str, str]]:
+    """(pointer, message) for NUL / surrogate characters and non-finite numbers, anywhere.
+
+    The C encoder answers "is anything wrong?" in a fraction of a walk's time; only a value that
+    fails it is walked to find the pointers.
+    """
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        text = None
+    if text is not None and not _UNSTORABLE_JSON.search(text):
+        return
+    stack: list[tuple[Any, Any]] = [(value, None)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if _UNSTORABLE_TEXT.search(key):
+                    yield _path(where), f"key {key!r} contains NUL or a lone surrogate"
+                stack.append((child, (where, key)))
+        elif isinstance(item, list):
+            stack.extend((child, (where, i)) for i, child in enumerate(item))
+        elif isinstance(item, str):
+            if _UNSTORABLE_TEXT.search(item):
+                yield _path(where), "contains NUL (\\u0000) or a lone surrogate"
+        elif isinstance(item, float) and not math.isfinite(item):
+            yield _path(where), f"{number_to_string(item)} is not a JSON number"
+
+
+def _path(where: Any) -> str:
+    parts: list[Any] = []
+    while where is not None:
+        where, part = where
+        parts.append(part)
+    return pointer(*reversed(parts))
+
+
+# --- workflow definitions ------------------------------------------------------------------------
+
+
+def definition_problems(workflows: list[dict[str, Any]]) -> list[Problem]:
+    """Every issue of every draft and published definition against the definition schema."""
+    problems = []
+    for index, workflow in enumerate(workflows):
+        places = [(pointer("workflows", index, "draft", "definition"), None, workflow["draft"])]
+        places += [
+            (pointer("workflows", index, "publishedVersions", i, "definition"), v["version"], v)
+            for i, v in enumerate(workflow["publishedVersions"])
+        ]
+        for instance_path, version, holder in places:
+            for issue in definition_issues(holder["definition"]):
+                problems.append(
+                    {
+                        "workflowKey": workflow["key"],
+                        "version": version,
+                        "instancePath": instance_path,
+                        "path": issue["path"],
+                        "message": issue["message"],
+                    }
+                )
+    return problems
+
+
+# --- dependencies --------------------------------------------------------------------------------
+
+
+def missing_dependencies(
+    workflows: list[dict[str, Any]], registry: Registry
+) -> dict[str, Any] | None:
+    """Alga's ``MISSING_DEPENDENCIES`` details, from the declared *and* the derived dependencies.
+
+    Lists keep the bundle's order (declared first, then what only the definitions reveal); the
+    aggregates are de-duplicated in first-seen order, like Alga's.
+    """
+    by_workflow = []
+    actions: dict[str, dict[str, Any]] = {}
+    node_types: dict[str, None] = {}
+    schema_refs: dict[str, None] = {}
+    for workflow in workflows:
+        needed = _union(workflow["dependencies"], derive_dependencies(workflow))
+        miss_actions = [
+            a
+            for a in needed["actions"]
+            if registry.actions.get(a["actionId"], a["version"]) is None
+        ]
+        miss_nodes = [
+            t
+            for t in needed["nodeTypes"]
+            if not t.startswith("control.") and registry.nodes.get(t) is None
+        ]
+        miss_refs = [r for r in needed["schemaRefs"] if not registry.schemas.has(r)]
+        if miss_actions or miss_nodes or miss_refs:
+            by_workflow.append(
+                {
+                    "workflowKey": workflow["key"],
+                    "missingActions": miss_actions,
+                    "missingNodeTypes": miss_nodes,
+                    "missingSchemaRefs": miss_refs,
+                }
+            )
+            for action in miss_actions:
+                actions.setdefault(_action_key(action), action)
+            node_types.update(dict.fromkeys(miss_nodes))
+            schema_refs.update(dict.fromkeys(miss_refs))
+    if not by_workflow:
+        return None
+    return {
+        "missingByWorkflow": by_workflow,
+        "missingActions": list(actions.values()),
+        "missingNodeTypes": list(node_types),
+        "missingSchemaRefs": list(schema_refs),
+    }
+
+
+def _action_key(action: dict[str, Any]) -> str:
+    return f"{action['actionId']}@{number_to_string(action['version'])}"
+
+
+def _union(declared: dict[str, Any], derived: dict[str, Any]) -> dict[str, list[Any]]:
+    """Declared entries in their order, then derived ones not declared (deduplicated)."""
+    actions = {_action_key(a): a for a in declared["actions"]}
+    for action in derived["actions"]:
+        actions.setdefault(_action_key(action), action)
+    return {
+        "actions": list(actions.values()),
+        "nodeTypes": list(dict.fromkeys([*declared["nodeTypes"], *derived["nodeTypes"]])),
+        "schemaRefs": list(dict.fromkeys([*declared["schemaRefs"], *derived["schemaRefs"]])),
+    }

@@ -1,0 +1,461 @@
+"""Bundle import: every check first, then all writes in one savepoint (reference §5, DESIGN 1-6).
+
+Order: header -> schema (every error) -> duplicate keys -> duplicate version numbers -> values the
+database cannot store -> definition schema -> dependencies (declared and derived) against the
+registry -> key conflicts (409 unless ``force``) -> ``control.callWorkflow`` references. Only then
+are rows written, in bulk, inside ``conn.begin_nested()``: a constraint hit that slipped past the
+checks (a concurrent import of the same key) rolls back everything this import wrote and becomes a
+coded error, and a dry run rolls back on purpose after doing exactly the same work.
+
+Identity: ``force`` overwrites a workflow with the same key in place (its ``workflow_id`` and
+``created_*`` stay; metadata, draft and all published versions are replaced). A new workflow keeps
+its source id (``draft.definition.id``) when that is a canonical UUID no workflow row uses yet, so
+export -> import into a fresh database -> export gives the same bytes and fixtures kept in git do
+not churn; otherwise it gets a new id. Alga always makes a new one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from algaflow.bundle.canonical import loads_json
+from algaflow.bundle.errors import BundleError
+from algaflow.bundle.format import validate_bundle
+from algaflow.bundle.import_checks import (
+    definition_problems,
+    duplicate_versions,
+    missing_dependencies,
+    pointer,
+    raise_if,
+    unstorable_values,
+)
+from algaflow.bundle.references import (
+    call_steps,
+    reference_problem,
+    referenced_ids,
+    rewrite_calls,
+)
+from algaflow.clock import new_id, utcnow
+from algaflow.definitions.store import parse_failure_rate_threshold
+from algaflow.store.tables import workflow_definition_versions as versions_t
+from algaflow.store.tables import workflow_definitions as defs_t
+
+if TYPE_CHECKING:
+    from algaflow.registry import Registry
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class _Planned:
+    """One bundle workflow, ready to write."""
+
+    index: int
+    key: str
+    workflow_id: str
+    overwrite: bool
+    metadata: dict[str, Any]
+    draft_version: int
+    draft: dict[str, Any]
+    #: (version, definition, payloadSchemaJson, index in the bundle's list), ascending by version
+    versions: list[tuple[int, dict[str, Any], Any, int]] = field(default_factory=list)
+
+    @property
+    def version_numbers(self) -> list[int]:
+        return [v[0] for v in self.versions]
+
+
+def import_bundle(
+    conn: Connection,
+    tenant_id: str,
+    bundle: Any,
+    *,
+    registry: Registry,
+    force: bool = False,
+    dry_run: bool = False,
+    actor: str | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Import ``bundle`` (a parsed value, or JSON text/bytes) into the tenant; return the summary.
+
+    The caller owns the transaction. Any failure raises a :class:`BundleError` and leaves the
+    database as it was; ``dry_run=True`` returns the same summary and writes nothing.
+    """
+    if isinstance(bundle, str | bytes | bytearray):
+        bundle = loads_json(bundle)
+    check_bundle(bundle, registry=registry)
+    workflows: list[dict[str, Any]] = bundle["workflows"]
+    existing = _existing_by_key(conn, tenant_id, [w["key"] for w in workflows])
+    if existing and not force:
+        raise _key_conflict(existing, workflows)
+    sources = [w["draft"]["definition"].get("id") for w in workflows]
+    counts = Counter(s for s in sources if isinstance(s, str))
+    ambiguous = {s for s, n in counts.items() if n > 1}
+    targets = _target_ids(conn, workflows, sources, ambiguous, existing)
+    mapping = {s: t for s, t in zip(sources, targets, strict=True) if s not in ambiguous}
+    plan = _plan(workflows, targets, existing, mapping, progress)
+    warnings = _check_references(conn, tenant_id, plan, ambiguous)
+    _write(conn, tenant_id, plan, actor=actor, dry_run=dry_run)
+    return _summary(plan, warnings, dry_run)
+
+
+def check_bundle(bundle: Any, *, registry: Registry) -> None:
+    """Every check that needs no database, in import order; raises the first failing one.
+
+    ``algaflow bundle check`` runs exactly this, so a bundle it accepts fails an import only on
+    what depends on the target: existing keys and calls to the tenant's workflows.
+    """
+    validate_bundle(bundle)  # header, schema (every error), duplicate keys
+    workflows: list[dict[str, Any]] = bundle["workflows"]
+    raise_if(
+        duplicate_versions(workflows),
+        "DUPLICATE_PUBLISHED_VERSION",
+        "Workflow bundle repeats a published version number:",
+    )
+    raise_if(
+        unstorable_values(workflows),
+        "UNSTORABLE_VALUE",
+        "Workflow bundle holds a value the database cannot store:",
+    )
+    raise_if(
+        definition_problems(workflows),
+        "INVALID_WORKFLOW_DEFINITION",
+        "Workflow bundle holds an invalid workflow definition:",
+        key="issues",
+    )
+    missing = missing_dependencies(workflows, registry)
+    if missing is not None:
+        raise BundleError(
+            "MISSING_DEPENDENCIES",
+            "Workflow bundle has missing runtime dependencies.",
+            details=missing,
+        )
+
+
+# --- planning ------------------------------------------------------------------------------------
+
+
+def _existing_by_key(conn: Connection, tenant_id: str, keys: list[str]) -> dict[str, str]:
+    rows = conn.execute(
+        sa.select(defs_t.c.key, defs_t.c.workflow_id).where(
+            defs_t.c.tenant == tenant_id, defs_t.c.key.in_(keys)
+        )
+    )
+    return {key: workflow_id for key, workflow_id in rows}
+
+
+def _key_conflict(existing: dict[str, str], workflows: list[dict[str, Any]]) -> BundleError:
+    conflicts = [
+        {"workflowKey": w["key"], "existingWorkflowId": existing[w["key"]]}
+        for w in workflows
+        if w["key"] in existing
+    ]
+    first = conflicts[0]
+    more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
+    return BundleError(
+        "WORKFLOW_KEY_CONFLICT",
+        f'Workflow with key "{first["workflowKey"]}" already exists{more}. '
+        "Re-run with force to overwrite.",
+        details={**first, "conflicts": conflicts},
+    )
+
+
+def _is_canonical_uuid(value: Any) -> bool:
+    try:
+        return str(uuid.UUID(value)) == value
+    except (ValueError, TypeError, AttributeError):
+        return False
+
+
+def _target_ids(
+    conn: Connection,
+    workflows: list[dict[str, Any]],
+    sources: list[Any],
+    ambiguous: set[str],
+    existing: dict[str, str],
+) -> list[str]:
+    """Existing id on overwrite; else the source id when it is a free canonical UUID; else new."""
+    candidates = {s for s in sources if s not in ambiguous and _is_canonical_uuid(s)}
+    # workflow_id is the primary key across tenants, so "free" means free in every tenant.
+    taken = set(
+        conn.execute(
+            sa.select(defs_t.c.workflow_id).where(defs_t.c.workflow_id.in_(candidates))
+        ).scalars()
+        if candidates
+        else ()
+    )
+    return [
+        existing.get(w["key"]) or (s if s in candidates and s not in taken else new_id())
+        for w, s in zip(workflows, sources, strict=True)
+    ]
+
+
+def _plan(
+    workflows: list[dict[str, Any]],
+    targets: list[str],
+    existing: dict[str, str],
+    mapping: dict[Any, str],
+    progress: Progress | None,
+) -> list[_Planned]:
+    """Rows to write: definitions retargeted, calls to bundle workflows rewritten (``mapping``:
+    source id -> target id; ambiguous source ids are reported by the reference check)."""
+    plan = []
+    for index, (workflow, target) in enumerate(zip(workflows, targets, strict=True)):
+        versions = sorted(enumerate(workflow["publishedVersions"]), key=lambda iv: iv[1]["version"])
+        plan.append(
+            _Planned(
+                index=index,
+                key=workflow["key"],
+                workflow_id=target,
+                overwrite=workflow["key"] in existing,
+                metadata=workflow["metadata"],
+                draft_version=int(workflow["draft"]["draftVersion"]),
+                draft=_retarget(workflow["draft"]["definition"], target, mapping),
+                versions=[
+                    (
+                        int(v["version"]),
+                        _retarget(v["definition"], target, mapping),
+                        v["payloadSchemaJson"],
+                        position,
+                    )
+                    for position, v in versions
+                ],
+            )
+        )
+        if progress is not None:
+            progress(index + 1, len(workflows))
+    return plan
+
+
+def _retarget(definition: dict[str, Any], target: str, mapping: dict[str, str]) -> dict[str, Any]:
+    return {**rewrite_calls(definition, mapping), "id": target}
+
+
+# --- callWorkflow references ------------------------------------------------------------------
+
+
+def _check_references(
+    conn: Connection, tenant_id: str, plan: list[_Planned], ambiguous: set[str]
+) -> list[dict[str, Any]]:
+    """Raise for unresolved calls in published versions; return those in drafts as warnings."""
+    known = {p.workflow_id: set(p.version_numbers) for p in plan}
+    outside = referenced_ids([d for p in plan for d in [p.draft, *(v[1] for v in p.versions)]])
+    known.update(_tenant_versions(conn, tenant_id, outside - known.keys() - ambiguous))
+    errors, warnings = [], []
+    for p in plan:
+        places = [(None, pointer("workflows", p.index, "draft", "definition"), p.draft)]
+        places += [
+            (number, pointer("workflows", p.index, "publishedVersions", i, "definition"), d)
+            for number, d, _, i in p.versions
+        ]
+        for version, instance_path, definition in places:
+            for step_path, step in call_steps(definition):
+                problem = reference_problem(step, known, ambiguous)
+                if problem is not None:
+                    (warnings if version is None else errors).append(
+                        {
+                            "code": "UNRESOLVED_WORKFLOW_REFERENCE",
+                            "workflowKey": p.key,
+                            "version": version,
+                            "instancePath": instance_path,
+                            "stepPath": step_path,
+                            "workflowId": step.get("workflowId"),
+                            "workflowVersion": step.get("workflowVersion"),
+                            "message": problem,
+                        }
+                    )
+    raise_if(
+        errors,
+        "UNRESOLVED_WORKFLOW_REFERENCE",
+        "A published version calls a workflow that will not exist:",
+    )
+    return warnings
+
+
+def _tenant_versions(conn: Connection, tenant_id: str, ids: Iterable[str]) -> dict[str, set[int]]:
+    """Published version numbers of the tenant's workflows among ``ids`` (non-UUIDs are absent)."""
+    by_uuid: dict[str, list[str]] = {}
+    for raw in ids:
+        try:
+            by_uuid.setdefault(str(uuid.UUID(raw)), []).append(raw)
+        except (ValueError, TypeError, AttributeError):
+            continue
+    if not by_uuid:
+        return {}
+    found: dict[str, set[int]] = {}
+    rows = conn.execute(
+        sa.select(defs_t.c.workflow_id, versions_t.c.version)
+        .select_from(defs_t.outerjoin(versions_t, versions_t.c.workflow_id == defs_t.c.workflow_id))
+        .where(defs_t.c.tenant == tenant_id, defs_t.c.workflow_id.in_(by_uuid))
+    )
+    for workflow_id, version in rows:
+        for raw in by_uuid[workflow_id]:
+            numbers = found.setdefault(raw, set())
+            if version is not None:
+                numbers.add(version)
+    return found
+
+
+# --- writes --------------------------------------------------------------------------------------
+
+
+def _columns(p: _Planned, actor: str | None, now: Any) -> dict[str, Any]:
+    """The definition columns an import sets, on create and on overwrite alike."""
+    m = p.metadata
+    return {
+        "key": p.key,
+        "name": m["name"],
+        "description": m["description"],
+        "payload_schema_ref": m["payloadSchemaRef"],
+        "payload_schema_mode": m["payloadSchemaMode"],
+        "pinned_payload_schema_ref": m["pinnedPayloadSchemaRef"],
+        "trigger": m["trigger"],
+        "draft_definition": p.draft,
+        "draft_version": p.draft_version,
+        "status": "published" if p.versions else "draft",
+        "is_system": False,  # a bundle must not make itself a system workflow (DESIGN 6)
+        "is_visible": m["isVisible"],
+        "is_paused": m["isPaused"],
+        "concurrency_limit": _int_or_none(m["concurrencyLimit"]),
+        "auto_pause_on_failure": m["autoPauseOnFailure"],
+        "failure_rate_threshold": _threshold(m["failureRateThreshold"]),
+        "failure_rate_min_runs": _int_or_none(m["failureRateMinRuns"]),
+        "retention_policy_override": m["retentionPolicyOverride"],
+        # Validation results and provenance described the replaced draft: start afresh.
+        "payload_schema_provenance": None,
+        "validation_status": None,
+        "validation_errors": None,
+        "validation_warnings": None,
+        "validated_at": None,
+        "validation_context_json": None,
+        "validation_payload_schema_hash": None,
+        "updated_by": actor,
+        "updated_at": now,
+    }
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _threshold(value: Any) -> Decimal | None:
+    """NUMERIC(5,2); ``-0.00`` becomes ``0.00`` as PostgreSQL would (SQLite would keep the sign)."""
+    number = parse_failure_rate_threshold(value)
+    return None if number is None else number + 0
+
+
+def _write(
+    conn: Connection, tenant_id: str, plan: list[_Planned], *, actor: str | None, dry_run: bool
+) -> None:
+    now = utcnow()
+    updates = [
+        {**_columns(p, actor, now), "b_tenant": tenant_id, "b_workflow_id": p.workflow_id}
+        for p in plan
+        if p.overwrite
+    ]
+    inserts = [
+        {
+            **_columns(p, actor, now),
+            "workflow_id": p.workflow_id,
+            "tenant": tenant_id,
+            "created_by": actor,
+            "created_at": now,
+        }
+        for p in plan
+        if not p.overwrite
+    ]
+    versions = [
+        {
+            "version_id": new_id(),
+            "tenant": tenant_id,
+            "workflow_id": p.workflow_id,
+            "version": number,
+            "definition_json": definition,
+            "payload_schema_json": payload_schema,
+            "published_by": actor,
+            "published_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for p in plan
+        for number, definition, payload_schema, _ in p.versions
+    ]
+    try:
+        with conn.begin_nested() as savepoint:
+            if updates:
+                conn.execute(
+                    versions_t.delete().where(
+                        versions_t.c.tenant == tenant_id,
+                        versions_t.c.workflow_id.in_([u["b_workflow_id"] for u in updates]),
+                    )
+                )
+                conn.execute(
+                    defs_t.update().where(
+                        defs_t.c.tenant == sa.bindparam("b_tenant"),
+                        defs_t.c.workflow_id == sa.bindparam("b_workflow_id"),
+                    ),
+                    updates,
+                )
+            if inserts:
+                conn.execute(defs_t.insert(), inserts)
+            if versions:
+                conn.execute(versions_t.insert(), versions)
+            if dry_run:
+                savepoint.rollback()
+    except (sa.exc.IntegrityError, sa.exc.DataError) as exc:
+        raise _constraint_error(conn, tenant_id, plan, exc) from None
+
+
+def _constraint_error(
+    conn: Connection, tenant_id: str, plan: list[_Planned], exc: sa.exc.DBAPIError
+) -> BundleError:
+    """A key created concurrently since the check is a 409; anything else an unstorable value."""
+    existing = _existing_by_key(conn, tenant_id, [p.key for p in plan if not p.overwrite])
+    if existing:
+        first_key = next(p.key for p in plan if p.key in existing)
+        return BundleError(
+            "WORKFLOW_KEY_CONFLICT",
+            f'Workflow with key "{first_key}" already exists. Re-run with force to overwrite.',
+            details={"workflowKey": first_key, "existingWorkflowId": existing[first_key]},
+        )
+    message = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+    return BundleError(
+        "UNSTORABLE_VALUE",
+        f"The database refused the bundle: {message}",
+        details={"errors": [{"message": message}]},
+    )
+
+
+# --- summary -------------------------------------------------------------------------------------
+
+
+def _summary(plan: list[_Planned], warnings: list[dict[str, Any]], dry_run: bool) -> dict[str, Any]:
+    """Alga's three lists (kept for clients of Alga's API) plus algaflow's per-workflow list."""
+    return {
+        "createdWorkflows": [{"key": p.key, "workflowId": p.workflow_id} for p in plan],
+        "deletedWorkflows": [],
+        "createdPublishedVersions": [
+            {"key": p.key, "workflowId": p.workflow_id, "versions": p.version_numbers}
+            for p in plan
+            if p.versions
+        ],
+        "workflows": [
+            {
+                "key": p.key,
+                "workflowId": p.workflow_id,
+                "action": "overwritten" if p.overwrite else "created",
+                "versions": p.version_numbers,
+            }
+            for p in plan
+        ],
+        "warnings": warnings,
+        "dryRun": dry_run,
+    }

@@ -1,0 +1,476 @@
+"""The deterministic interpreter core (reference §3).
+
+``plan(program, state, now)`` looks at the current step and either performs it (control flow, which
+needs nothing from outside) or says what the driver must do for it: call an action, run a node
+handler, open a wait, start a child run. ``complete(program, state, path, outcome, now)`` applies
+what came back (an output, an error, a resolved wait) and advances. Neither reads the clock, makes
+ids or touches the database: ``now`` and everything external come in as arguments.
+
+Both functions update ``state`` in place and return it inside a :class:`Transition` (copy it first
+if you need the old one); the driver persists it after every step.
+
+State: ``{"frames": [{"path", "next"}], "scopes": {...}, "retry": {"path", "attempt"} | None}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from algaflow.clock import iso_millis
+from algaflow.expressions import (
+    ExpressionError,
+    MappingError,
+    is_expr,
+    resolve_input_mapping,
+)
+from algaflow.jsvalues import js_string
+
+from . import waits
+from .errors import StepFailure, normalize_error
+from .program import Program, compiled
+from .scopes import apply_envelope, assign_to_scope_path, envelope, interpreter_context
+
+
+@dataclass
+class Transition:
+    """The outcome of one core call: the new state plus what to record."""
+
+    state: dict[str, Any]
+    step_status: str | None = None  # SUCCEEDED | FAILED | CANCELED; None while the step goes on
+    step_error: dict[str, Any] | None = None
+    run_status: str | None = None  # SUCCEEDED | FAILED | CANCELED when the run ends here
+    run_error: dict[str, Any] | None = None
+    retry: dict[str, Any] | None = None  # {"attempt", "delayMs"} when the step runs again
+
+
+@dataclass
+class Plan:
+    """What to do about the current step. ``kind``: done, control, action, node, wait or child."""
+
+    kind: str
+    path: str | None = None
+    step: dict[str, Any] | None = None
+    transition: Transition | None = None
+    request: dict[str, Any] = field(default_factory=dict)
+
+
+def new_state(scopes: dict[str, Any]) -> dict[str, Any]:
+    return {"frames": [{"path": "root.steps", "next": 0}], "scopes": scopes, "retry": None}
+
+
+def current_path(program: Program, state: dict[str, Any]) -> str | None:
+    """The path of the step the run is at, or None when it has none."""
+    frames = state["frames"]
+    if not frames:
+        return None
+    top = frames[-1]
+    seq = program.sequence(top["path"])
+    if seq is None or top["next"] >= len(seq):
+        return None
+    return f"{top['path']}[{top['next']}]"
+
+
+# --- planning ------------------------------------------------------------------------------------
+
+
+def plan(program: Program, state: dict[str, Any], now: datetime, *, secrets: Any = None) -> Plan:
+    """Decide the current step. Control steps are executed here; the rest become requests."""
+    frames = state["frames"]
+    if not frames:
+        return Plan("done", transition=Transition(state, run_status="SUCCEEDED"))
+    path = current_path(program, state)
+    step = program.step(path) if path else None
+    if step is None:
+        error = {
+            "category": "InterpreterCorruption",
+            "message": "Interpreter could not resolve the current step",
+            "nodePath": "interpreter",
+            "at": iso_millis(now),
+        }
+        return Plan("done", transition=Transition(state, run_status="FAILED", run_error=error))
+    try:
+        return _plan_step(program, state, path, step, now, secrets)
+    except (StepFailure, ExpressionError, MappingError) as exc:
+        # An action's input is resolved inside its attempt in Alga, so retry and onError apply.
+        error = normalize_error(_plain(exc), path, iso_millis(now))
+        routed = (
+            _failed(program, state, path, step, error)
+            if step.get("type") == "action.call"
+            else fail(program, state, path, error)
+        )
+        return Plan("control", path, step, transition=routed)
+
+
+def _plain(exc: BaseException) -> BaseException:
+    """Interpreter-evaluated expressions fail as plain errors: ActionError (§3.5.1)."""
+    if isinstance(exc, ExpressionError):
+        return RuntimeError(str(exc))
+    return exc
+
+
+def _plan_step(
+    program: Program,
+    state: dict[str, Any],
+    path: str,
+    step: dict[str, Any],
+    now: datetime,
+    secrets: Any,
+) -> Plan:
+    kind = step.get("type")
+    scopes = state["scopes"]
+    if kind == "control.return":
+        return Plan("control", path, step, Transition(state, "SUCCEEDED", run_status="SUCCEEDED"))
+    if kind == "control.if":
+        value = evaluate(step.get("condition"), interpreter_context(scopes))
+        if not isinstance(value, bool):
+            raise StepFailure("ActionError", "control.if condition must evaluate to a boolean")
+        branch = "then" if value else "else"
+        _advance(program, state, f"{path}.{branch}.steps", step.get(branch))
+        return Plan("control", path, step, Transition(state, "SUCCEEDED"))
+    if kind == "control.forEach":
+        _start_loop(program, state, path, step)
+        return Plan("control", path, step, Transition(state, "SUCCEEDED"))
+    if kind == "control.tryCatch":
+        _advance(program, state, f"{path}.try.steps", step.get("try"))
+        return Plan("control", path, step, Transition(state, "SUCCEEDED"))
+    if kind == "control.callWorkflow":
+        return Plan("child", path, step, request=_child_request(step, scopes))
+    if kind == "action.call":
+        return Plan("action", path, step, request=_action_request(state, path, step, secrets))
+    if kind in ("event.wait", "time.wait", "human.task"):
+        ctx = interpreter_context(scopes)
+        return Plan("wait", path, step, request=waits.request(kind, step, ctx, now, evaluate))
+    if isinstance(kind, str) and kind.startswith("control."):
+        raise StepFailure("ValidationError", f"Unknown control block {kind}")
+    config = step.get("config")
+    return Plan(
+        "node",
+        path,
+        step,
+        request={"type": kind, "config": config, "envelope": envelope(scopes)},
+    )
+
+
+def evaluate(expr: Any, ctx: dict[str, Any]) -> Any:
+    """Evaluate an Expr (or pass a literal through) in an interpreter context."""
+    if is_expr(expr):
+        return compiled(expr["$expr"]).evaluate(ctx)
+    if isinstance(expr, dict) and "$expr" in expr:
+        raise StepFailure("ActionError", "Expression must be a string")
+    return expr
+
+
+def _action_request(
+    state: dict[str, Any], path: str, step: dict[str, Any], secrets: Any
+) -> dict[str, Any]:
+    config = step.get("config") if isinstance(step.get("config"), dict) else {}
+    action_id, version = config.get("actionId"), config.get("version")
+    if not isinstance(action_id, str) or isinstance(version, bool) or not isinstance(version, int):
+        raise StepFailure("ActionError", "action.call config requires actionId and version")
+    scopes = state["scopes"]
+    ctx = interpreter_context(scopes)
+    redactions: list[str] = []
+    mapping = config.get("inputMapping")
+    args = (
+        resolve_input_mapping(
+            mapping if isinstance(mapping, dict) else {},
+            ctx,
+            secret_resolver=secrets,
+            run_id=scopes["system"].get("runId"),
+            redaction_paths=redactions,
+        )
+        or {}
+    )
+    key = None
+    if is_expr(config.get("idempotencyKey")):
+        try:
+            raw = compiled(config["idempotencyKey"]["$expr"]).evaluate(ctx)
+        except ExpressionError as exc:  # Alga: evaluation failures only are ExpressionErrors
+            category = "ExpressionError" if exc.stage == "evaluate" else "ActionError"
+            raise StepFailure(category, exc.message) from None
+        key = None if raw is None else js_string(raw)
+    retry = state.get("retry") or {}
+    return {
+        "actionId": action_id,
+        "version": version,
+        "input": args,
+        "redactions": redactions,
+        "idempotencyKey": key,
+        "attempt": retry.get("attempt", 1) if retry.get("path") == path else 1,
+        "stepConfig": step.get("config"),
+        "expressionContext": ctx,
+    }
+
+
+def _child_request(step: dict[str, Any], scopes: dict[str, Any]) -> dict[str, Any]:
+    workflow_id, version = step.get("workflowId"), step.get("workflowVersion")
+    if not isinstance(workflow_id, str) or not workflow_id:
+        raise StepFailure("ValidationError", "control.callWorkflow requires workflowId")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise StepFailure("ValidationError", "control.callWorkflow requires workflowVersion")
+    ctx = interpreter_context(scopes)
+    mapping = step.get("inputMapping") if isinstance(step.get("inputMapping"), dict) else {}
+    payload = {key: evaluate(value, ctx) for key, value in mapping.items()}
+    return {"workflowId": workflow_id, "workflowVersion": version, "input": payload}
+
+
+# --- completing a step ---------------------------------------------------------------------------
+
+
+def complete(
+    program: Program,
+    state: dict[str, Any],
+    path: str,
+    outcome: dict[str, Any],
+    now: datetime,
+) -> Transition:
+    """Apply ``{"ok": value}`` or ``{"error": runtimeError}`` for the step at ``path``."""
+    step = program.step(path) or {}
+    if "error" in outcome:
+        return _failed(program, state, path, step, outcome["error"])
+    try:
+        _apply_result(state, step, outcome["ok"])
+    except (StepFailure, ExpressionError, MappingError) as exc:
+        error = normalize_error(_plain(exc), path, iso_millis(now))
+        return fail(program, state, path, error)
+    state["retry"] = None
+    _advance(program, state)
+    return Transition(state, "SUCCEEDED")
+
+
+def _apply_result(state: dict[str, Any], step: dict[str, Any], value: Any) -> None:
+    scopes = state["scopes"]
+    kind = step.get("type")
+    if kind == "action.call":
+        save_as = (step.get("config") or {}).get("saveAs")
+        if isinstance(save_as, str) and save_as:
+            assign_to_scope_path(scopes, save_as, value)
+    elif kind in ("event.wait", "time.wait", "human.task"):
+        waits.apply_resolution(kind, step, scopes, value, evaluate)
+    elif kind == "control.callWorkflow":
+        _apply_child_output(step, scopes, value)
+    else:
+        apply_envelope(scopes, value if isinstance(value, dict) else {})
+
+
+def _apply_child_output(step: dict[str, Any], scopes: dict[str, Any], child: Any) -> None:
+    mapping = step.get("outputMapping")
+    if not isinstance(mapping, dict) or not mapping:
+        return
+    child_scopes = child if isinstance(child, dict) else {}
+    lexical = child_scopes.get("lexical") or []
+    ctx = dict(interpreter_context(scopes))
+    ctx["childRun"] = {
+        "payload": child_scopes.get("payload", {}),
+        "vars": child_scopes.get("workflow", {}),
+        "local": lexical[-1] if lexical else {},
+        "system": child_scopes.get("system", {}),
+        "meta": child_scopes.get("meta", {}),
+    }
+    values = [(target, evaluate(expr, ctx)) for target, expr in mapping.items()]
+    for target, value in values:
+        assign_to_scope_path(scopes, target, value)
+
+
+def _failed(
+    program: Program,
+    state: dict[str, Any],
+    path: str,
+    step: dict[str, Any],
+    error: dict[str, Any],
+) -> Transition:
+    kind = step.get("type")
+    if kind in ("action.call", "control.callWorkflow") and error.get("category") != "Cancellation":
+        retry = _next_retry(state, path, step.get("retry"), error)
+        if retry is not None:
+            state["retry"] = {"path": path, "attempt": retry["attempt"]}
+            return Transition(state, retry=retry)
+    state["retry"] = None
+    if kind == "action.call" and _on_error(step) == "continue":
+        state["scopes"]["error"] = error
+        _advance(program, state)
+        return Transition(state, "SUCCEEDED", step_error=error)
+    return fail(program, state, path, error)
+
+
+def _next_retry(
+    state: dict[str, Any], path: str, policy: Any, error: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Another attempt when the policy allows it (§3.6); no jitter, like Alga."""
+    if not isinstance(policy, dict):
+        return None
+    retry = state.get("retry") or {}
+    attempt = retry.get("attempt", 1) if retry.get("path") == path else 1
+    max_attempts = policy.get("maxAttempts")
+    if not isinstance(max_attempts, int) or attempt >= max_attempts:
+        return None
+    retry_on = policy.get("retryOn")
+    if retry_on and error.get("category") not in retry_on:
+        return None
+    base = policy.get("backoffMs") or 0
+    multiplier = policy.get("backoffMultiplier", 2)
+    delay = base * multiplier ** (attempt - 1)
+    if isinstance(policy.get("maxDelayMs"), int | float):
+        delay = min(delay, policy["maxDelayMs"])
+    return {"attempt": attempt + 1, "delayMs": int(delay), "error": error}
+
+
+def _on_error(step: dict[str, Any]) -> str:
+    for holder in (step, step.get("config") if isinstance(step.get("config"), dict) else {}):
+        policy = holder.get("onError")
+        if isinstance(policy, dict) and policy.get("policy") in ("fail", "continue"):
+            return policy["policy"]
+    return "fail"
+
+
+def fail(program: Program, state: dict[str, Any], path: str, error: dict[str, Any]) -> Transition:
+    """Route a step failure (§3.5.2): nearest try, else forEach continue, else the run fails."""
+    category = error.get("category")
+    if category == "Cancellation":
+        return Transition(state, "CANCELED", error, run_status="CANCELED", run_error=error)
+    if category == "InterpreterCorruption":
+        return Transition(state, "FAILED", error, run_status="FAILED", run_error=error)
+    scopes = state["scopes"]
+    try_at = path.rfind(".try.steps[")
+    if try_at >= 0:
+        try_path = path[:try_at]
+        try_step = program.step(try_path) or {}
+        prefix = f"{try_path}.try.steps"
+        state["frames"] = [f for f in state["frames"] if not f["path"].startswith(prefix)]
+        scopes["error"] = error
+        capture = try_step.get("captureErrorAs")
+        if isinstance(capture, str) and capture:
+            assign_to_scope_path(scopes, capture, error)
+        catch = try_step.get("catch")
+        if isinstance(catch, list) and catch:
+            state["frames"].append({"path": f"{try_path}.catch.steps", "next": 0})
+        else:
+            _settle(program, state)
+        return Transition(state, "FAILED", error)
+    loop_at = path.rfind(".body.steps[")
+    if loop_at >= 0:
+        loop_step = program.step(path[:loop_at]) or {}
+        if loop_step.get("onItemError") == "continue":
+            scopes["error"] = error
+            _advance(program, state)
+            return Transition(state, "FAILED", error)
+    return Transition(state, "FAILED", error, run_status="FAILED", run_error=error)
+
+
+# --- frames and loops ----------------------------------------------------------------------------
+
+
+def _advance(
+    program: Program, state: dict[str, Any], child_path: str | None = None, child: Any = None
+) -> None:
+    """Move past the current step, entering ``child`` (a branch or loop body) when non-empty."""
+    frames = state["frames"]
+    frames[-1]["next"] += 1
+    if child_path is not None and isinstance(child, list) and child:
+        frames.append({"path": child_path, "next": 0})
+    else:
+        _settle(program, state)
+
+
+def _settle(program: Program, state: dict[str, Any]) -> None:
+    """Pop exhausted frames; an exhausted loop body moves to the next item instead."""
+    frames = state["frames"]
+    while frames:
+        top = frames[-1]
+        seq = program.sequence(top["path"])
+        if seq is not None and top["next"] < len(seq):
+            return
+        if top["path"].endswith(".body.steps"):
+            loop_path = top["path"][: -len(".body.steps")]
+            loop_step = program.step(loop_path) or {}
+            if _next_item(state, loop_step):
+                top["next"] = 0
+                continue
+            _finish_loop(state, loop_step)
+        frames.pop()
+
+
+def _loops(scopes: dict[str, Any]) -> dict[str, Any]:
+    loops = scopes["workflow"].get("__forEach")
+    if not isinstance(loops, dict):
+        loops = {}
+        scopes["workflow"]["__forEach"] = loops
+    return loops
+
+
+def _start_loop(program: Program, state: dict[str, Any], path: str, step: dict[str, Any]) -> None:
+    scopes = state["scopes"]
+    concurrency = step.get("concurrency")
+    if isinstance(concurrency, int) and not isinstance(concurrency, bool) and concurrency > 1:
+        raise StepFailure(
+            "ValidationError",
+            "control.forEach concurrency > 1 is not supported in Temporal-native runtime v1",
+        )
+    items = evaluate(step.get("items"), interpreter_context(scopes))
+    if not isinstance(items, list):
+        raise StepFailure("ActionError", "control.forEach items did not evaluate to an array")
+    item_var = step.get("itemVar")
+    if not isinstance(item_var, str) or not item_var:
+        raise StepFailure("ValidationError", "control.forEach requires itemVar")
+    variables = scopes["workflow"]
+    _loops(scopes)[step.get("id")] = {
+        "items": items,
+        "index": 0,
+        "itemVar": item_var,
+        "previous": variables.get(item_var),
+        "hadPrevious": item_var in variables,
+    }
+    body = step.get("body")
+    if not items or not isinstance(body, list) or not body:
+        _finish_loop(state, step)
+        _advance(program, state)
+        return
+    _enter_item(state, step, 0)
+    _advance(program, state, f"{path}.body.steps", body)
+
+
+def _enter_item(state: dict[str, Any], step: dict[str, Any], index: int) -> None:
+    scopes = state["scopes"]
+    loop = _loops(scopes)[step.get("id")]
+    items = loop["items"]
+    loop["index"] = index
+    item = items[index]
+    scopes["workflow"][loop["itemVar"]] = item
+    local = {
+        "__loopId": step.get("id"),
+        loop["itemVar"]: item,
+        "item": item,
+        "index": index,
+        "length": len(items),
+        "isFirst": index == 0,
+        "isLast": index == len(items) - 1,
+    }
+    lexical = scopes["lexical"]
+    if lexical and isinstance(lexical[-1], dict) and lexical[-1].get("__loopId") == step.get("id"):
+        lexical[-1] = local
+    else:
+        lexical.append(local)
+
+
+def _next_item(state: dict[str, Any], step: dict[str, Any]) -> bool:
+    loop = _loops(state["scopes"]).get(step.get("id"))
+    if not isinstance(loop, dict) or loop["index"] + 1 >= len(loop["items"]):
+        return False
+    _enter_item(state, step, loop["index"] + 1)
+    return True
+
+
+def _finish_loop(state: dict[str, Any], step: dict[str, Any]) -> None:
+    """Restore (or delete) ``vars.<itemVar>``, drop the loop scope, keep ``vars.__forEach``."""
+    scopes = state["scopes"]
+    loop = _loops(scopes).pop(step.get("id"), None)
+    if isinstance(loop, dict):
+        if loop.get("hadPrevious"):
+            scopes["workflow"][loop["itemVar"]] = loop.get("previous")
+        else:
+            scopes["workflow"].pop(loop["itemVar"], None)
+    lexical = scopes["lexical"]
+    if lexical and isinstance(lexical[-1], dict) and lexical[-1].get("__loopId") == step.get("id"):
+        lexical.pop()

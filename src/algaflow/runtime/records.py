@@ -1,0 +1,156 @@
+"""Reads and writes of the run tables. Every lookup by id is tenant-scoped."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from algaflow.clock import new_id
+from algaflow.errors import AlgaflowError
+from algaflow.store.run_tables import (
+    workflow_run_logs,
+    workflow_run_steps,
+    workflow_run_waits,
+    workflow_runs,
+)
+
+ACTIVE = ("RUNNING", "WAITING")
+
+
+def run_not_found(run_id: Any) -> AlgaflowError:
+    return AlgaflowError(
+        "RUN_NOT_FOUND", f"Workflow run not found: {run_id}", status=404, details={"runId": run_id}
+    )
+
+
+def load_run(conn: Connection, tenant_id: str, run_id: str) -> dict[str, Any]:
+    """The run row; another tenant's run is answered as not found."""
+    row = (
+        conn.execute(
+            sa.select(workflow_runs).where(
+                workflow_runs.c.tenant == tenant_id, workflow_runs.c.run_id == run_id
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise run_not_found(run_id)
+    return dict(row)
+
+
+def update_run(
+    conn: Connection, run_id: str, *, only_if: tuple[str, ...] = (), **values: Any
+) -> bool:
+    """Update one run, with ``only_if`` only in those statuses; True when a row changed."""
+    query = workflow_runs.update().where(workflow_runs.c.run_id == run_id)
+    if only_if:
+        query = query.where(workflow_runs.c.status.in_(only_if))
+    return conn.execute(query.values(**values)).rowcount == 1
+
+
+def insert_step(
+    conn: Connection,
+    *,
+    tenant_id: str,
+    run_id: str,
+    path: str,
+    step_id: str,
+    status: str,
+    attempt: int,
+    started_at: datetime,
+    completed_at: datetime | None = None,
+    error: dict[str, Any] | None = None,
+) -> str:
+    row_id = new_id()
+    duration = (
+        None if completed_at is None else int((completed_at - started_at).total_seconds() * 1000)
+    )
+    conn.execute(
+        workflow_run_steps.insert().values(
+            step_id=row_id,
+            tenant=tenant_id,
+            run_id=run_id,
+            step_path=path,
+            definition_step_id=step_id,
+            status=status,
+            attempt=attempt,
+            duration_ms=duration,
+            error_json=error if status == "FAILED" else None,
+            started_at=started_at,
+            completed_at=completed_at,
+        )
+    )
+    return row_id
+
+
+def finish_step(
+    conn: Connection,
+    row_id: str,
+    *,
+    status: str,
+    started_at: datetime,
+    completed_at: datetime,
+    error: dict[str, Any] | None = None,
+) -> None:
+    conn.execute(
+        workflow_run_steps.update()
+        .where(workflow_run_steps.c.step_id == row_id)
+        .values(
+            status=status,
+            completed_at=completed_at,
+            duration_ms=int((completed_at - started_at).total_seconds() * 1000),
+            error_json=error if status == "FAILED" else None,
+        )
+    )
+
+
+def insert_wait(conn: Connection, **values: Any) -> str:
+    wait_id = values.pop("wait_id", None) or new_id()
+    conn.execute(workflow_run_waits.insert().values(wait_id=wait_id, status="WAITING", **values))
+    return wait_id
+
+
+def close_wait(
+    conn: Connection, wait_id: str, *, status: str, at: datetime, payload: Any = None
+) -> bool:
+    """Resolve or cancel a WAITING wait; False when someone else already did."""
+    values: dict[str, Any] = {"status": status, "resolved_at": at}
+    if payload is not None:
+        values["payload"] = payload
+    result = conn.execute(
+        workflow_run_waits.update()
+        .where(workflow_run_waits.c.wait_id == wait_id, workflow_run_waits.c.status == "WAITING")
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
+def log(
+    conn: Connection,
+    *,
+    tenant_id: str,
+    run_id: str,
+    level: str,
+    message: str,
+    at: datetime,
+    step_path: str | None = None,
+    context: Any = None,
+    source: str = "runtime",
+) -> None:
+    conn.execute(
+        workflow_run_logs.insert().values(
+            log_id=new_id(),
+            tenant=tenant_id,
+            run_id=run_id,
+            step_path=step_path,
+            level=level,
+            message=message,
+            context_json=context,
+            source=source,
+            created_at=at,
+        )
+    )

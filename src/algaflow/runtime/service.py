@@ -1,0 +1,758 @@
+"""Run services: what the HTTP routes, the CLI and the tests call.
+
+Each function takes a connection, then the tenant id. With ``drive=True`` (the default) the runs a
+call starts or resumes are executed right away on that connection, inside the caller's transaction.
+With ``drive=False`` they are only recorded (RUNNING); :func:`drive_runs` or :func:`run_due_work`
+then execute them with a commit after every step, which is what the API and the CLI do.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from algaflow.clock import new_id, utcnow
+from algaflow.definitions.store import get_version, get_workflow, latest_version
+from algaflow.errors import AlgaflowError
+from algaflow.expressions import MappingError, resolve_input_mapping
+from algaflow.store import run_tables as rt
+from algaflow.store.tables import workflow_definitions
+
+from . import records
+from .correlation import correlation_keys
+from .driver import Driver, DriverOptions, Launch
+from .views import run_view, step_view, task_view, wait_view
+from .waits import filters_pass, timeout_error
+
+MAX_PAYLOAD_BYTES = 512 * 1024
+DEFAULT_LIMIT = 100
+
+
+# --- starting runs -------------------------------------------------------------------------------
+
+
+def start_run(
+    conn: Connection,
+    tenant_id: str,
+    workflow_id: str,
+    *,
+    registry: Any,
+    version: int | None = None,
+    payload: Any = None,
+    drive: bool = True,
+    options: DriverOptions | None = None,
+) -> dict[str, Any]:
+    """Start a run manually (§7.4). Refusals raise; an invalid payload also records a FAILED run.
+
+    The FAILED run of ``PAYLOAD_VALIDATION_FAILED`` is written on ``conn`` before the error is
+    raised: commit it to keep it (the route and the CLI do).
+    """
+    payload = {} if payload is None else payload
+    workflow = get_workflow(conn, tenant_id, workflow_id)
+    _check_launchable(conn, workflow)
+    row = _pick_version(conn, tenant_id, workflow, version)
+    if len(json.dumps(payload, default=str)) > MAX_PAYLOAD_BYTES:
+        raise AlgaflowError("PAYLOAD_TOO_LARGE", "Workflow run payload exceeds 512 KiB", status=413)
+    ref = _schema_ref(workflow, row)
+    payload = _drop_undeclared_tenant_id(registry, ref, payload)
+    driver = Driver(conn, registry, options=options)
+    issues = _payload_issues(registry, ref, payload)
+    if issues:
+        error = {
+            "message": "Workflow payload failed validation",
+            "stage": "launch",
+            "details": {"issues": issues},
+        }
+        run_id = driver.create_run(tenant_id, workflow, row, payload, failed=error)
+        raise AlgaflowError(
+            "PAYLOAD_VALIDATION_FAILED",
+            "Workflow payload failed validation",
+            status=400,
+            details={"runId": run_id, "issues": issues},
+        )
+    run_id = driver.create_run(tenant_id, workflow, row, payload, Launch(trigger_type="manual"))
+    if drive:
+        driver.drive(tenant_id, run_id)
+    return get_run(conn, tenant_id, run_id)
+
+
+def _check_launchable(conn: Connection, workflow: dict[str, Any]) -> None:
+    """Paused workflows and workflows at their concurrency limit start nothing (§3.1)."""
+    if workflow["is_paused"]:
+        raise AlgaflowError(
+            "WORKFLOW_PAUSED",
+            "Workflow is paused",
+            status=409,
+            details={"workflowId": workflow["workflow_id"]},
+        )
+    limit = workflow["concurrency_limit"]
+    if limit is not None:
+        active = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(rt.workflow_runs)
+            .where(
+                rt.workflow_runs.c.workflow_id == workflow["workflow_id"],
+                rt.workflow_runs.c.status.in_(records.ACTIVE),
+            )
+        ).scalar_one()
+        if active >= limit:
+            raise AlgaflowError(
+                "CONCURRENCY_LIMIT_REACHED",
+                "Workflow concurrency limit reached",
+                status=429,
+                details={"workflowId": workflow["workflow_id"], "limit": limit, "active": active},
+            )
+
+
+def _pick_version(
+    conn: Connection, tenant_id: str, workflow: dict[str, Any], version: int | None
+) -> dict[str, Any]:
+    if version is not None:
+        return get_version(conn, tenant_id, workflow["workflow_id"], version)
+    row = latest_version(conn, tenant_id, workflow["workflow_id"])
+    if row is None:
+        raise AlgaflowError(
+            "WORKFLOW_NOT_PUBLISHED",
+            "Workflow has no published version",
+            status=409,
+            details={"workflowId": workflow["workflow_id"]},
+        )
+    return row
+
+
+def _schema_ref(workflow: dict[str, Any], version: dict[str, Any]) -> str | None:
+    ref = (version["definition_json"] or {}).get("payloadSchemaRef")
+    return ref if isinstance(ref, str) and ref else workflow["payload_schema_ref"]
+
+
+def _payload_issues(registry: Any, ref: str | None, payload: Any) -> list[dict[str, str]]:
+    if not ref or not registry.schemas.has(ref):
+        return []
+    return registry.schemas.validate(ref, payload)
+
+
+def _drop_undeclared_tenant_id(registry: Any, ref: str | None, payload: Any) -> Any:
+    """A top-level ``tenantId`` is removed unless the payload schema declares one (§7.4)."""
+    if not isinstance(payload, dict) or "tenantId" not in payload:
+        return payload
+    schema = registry.schemas.get(ref) if ref and registry.schemas.has(ref) else None
+    if isinstance(schema, dict) and "tenantId" in (schema.get("properties") or {}):
+        return payload
+    return {k: v for k, v in payload.items() if k != "tenantId"}
+
+
+# --- reading and canceling -----------------------------------------------------------------------
+
+
+def get_run(
+    conn: Connection, tenant_id: str, run_id: str, *, with_steps: bool = True
+) -> dict[str, Any]:
+    run = records.load_run(conn, tenant_id, _run_id(run_id))
+    view = run_view(run)
+    if with_steps:
+        steps = conn.execute(
+            sa.select(rt.workflow_run_steps)
+            .where(rt.workflow_run_steps.c.run_id == run["run_id"])
+            .order_by(rt.workflow_run_steps.c.started_at, rt.workflow_run_steps.c.step_path)
+        ).mappings()
+        view["steps"] = [step_view(s) for s in steps]
+        waits = conn.execute(
+            sa.select(rt.workflow_run_waits)
+            .where(rt.workflow_run_waits.c.run_id == run["run_id"])
+            .order_by(rt.workflow_run_waits.c.created_at)
+        ).mappings()
+        view["waits"] = [wait_view(w) for w in waits]
+    return view
+
+
+def _run_id(value: Any) -> str:
+    """Ids that are not UUIDs cannot exist: answer them as not found, before any SQL runs."""
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise records.run_not_found(value) from None
+
+
+def list_runs(
+    conn: Connection,
+    tenant_id: str,
+    *,
+    workflow_id: str | None = None,
+    status: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> list[dict[str, Any]]:
+    """Newest first."""
+    runs = rt.workflow_runs
+    query = sa.select(runs).where(runs.c.tenant == tenant_id)
+    if workflow_id is not None:
+        query = query.where(runs.c.workflow_id == _run_id(workflow_id))
+    if status is not None:
+        if status not in rt.RUN_STATUSES:
+            raise AlgaflowError(
+                "INVALID_FIELD",
+                f"status must be one of {', '.join(rt.RUN_STATUSES)}",
+                status=422,
+                details={"field": "status"},
+            )
+        query = query.where(runs.c.status == status)
+    query = query.order_by(runs.c.started_at.desc(), runs.c.run_id).limit(max(1, min(limit, 1000)))
+    return [run_view(dict(r)) for r in conn.execute(query).mappings()]
+
+
+def cancel_run(conn: Connection, tenant_id: str, run_id: str) -> dict[str, Any]:
+    """CANCELED, with open waits, tasks, steps and child runs canceled too; a parent that waits on
+    this run is canceled as well (cancellation cannot be caught)."""
+    run = records.load_run(conn, tenant_id, _run_id(run_id))
+    if run["status"] in rt.TERMINAL_STATUSES:
+        raise AlgaflowError(
+            "RUN_NOT_CANCELABLE",
+            f"Run is already {run['status']}",
+            status=409,
+            details={"runId": run["run_id"], "status": run["status"]},
+        )
+    now = utcnow()
+    _cancel_tree(conn, run, now)
+    if run["parent_run_id"]:
+        parent = records.load_run(conn, tenant_id, run["parent_run_id"])
+        if parent["status"] in records.ACTIVE:
+            _cancel_tree(conn, parent, now)
+    return get_run(conn, tenant_id, run["run_id"])
+
+
+def _cancel_tree(conn: Connection, run: dict[str, Any], now: datetime) -> None:
+    runs = rt.workflow_runs
+    updated = records.update_run(
+        conn, run["run_id"], only_if=records.ACTIVE, status="CANCELED", node_path=None,
+        completed_at=now, updated_at=now, lease_owner=None, lease_expires_at=None,
+        error_json={"category": "Cancellation", "message": "Run canceled by operator",
+                    "nodePath": run["node_path"], "at": now.isoformat()},
+    )  # fmt: skip
+    if not updated:
+        return
+    for table, open_status, closed_at in (
+        (rt.workflow_run_waits, "WAITING", "resolved_at"),
+        (rt.workflow_tasks, "PENDING", "completed_at"),
+        (rt.workflow_run_steps, "STARTED", "completed_at"),
+    ):
+        conn.execute(
+            table.update()
+            .where(table.c.run_id == run["run_id"], table.c.status == open_status)
+            .values({"status": "CANCELED", closed_at: now})
+        )
+    records.log(
+        conn, tenant_id=run["tenant"], run_id=run["run_id"], level="WARN",
+        message="Run canceled by operator", at=now,
+    )  # fmt: skip
+    children = conn.execute(
+        sa.select(runs).where(
+            runs.c.parent_run_id == run["run_id"], runs.c.status.in_(records.ACTIVE)
+        )
+    ).mappings()
+    for child in [dict(c) for c in children]:
+        _cancel_tree(conn, child, now)
+
+
+# --- events --------------------------------------------------------------------------------------
+
+
+def emit_event(
+    conn: Connection,
+    tenant_id: str,
+    name: str,
+    payload: Any,
+    *,
+    registry: Any,
+    correlation_key: str | None = None,
+    payload_schema_ref: str | None = None,
+    event_id: str | None = None,
+    drive: bool = True,
+    options: DriverOptions | None = None,
+) -> dict[str, Any]:
+    """Resume the event waits it matches, then start the runs its triggers name (§7.1).
+
+    ``event_id`` makes a delivery idempotent: a second delivery with the same id starts nothing
+    (each run's trigger fire key is ``event:<eventId>:<workflowId>``).
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise AlgaflowError("INVALID_FIELD", "eventName must be a non-empty string.", status=422,
+                            details={"field": "eventName"})  # fmt: skip
+    payload = {} if payload is None else payload
+    _check_event_payload(registry, payload, payload_schema_ref)
+    now = utcnow()
+    event_id = event_id or new_id()
+    events = rt.workflow_runtime_events
+    seen = conn.execute(
+        sa.select(events.c.event_id).where(
+            events.c.tenant == tenant_id, events.c.event_id == event_id
+        )
+    ).first()
+    if seen is not None:
+        return {"status": "no_wait", "eventId": event_id, "startedRuns": [], "resumedRuns": [],
+                "duplicate": True}  # fmt: skip
+    keys = correlation_keys(name, payload, correlation_key)
+    conn.execute(
+        events.insert().values(
+            event_id=event_id, tenant=tenant_id, event_name=name,
+            correlation_key=keys[0] if keys else None, payload=payload,
+            payload_schema_ref=payload_schema_ref, created_at=now,
+        )
+    )  # fmt: skip
+    driver = Driver(conn, registry, options=options)
+    resumed, matched_wait = _resume_event_waits(
+        conn, driver, tenant_id, name, keys, payload, event_id
+    )
+    started, errors = _start_triggered(
+        conn, driver, tenant_id, name, payload, keys, payload_schema_ref, event_id
+    )
+    matched = resumed[0] if resumed else (started[0] if started else None)
+    conn.execute(
+        events.update()
+        .where(events.c.event_id == event_id)
+        .values(
+            processed_at=utcnow(), matched_run_id=matched, matched_wait_id=matched_wait,
+            error_message="; ".join(errors) if errors and not matched else None,
+        )
+    )  # fmt: skip
+    if drive:
+        for run_id in [*resumed, *started]:
+            driver.drive(tenant_id, run_id)
+    result: dict[str, Any] = {
+        "status": "resumed" if resumed else "no_wait",
+        "eventId": event_id,
+        "startedRuns": started,
+        "resumedRuns": resumed,
+    }
+    if len(resumed) == 1:
+        result["runId"] = resumed[0]
+    if errors:
+        result["errors"] = errors
+    return result
+
+
+def _check_event_payload(registry: Any, payload: Any, ref: str | None) -> None:
+    """A submitted schema ref must be registered and the payload must pass it (nothing written)."""
+    if ref is None:
+        return
+    if not registry.schemas.has(ref):
+        raise AlgaflowError(
+            "UNKNOWN_PAYLOAD_SCHEMA_REF",
+            f"Unknown payload schema ref: {ref}",
+            details={"payloadSchemaRef": ref},
+        )
+    issues = registry.schemas.validate(ref, payload)
+    if issues:
+        raise AlgaflowError(
+            "PAYLOAD_VALIDATION_FAILED",
+            "Event payload failed validation",
+            details={"payloadSchemaRef": ref, "issues": issues},
+        )
+
+
+def _resume_event_waits(
+    conn: Connection,
+    driver: Driver,
+    tenant_id: str,
+    name: str,
+    keys: list[str],
+    payload: Any,
+    event_id: str,
+) -> tuple[list[str], str | None]:
+    """Every WAITING event/human wait with this name and one of the keys, whose filters pass."""
+    if not keys:
+        return [], None
+    waits = rt.workflow_run_waits
+    rows = conn.execute(
+        sa.select(waits)
+        .where(
+            waits.c.tenant == tenant_id,
+            waits.c.status == "WAITING",
+            waits.c.wait_type.in_(("event", "human")),
+            waits.c.event_name == name,
+            waits.c.key.in_(keys),
+        )
+        .order_by(waits.c.created_at)
+    ).mappings()
+    resumed: list[str] = []
+    first_wait = None
+    for wait in [dict(r) for r in rows]:
+        if wait["wait_type"] == "human":
+            outcome = {"ok": {"taskId": wait["key"], "eventName": name, "response": payload}}
+            _complete_task_row(conn, wait["key"], payload)
+        elif filters_pass((wait["payload"] or {}).get("filters"), payload):
+            outcome = {"ok": {"eventId": event_id, "eventName": name, "payload": payload}}
+        else:
+            continue
+        if driver.resolve_wait(tenant_id, wait["run_id"], wait["wait_id"], outcome):
+            resumed.append(wait["run_id"])
+            first_wait = first_wait or wait["wait_id"]
+    return resumed, first_wait
+
+
+def _start_triggered(
+    conn: Connection,
+    driver: Driver,
+    tenant_id: str,
+    name: str,
+    payload: Any,
+    keys: list[str],
+    payload_schema_ref: str | None,
+    event_id: str,
+) -> tuple[list[str], list[str]]:
+    """Start every published, unpaused workflow whose trigger names the event."""
+    defs = workflow_definitions
+    rows = conn.execute(
+        sa.select(defs)
+        .where(
+            defs.c.tenant == tenant_id,
+            defs.c.status == "published",
+            defs.c.is_paused.is_(False),
+        )
+        .order_by(defs.c.key)
+    ).mappings()
+    started: list[str] = []
+    errors: list[str] = []
+    for workflow in [dict(r) for r in rows]:
+        version = latest_version(conn, tenant_id, workflow["workflow_id"])
+        if version is None:
+            continue
+        definition = version["definition_json"] or {}
+        trigger = definition.get("trigger") or workflow["trigger"] or {}
+        if trigger.get("type") != "event" or trigger.get("eventName") != name:
+            continue
+        try:
+            run_id = _start_for_event(
+                conn, driver, tenant_id, workflow, version, trigger, name, payload, keys,
+                payload_schema_ref, event_id,
+            )  # fmt: skip
+        except AlgaflowError as exc:
+            errors.append(f"{workflow['key']}: {exc.message}")
+            continue
+        started.append(run_id)
+    return started, errors
+
+
+def _start_for_event(
+    conn: Connection,
+    driver: Driver,
+    tenant_id: str,
+    workflow: dict[str, Any],
+    version: dict[str, Any],
+    trigger: dict[str, Any],
+    name: str,
+    payload: Any,
+    keys: list[str],
+    payload_schema_ref: str | None,
+    event_id: str,
+) -> str:
+    registry = driver.registry
+    ref = _schema_ref(workflow, version)
+    if not ref or not registry.schemas.has(ref):
+        raise AlgaflowError("WORKFLOW_PAYLOAD_SCHEMA_UNAVAILABLE",
+                            f"payload schema {ref!r} is not registered")  # fmt: skip
+    source_ref = trigger.get("sourcePayloadSchemaRef") or payload_schema_ref or ref
+    mapping = trigger.get("payloadMapping")
+    mapped = payload
+    if mapping:
+        context = {"event": {"name": name, "correlationKey": keys[0] if keys else None,
+                             "payload": payload, "payloadSchemaRef": source_ref}}  # fmt: skip
+        try:
+            mapped = expand_dotted(resolve_input_mapping(mapping, context) or {})
+        except MappingError as exc:
+            raise AlgaflowError("TRIGGER_MAPPING_FAILED", str(exc)) from None
+    elif source_ref != ref:
+        raise AlgaflowError(
+            "TRIGGER_MAPPING_REQUIRED",
+            f"event schema {source_ref} differs from {ref} and there is no mapping",
+        )
+    issues = registry.schemas.validate(ref, mapped)
+    if issues:
+        raise AlgaflowError(
+            "PAYLOAD_VALIDATION_FAILED",
+            f"payload failed {ref}: {issues[0]['path']} {issues[0]['message']}",
+        )
+    _check_launchable(conn, workflow)
+    fire_key = f"event:{event_id}:{workflow['workflow_id']}"
+    existing = conn.execute(
+        sa.select(rt.workflow_runs.c.run_id).where(
+            rt.workflow_runs.c.tenant == tenant_id, rt.workflow_runs.c.trigger_fire_key == fire_key
+        )
+    ).scalar()
+    if existing:
+        return existing
+    launch = Launch(
+        trigger_type="event",
+        trigger_metadata={"eventType": name, "eventId": event_id,
+                          "sourcePayloadSchemaRef": source_ref,
+                          "triggerMappingApplied": bool(mapping)},
+        trigger_fire_key=fire_key,
+        event_type=name,
+        source_payload_schema_ref=source_ref,
+        trigger_mapping_applied=bool(mapping),
+    )  # fmt: skip
+    return driver.create_run(tenant_id, workflow, version, mapped, launch)
+
+
+def expand_dotted(mapping: dict[str, Any]) -> dict[str, Any]:
+    """``{"ticket.id": x}`` -> ``{"ticket": {"id": x}}``; later keys overwrite earlier ones."""
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        parts = key.split(".")
+        node = out
+        for part in parts[:-1]:
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node = node[part]
+        node[parts[-1]] = value
+    return out
+
+
+# --- human tasks ---------------------------------------------------------------------------------
+
+
+def list_tasks(
+    conn: Connection, tenant_id: str, *, status: str | None = "PENDING", run_id: str | None = None
+) -> list[dict[str, Any]]:
+    tasks = rt.workflow_tasks
+    query = sa.select(tasks).where(tasks.c.tenant == tenant_id)
+    if status is not None:
+        query = query.where(tasks.c.status == status)
+    if run_id is not None:
+        query = query.where(tasks.c.run_id == _run_id(run_id))
+    rows = conn.execute(query.order_by(tasks.c.created_at, tasks.c.task_id)).mappings()
+    return [task_view(dict(r)) for r in rows]
+
+
+def complete_task(
+    conn: Connection,
+    tenant_id: str,
+    task_id: str,
+    output: Any,
+    *,
+    registry: Any,
+    drive: bool = True,
+    options: DriverOptions | None = None,
+) -> dict[str, Any]:
+    """Complete a PENDING task; its run resumes with ``vars.event = output``."""
+    tasks = rt.workflow_tasks
+    try:
+        task_key = _run_id(task_id)
+    except AlgaflowError:
+        raise _task_not_found(task_id) from None
+    task = conn.execute(
+        sa.select(tasks).where(tasks.c.tenant == tenant_id, tasks.c.task_id == task_key)
+    ).mappings().first()  # fmt: skip
+    if task is None:
+        raise _task_not_found(task_id)
+    if task["status"] != "PENDING":
+        raise AlgaflowError(
+            "TASK_ALREADY_COMPLETED",
+            f"Task is already {task['status']}",
+            status=409,
+            details={"taskId": task_key, "status": task["status"]},
+        )
+    output = {} if output is None else output
+    if not _complete_task_row(conn, task_key, output):
+        raise AlgaflowError("TASK_ALREADY_COMPLETED", "Task is already completed", status=409,
+                            details={"taskId": task_key})  # fmt: skip
+    driver = Driver(conn, registry, options=options)
+    outcome = {"ok": {"taskId": task_key, "eventName": "HUMAN_TASK_COMPLETED", "response": output}}
+    resumed = task["wait_id"] and driver.resolve_wait(
+        tenant_id, task["run_id"], task["wait_id"], outcome
+    )
+    if resumed and drive:
+        driver.drive(tenant_id, task["run_id"])
+    row = conn.execute(sa.select(tasks).where(tasks.c.task_id == task_key)).mappings().one()
+    return task_view(dict(row))
+
+
+def _complete_task_row(conn: Connection, task_id: str, response: Any) -> bool:
+    tasks = rt.workflow_tasks
+    return (
+        conn.execute(
+            tasks.update()
+            .where(tasks.c.task_id == task_id, tasks.c.status == "PENDING")
+            .values(status="COMPLETED", response_json=response, completed_at=utcnow())
+        ).rowcount
+        == 1
+    )
+
+
+def _task_not_found(task_id: Any) -> AlgaflowError:
+    return AlgaflowError(
+        "TASK_NOT_FOUND", f"Task not found: {task_id}", status=404, details={"taskId": task_id}
+    )
+
+
+# --- due work ------------------------------------------------------------------------------------
+
+
+def run_due_work(
+    engine: Engine,
+    *,
+    registry: Any,
+    now: datetime | None = None,
+    options: DriverOptions | None = None,
+) -> int:
+    """Resume due time and retry waits, time out event waits, and continue RUNNING runs nobody
+    drives (left by a killed process, or recorded with ``drive=False``). Returns how many runs it
+    touched. Each run is driven with a commit after every step."""
+    now = now or utcnow()
+    touched = 0
+    waits = rt.workflow_run_waits
+    runs = rt.workflow_runs
+    with engine.connect() as conn:
+        driver = Driver(conn, registry, durable=True, options=options)
+        due = conn.execute(
+            sa.select(waits.c.wait_id, waits.c.tenant, waits.c.run_id, waits.c.wait_type,
+                      waits.c.payload)
+            .where(waits.c.status == "WAITING", waits.c.timeout_at <= now,
+                   waits.c.wait_type.in_(("time", "retry", "event")))
+            .order_by(waits.c.timeout_at)
+        ).mappings().all()  # fmt: skip
+        for wait in due:
+            outcome: dict[str, Any] = {"ok": {}}
+            if wait["wait_type"] == "event":
+                failure = timeout_error(wait["payload"] or {})
+                outcome = {
+                    "error": {
+                        "category": failure.category,
+                        "message": failure.message,
+                        "details": failure.details,
+                        "at": now.isoformat(),
+                    }
+                }
+            if driver.resolve_wait(wait["tenant"], wait["run_id"], wait["wait_id"], outcome):
+                conn.commit()
+                driver.drive(wait["tenant"], wait["run_id"])
+                touched += 1
+        conn.commit()
+        orphans = conn.execute(
+            sa.select(runs.c.run_id, runs.c.tenant).where(
+                runs.c.status == "RUNNING",
+                sa.or_(runs.c.lease_expires_at.is_(None), runs.c.lease_expires_at < now),
+            ).order_by(runs.c.started_at)
+        ).mappings().all()  # fmt: skip
+        conn.commit()
+        for run in orphans:
+            driver.drive(run["tenant"], run["run_id"], now=now)
+            touched += 1
+        touched += _resume_parents_of_finished_children(conn, driver)
+        conn.commit()
+    return touched
+
+
+def _resume_parents_of_finished_children(conn: Connection, driver: Driver) -> int:
+    """A WAITING parent whose child has ended (its process died in between) resumes."""
+    runs = rt.workflow_runs
+    parent = runs.alias("parent")
+    rows = conn.execute(
+        sa.select(parent.c.run_id, parent.c.tenant)
+        .join(runs, runs.c.parent_run_id == parent.c.run_id)
+        .where(parent.c.status == "WAITING", runs.c.status.in_(rt.TERMINAL_STATUSES))
+        .distinct()
+    ).mappings().all()  # fmt: skip
+    conn.commit()
+    count = 0
+    for row in rows:
+        state = records.load_run(conn, row["tenant"], row["run_id"])["state_json"] or {}
+        if state.get("child") and not state.get("wait"):
+            records.update_run(conn, row["run_id"], only_if=("WAITING",), status="RUNNING")
+            conn.commit()
+            driver.drive(row["tenant"], row["run_id"])
+            count += 1
+    return count
+
+
+def drive_runs(
+    engine: Engine,
+    tenant_id: str,
+    run_ids: list[str],
+    *,
+    registry: Any,
+    options: DriverOptions | None = None,
+) -> None:
+    """Execute recorded RUNNING runs with a commit after every step (the API's way)."""
+    with engine.connect() as conn:
+        driver = Driver(conn, registry, durable=True, options=options)
+        for run_id in run_ids:
+            driver.drive(tenant_id, run_id)
+        conn.commit()
+
+
+# --- durable entry points (the API and the CLI) --------------------------------------------------
+
+
+def start_run_durable(
+    engine: Engine,
+    tenant_id: str,
+    workflow_id: str,
+    *,
+    registry: Any,
+    version: int | None = None,
+    payload: Any = None,
+    options: DriverOptions | None = None,
+) -> dict[str, Any]:
+    """:func:`start_run`, then the run executed with a commit after every step.
+
+    A refused payload keeps its FAILED run (committed before the error is raised).
+    """
+    with engine.connect() as conn:
+        try:
+            run = start_run(conn, tenant_id, workflow_id, registry=registry, version=version,
+                            payload=payload, drive=False)  # fmt: skip
+        except AlgaflowError as exc:
+            if exc.code == "PAYLOAD_VALIDATION_FAILED":
+                conn.commit()
+            raise
+        conn.commit()
+    drive_runs(engine, tenant_id, [run["runId"]], registry=registry, options=options)
+    with engine.connect() as conn:
+        return get_run(conn, tenant_id, run["runId"])
+
+
+def emit_event_durable(
+    engine: Engine,
+    tenant_id: str,
+    name: str,
+    payload: Any,
+    *,
+    registry: Any,
+    correlation_key: str | None = None,
+    payload_schema_ref: str | None = None,
+    event_id: str | None = None,
+    options: DriverOptions | None = None,
+) -> dict[str, Any]:
+    """:func:`emit_event`, then the started and resumed runs executed step by step."""
+    with engine.begin() as conn:
+        result = emit_event(conn, tenant_id, name, payload, registry=registry,
+                            correlation_key=correlation_key, payload_schema_ref=payload_schema_ref,
+                            event_id=event_id, drive=False)  # fmt: skip
+    runs = [*result["resumedRuns"], *result["startedRuns"]]
+    drive_runs(engine, tenant_id, runs, registry=registry, options=options)
+    return result
+
+
+def complete_task_durable(
+    engine: Engine,
+    tenant_id: str,
+    task_id: str,
+    output: Any,
+    *,
+    registry: Any,
+    options: DriverOptions | None = None,
+) -> dict[str, Any]:
+    """:func:`complete_task`, then its run executed step by step."""
+    with engine.begin() as conn:
+        task = complete_task(conn, tenant_id, task_id, output, registry=registry, drive=False)
+    drive_runs(engine, tenant_id, [task["runId"]], registry=registry, options=options)
+    return task
+
+
+def cancel_run_durable(engine: Engine, tenant_id: str, run_id: str) -> dict[str, Any]:
+    with engine.begin() as conn:
+        return cancel_run(conn, tenant_id, run_id)

@@ -1,0 +1,241 @@
+"""``event.wait``, ``time.wait``, ``human.task`` (§3.8): what to wait for, what a resolution writes.
+
+Pure like the core: the caller passes ``now`` and an ``evaluate(expr, ctx)`` function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from algaflow.clock import iso_millis
+from algaflow.expressions import is_expr
+from algaflow.jsvalues import js_string
+
+from .errors import StepFailure
+from .scopes import assign_to_scope_path, interpreter_context
+
+Evaluate = Callable[[Any, dict[str, Any]], Any]
+MAX_SAFE_INTEGER = 2**53 - 1
+HUMAN_TASK_EVENT = "HUMAN_TASK_COMPLETED"
+
+
+def request(
+    kind: str, step: dict[str, Any], ctx: dict[str, Any], now: datetime, evaluate: Evaluate
+) -> dict[str, Any]:
+    """The wait row to open: ``{type, key, eventName, dueAt, payload, task?}``."""
+    config = step.get("config") if isinstance(step.get("config"), dict) else {}
+    if kind == "event.wait":
+        return _event_request(config, ctx, now, evaluate)
+    if kind == "time.wait":
+        return _time_request(config, ctx, now, evaluate)
+    return _human_request(config, ctx, evaluate)
+
+
+def _event_request(
+    config: dict[str, Any], ctx: dict[str, Any], now: datetime, evaluate: Evaluate
+) -> dict[str, Any]:
+    name = config.get("eventName")
+    if not isinstance(name, str) or not name:
+        raise StepFailure("ValidationError", "event.wait requires eventName")
+    if not is_expr(config.get("correlationKey")):
+        raise StepFailure("ValidationError", "event.wait requires correlationKey expression")
+    raw = evaluate(config["correlationKey"], ctx)
+    key = None if raw is None else js_string(raw)
+    timeout_ms = config.get("timeoutMs")
+    due = None
+    if timeout_ms is not None:
+        if not _positive_int(timeout_ms):
+            raise StepFailure("ValidationError", "event.wait timeoutMs must be a positive integer")
+        due = iso_millis(now + timedelta(milliseconds=timeout_ms))
+    filters = config.get("filters") if isinstance(config.get("filters"), list) else []
+    return {
+        "type": "event",
+        "eventName": name,
+        "key": key,
+        "dueAt": due,
+        "payload": {"eventName": name, "correlationKey": key, "filters": filters, "timeoutAt": due},
+    }
+
+
+def _time_request(
+    config: dict[str, Any], ctx: dict[str, Any], now: datetime, evaluate: Evaluate
+) -> dict[str, Any]:
+    mode = config.get("mode")
+    duration = config.get("durationMs")
+    if mode == "duration":
+        if not _positive_int(duration):
+            raise StepFailure(
+                "ValidationError",
+                "time.wait duration mode requires a positive safe-integer durationMs",
+            )
+        due = now + timedelta(milliseconds=duration)
+    elif mode == "until":
+        if not is_expr(config.get("until")):
+            raise StepFailure("ValidationError", "time.wait until mode requires until expression")
+        parsed = parse_instant(js_string(evaluate(config["until"], ctx)))
+        if parsed is None:
+            raise StepFailure(
+                "ValidationError", "time.wait until expression did not resolve to a valid date/time"
+            )
+        due = parsed
+        duration = None
+    else:
+        raise StepFailure("ValidationError", "time.wait mode must be 'duration' or 'until'")
+    due_iso = iso_millis(due)
+    return {
+        "type": "time",
+        "eventName": None,
+        "key": None,
+        "dueAt": due_iso,
+        "payload": {"mode": mode, "durationMs": duration, "dueAt": due_iso},
+    }
+
+
+def _human_request(
+    config: dict[str, Any], ctx: dict[str, Any], evaluate: Evaluate
+) -> dict[str, Any]:
+    task_type = config.get("taskType")
+    if not isinstance(task_type, str) or not task_type:
+        raise StepFailure("ValidationError", "human.task requires taskType")
+    if not is_expr(config.get("title")):
+        raise StepFailure("ValidationError", "human.task requires title expression")
+    title = evaluate(config["title"], ctx)
+    description = evaluate(config["description"], ctx) if "description" in config else None
+    context = config.get("contextData") if isinstance(config.get("contextData"), dict) else {}
+    data = {key: evaluate(value, ctx) for key, value in context.items()}
+    task = {
+        "taskType": task_type,
+        "title": "" if title is None else js_string(title),
+        "description": None if description is None else js_string(description),
+        "contextData": data,
+    }
+    return {
+        "type": "human",
+        "eventName": HUMAN_TASK_EVENT,
+        "key": None,  # the task id, which the driver makes
+        "dueAt": None,
+        "payload": {"contextData": data, "taskType": task_type, "formSchema": None},
+        "task": task,
+    }
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_SAFE_INTEGER
+
+
+def parse_instant(text: str) -> datetime | None:
+    """ISO-8601 only; a date alone is UTC midnight and a missing zone means UTC (§3.8.2)."""
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def apply_resolution(
+    kind: str,
+    step: dict[str, Any],
+    scopes: dict[str, Any],
+    value: dict[str, Any],
+    evaluate: Evaluate,
+) -> None:
+    """Write what a resolved wait brings into vars, then the step's ``assign`` map in order."""
+    variables = scopes["workflow"]
+    if kind == "time.wait":
+        variables["timeWait"] = {
+            "mode": value.get("mode"),
+            "dueAt": value.get("dueAt"),
+            "resumedAt": value.get("resumedAt"),
+        }
+    elif kind == "event.wait":
+        variables["event"] = value.get("payload")
+        variables["eventName"] = value.get("eventName")
+    else:
+        variables["event"] = value.get("response")
+        variables["eventName"] = value.get("eventName")
+    config = step.get("config") if isinstance(step.get("config"), dict) else {}
+    assign = config.get("assign") if isinstance(config.get("assign"), dict) else {}
+    for path, expr in assign.items():
+        assign_to_scope_path(scopes, path, evaluate(expr, interpreter_context(scopes)))
+
+
+def timeout_error(payload: dict[str, Any]) -> StepFailure:
+    name = payload.get("eventName")
+    return StepFailure(
+        "TimeoutError",
+        f"event.wait timed out waiting for {name}",
+        details={
+            "eventName": name,
+            "correlationKey": payload.get("correlationKey"),
+            "timeoutAt": payload.get("timeoutAt"),
+        },
+    )
+
+
+# --- event filters, as the interpreter evaluates them (§3.8.1) -----------------------------------
+
+_MISSING = object()
+
+
+def filters_pass(filters: Any, payload: Any) -> bool:
+    return all(_filter_passes(f, payload) for f in filters or [] if isinstance(f, dict))
+
+
+def _lookup(payload: Any, path: str) -> Any:
+    path = path[2:] if path.startswith("$.") else path.lstrip(".") if path.startswith(".") else path
+    node = payload
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def strict_equal(a: Any, b: Any) -> bool:
+    """JavaScript ``===`` between JSON values (objects and arrays are never equal by value)."""
+    if a is _MISSING or b is _MISSING:
+        return a is b
+    if _is_number(a) and _is_number(b):
+        return a == b
+    if isinstance(a, dict | list) or isinstance(b, dict | list) or type(a) is not type(b):
+        return False
+    return a == b
+
+
+def _filter_passes(spec: dict[str, Any], payload: Any) -> bool:
+    op = spec.get("op")
+    actual = _lookup(payload, str(spec.get("path", "")))
+    expected = spec.get("value", _MISSING)
+    if op == "=":
+        return strict_equal(actual, expected)
+    if op == "!=":
+        return not strict_equal(actual, expected)
+    if op in ("in", "not_in"):
+        found = isinstance(expected, list) and any(strict_equal(actual, v) for v in expected)
+        return found if op == "in" else not found
+    if op == "exists":
+        return actual is not _MISSING
+    if op == "not_exists":
+        return actual is _MISSING
+    if op in (">", ">=", "<", "<="):
+        if not (_is_number(actual) and _is_number(expected)):
+            return False
+        return {
+            ">": actual > expected,
+            ">=": actual >= expected,
+            "<": actual < expected,
+            "<=": actual <= expected,
+        }[op]
+    if op in ("contains", "starts_with", "ends_with"):
+        if not (isinstance(actual, str) and isinstance(expected, str)):
+            return False
+        if op == "contains":
+            return expected in actual
+        return actual.startswith(expected) if op == "starts_with" else actual.endswith(expected)
+    return False

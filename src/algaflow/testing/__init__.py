@@ -1,0 +1,1 @@
+"""Helpers for tests and trials that are shipped with the package (stand-in plugins)."""

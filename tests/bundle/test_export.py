@@ -1,0 +1,208 @@
+"""Bundle export on both databases: Alga's T010/T011, selection, order, pinned ``exportedAt``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from bundle_factory import (
+    TEST_SCHEMA_REF,
+    control_flow_steps,
+    create_published,
+    definition,
+    make_registry,
+)
+
+from algaflow.bundle.canonical import dumps_canonical, loads_json
+from algaflow.bundle.errors import BundleError
+from algaflow.bundle.export import export_bundle, export_bundle_bytes
+from algaflow.bundle.format import validate_bundle
+from algaflow.clock import frozen
+from algaflow.definitions import store
+from algaflow.errors import AlgaflowError
+from algaflow.store.tables import workflow_definitions as defs_t
+
+UNKNOWN_ID = "99999999-9999-4999-8999-999999999999"
+
+
+@pytest.fixture
+def registry():
+    return make_registry()
+
+
+def _make(engine, tenant, registry, key, *, publish_times=1, steps=None):
+    with engine.begin() as conn:
+        return create_published(
+            conn, tenant, registry, key, definition(steps=steps), publish_times=publish_times
+        )
+
+
+def test_single_export_is_canonical_json(engine, tenant, registry):  # T010
+    workflow_id = _make(engine, tenant, registry, "test.export-canonical")
+    with engine.connect() as conn:
+        data = export_bundle_bytes(conn, tenant, workflow_ids=[workflow_id])
+    text = data.decode("utf-8")
+    assert text.endswith("}\n")
+    assert text == dumps_canonical(loads_json(text))
+    validate_bundle(loads_json(data))
+
+
+def test_export_excludes_audit_fields_and_ids(engine, tenant, registry):  # T011
+    workflow_id = _make(engine, tenant, registry, "test.audit")
+    with engine.connect() as conn:
+        bundle = export_bundle(conn, tenant, workflow_ids=[workflow_id])
+    (entry,) = bundle["workflows"]
+    assert set(entry) == {"key", "metadata", "dependencies", "draft", "publishedVersions"}
+    assert set(entry["publishedVersions"][0]) == {"version", "definition", "payloadSchemaJson"}
+    assert entry["draft"]["definition"]["id"] == workflow_id  # the id travels only here
+
+
+def test_metadata_mapping(engine, tenant, registry):
+    workflow_id = _make(engine, tenant, registry, "test.meta")
+    with engine.begin() as conn:
+        conn.execute(
+            defs_t.update()
+            .where(defs_t.c.workflow_id == workflow_id)
+            .values(is_system=True, concurrency_limit=3, retention_policy_override={"days": 7})
+        )
+        bundle = export_bundle(conn, tenant, keys=["test.meta"])
+    meta = bundle["workflows"][0]["metadata"]
+    assert meta["isSystem"] is False  # always, like Alga
+    assert meta["failureRateThreshold"] == "0.50"  # the NUMERIC string
+    assert meta["concurrencyLimit"] == 3
+    assert meta["retentionPolicyOverride"] == {"days": 7}
+    assert meta["pinnedPayloadSchemaRef"] == TEST_SCHEMA_REF
+    assert meta["payloadSchemaMode"] == "pinned"
+
+
+def test_versions_ascending_and_dependencies_from_draft_and_versions(engine, tenant, registry):
+    _make(engine, tenant, registry, "test.deps", publish_times=3, steps=control_flow_steps())
+    with engine.connect() as conn:
+        (entry,) = export_bundle(conn, tenant, all=True)["workflows"]
+    assert [v["version"] for v in entry["publishedVersions"]] == [1, 2, 3]
+    assert entry["draft"]["draftVersion"] == 4
+    assert entry["dependencies"] == {
+        "actions": [{"actionId": "test.echo", "version": 1}],
+        "nodeTypes": ["action.call", "state.set", "transform.assign"],
+        "schemaRefs": [TEST_SCHEMA_REF],
+    }
+
+
+def test_workflows_are_ordered_like_locale_compare(engine, tenant, registry):
+    keys = ["ab", "a.b", "a-b", "a_b", "a9", "a10"]
+    for key in keys:
+        _make(engine, tenant, registry, key)
+    with engine.connect() as conn:
+        by_key = export_bundle(conn, tenant, keys=keys)
+        everything = export_bundle(conn, tenant, all=True)
+    expected = ["a_b", "a-b", "a.b", "a10", "a9", "ab"]
+    assert [w["key"] for w in by_key["workflows"]] == expected
+    assert [w["key"] for w in everything["workflows"]] == expected
+
+
+def test_ids_and_keys_may_be_combined_without_duplicates(engine, tenant, registry):
+    first = _make(engine, tenant, registry, "a.one")
+    _make(engine, tenant, registry, "a.two")
+    _make(engine, tenant, registry, "a.three")
+    with engine.connect() as conn:
+        bundle = export_bundle(conn, tenant, workflow_ids=[first, first], keys=["a.one", "a.two"])
+    assert [w["key"] for w in bundle["workflows"]] == ["a.one", "a.two"]
+
+
+def test_every_missing_id_and_key_is_listed(engine, tenant, other_tenant, registry):
+    mine = _make(engine, tenant, registry, "a.one")
+    theirs = _make(engine, other_tenant, registry, "b.one")
+    with engine.connect() as conn, pytest.raises(BundleError) as caught:
+        export_bundle(
+            conn,
+            tenant,
+            workflow_ids=[mine, UNKNOWN_ID, "not-a-uuid", theirs],
+            keys=["a.one", "b.one", "zzz"],
+        )
+    assert caught.value.code == "WORKFLOW_NOT_FOUND" and caught.value.status == 404
+    assert caught.value.details == {
+        "missingWorkflowIds": [UNKNOWN_ID, "not-a-uuid", theirs],
+        "missingKeys": ["b.one", "zzz"],
+    }
+
+
+def test_nothing_selected_is_refused(engine, tenant):
+    with engine.connect() as conn:
+        with pytest.raises(AlgaflowError) as caught:
+            export_bundle(conn, tenant)
+        assert caught.value.code == "NOTHING_TO_EXPORT"
+        with pytest.raises(AlgaflowError) as caught:
+            export_bundle(conn, tenant, all=True)  # an empty bundle would be schema-invalid
+        assert caught.value.code == "NOTHING_TO_EXPORT"
+
+
+def test_two_queries_whatever_the_number_of_workflows(engine, tenant, registry):
+    for n in range(5):
+        _make(engine, tenant, registry, f"a.w{n}", publish_times=2)
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with engine.connect() as conn:
+        sa.event.listen(engine, "before_cursor_execute", record)
+        try:
+            bundle = export_bundle(conn, tenant, all=True)
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", record)
+    assert len(bundle["workflows"]) == 5
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2
+
+
+def test_exported_at_is_the_clock_unless_pinned(engine, tenant, registry):
+    moment = datetime(2026, 1, 25, 12, 0, 0, 123456, tzinfo=UTC)
+    with frozen(now=lambda: moment):
+        workflow_id = _make(engine, tenant, registry, "a.one")
+    later = moment + timedelta(days=3)
+    with engine.connect() as conn, frozen(now=lambda: later):
+        assert export_bundle(conn, tenant, all=True)["exportedAt"] == "2026-01-28T12:00:00.123Z"
+        pinned = export_bundle(conn, tenant, all=True, exported_at="latest-change")
+        assert pinned["exportedAt"] == "2026-01-25T12:00:00.123Z"
+        explicit = export_bundle(conn, tenant, all=True, exported_at="2030-05-01T00:00:00+02:00")
+        assert explicit["exportedAt"] == "2030-04-30T22:00:00.000Z"
+        assert (
+            export_bundle(conn, tenant, workflow_ids=[workflow_id], exported_at=moment)[
+                "exportedAt"
+            ]
+            == "2026-01-25T12:00:00.123Z"
+        )
+        for bad in ("yesterday", "2030-05-01T00:00:00", datetime(2030, 1, 1)):
+            with pytest.raises(AlgaflowError) as caught:
+                export_bundle(conn, tenant, all=True, exported_at=bad)
+            assert caught.value.code == "INVALID_EXPORTED_AT"
+
+
+def test_latest_change_follows_the_newest_row(engine, tenant, registry):
+    with frozen(now=lambda: datetime(2026, 1, 1, tzinfo=UTC)):
+        workflow_id = _make(engine, tenant, registry, "a.one")
+    with engine.begin() as conn, frozen(now=lambda: datetime(2026, 2, 2, tzinfo=UTC)):
+        store.update_metadata(conn, tenant, workflow_id, {"isPaused": True})
+    with engine.connect() as conn:
+        data = export_bundle_bytes(conn, tenant, all=True, exported_at="latest-change")
+        again = export_bundle_bytes(conn, tenant, all=True, exported_at="latest-change")
+    assert b'"exportedAt": "2026-02-02T00:00:00.000Z"' in data
+    assert data == again
+
+
+def test_progress_is_reported_per_workflow(engine, tenant, registry):
+    for key in ("a.one", "a.two"):
+        _make(engine, tenant, registry, key)
+    calls = []
+    with engine.connect() as conn:
+        export_bundle(conn, tenant, all=True, progress=lambda *a: calls.append(a))
+    assert calls == [(1, 2), (2, 2)]
+
+
+def test_bytes_are_the_canonical_encoding_of_the_bundle(engine, tenant, registry):
+    for key in ("a.one", "a.two", "a.three"):
+        _make(engine, tenant, registry, key, steps=control_flow_steps())
+    with engine.connect() as conn:
+        bundle = export_bundle(conn, tenant, all=True, exported_at="latest-change")
+        data = export_bundle_bytes(conn, tenant, all=True, exported_at="latest-change")
+    assert data == dumps_canonical(bundle).encode("utf-8")

@@ -1,0 +1,157 @@
+"""``algaflow tenants|keys|serve`` as subprocesses: keys work over HTTP until revoked, and the
+first start of the embedded default prints one admin key, once."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from bundle_builders import BASE, EXPORT, bundle, encode, workflow
+
+from conftest import ALGAFLOW, clean_env, free_port
+
+
+def ok(result: subprocess.CompletedProcess[bytes]) -> bytes:
+    assert result.returncode == 0, result.stderr.decode()
+    return result.stdout
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_tenants_and_keys_then_revocation_over_http(cli, api, db_url, live_server):
+    db = ("--database-url", db_url)
+    created = json.loads(ok(cli("tenants", "create", "acme", "--json", *db)))
+    assert created["name"] == "acme"
+    again = cli("tenants", "create", "acme", *db)
+    assert again.returncode == 4 and again.stderr.startswith(b"error TENANT_NAME_CONFLICT: ")
+    listed = json.loads(ok(cli("tenants", "list", "--json", *db)))
+    assert {"id": created["id"], "name": "acme"} in listed
+    assert "acme" in ok(cli("tenants", "list", *db)).decode()
+
+    made = json.loads(
+        ok(
+            cli(
+                "keys",
+                "create",
+                "--tenant",
+                "acme",
+                "--permission",
+                "workflow:admin",
+                "--json",
+                *db,
+            )
+        )
+    )
+    secret = made["key"]
+    assert secret.startswith("afk_") and made["permissions"] == ["workflow:admin"]
+    human = ok(cli("keys", "create", "--tenant", "acme", "--permission", "workflow:read", *db))
+    assert "not shown again" in human.decode()
+    bad = cli("keys", "create", "--tenant", "acme", "--permission", "workflow:everything", *db)
+    assert bad.returncode == 1 and bad.stderr.startswith(b"error INVALID_PERMISSION: ")
+    nobody = cli("keys", "create", "--tenant", "nobody", *db)
+    assert nobody.returncode == 1 and nobody.stderr.startswith(b"error TENANT_NOT_FOUND: ")
+
+    keys = json.loads(ok(cli("keys", "list", "--json", *db)))
+    mine = next(k for k in keys if k["id"] == made["id"])
+    assert mine["tenant"] == "acme" and mine["revoked"] is False
+    assert secret[:12] == mine["prefix"]
+    listing = ok(cli("keys", "list", *db)) + ok(cli("keys", "list", "--json", *db))
+    assert secret.encode() not in listing  # shown once, stored hashed
+
+    # The key works over HTTP, sees only its tenant, and stops working once revoked.
+    api.client.post(f"{BASE}/import", content=encode(bundle(workflow("tenant-a.only"))))
+    with httpx.Client(base_url=live_server, headers={"x-api-key": secret}) as http:
+        assert http.get(BASE).json() == []
+        assert http.post(EXPORT, json={"keys": ["tenant-a.only"]}).status_code == 404
+        imported = http.post(f"{BASE}/import", content=encode(bundle(workflow("acme.one"))))
+        assert imported.status_code == 200, imported.text
+        assert [w["key"] for w in http.get(BASE).json()] == ["acme.one"]
+        assert "revoked" in ok(cli("keys", "revoke", made["id"], *db)).decode()
+        gone = http.get(BASE)
+        assert gone.status_code == 401 and gone.json()["code"] == "UNAUTHENTICATED"
+    twice = cli("keys", "revoke", made["id"], *db)
+    assert twice.returncode == 1 and twice.stderr.startswith(b"error API_KEY_NOT_FOUND: ")
+    listed_after = json.loads(ok(cli("keys", "list", "--json", *db)))
+    assert next(k for k in listed_after if k["id"] == made["id"])["revoked"] is True
+
+
+class Served:
+    """``algaflow serve`` in the background; its stdout lines are collected as they come."""
+
+    def __init__(self, database: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            [
+                str(ALGAFLOW),
+                "serve",
+                "--port",
+                str(self.port),
+                "--database-url",
+                f"sqlite:///{database}",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=clean_env(),
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.decode())
+
+    def wait_healthy(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "algaflow serve exited"
+            try:
+                if httpx.get(self.base + "/healthz", timeout=0.5).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise AssertionError("algaflow serve did not become healthy")
+
+    def printed(self) -> str:
+        return "".join(self.lines)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self._reader.join(timeout=10)
+
+
+def test_serve_first_start_prints_one_admin_key_once(tmp_path):
+    database = tmp_path / "x.db"
+    first = Served(database)
+    try:
+        first.wait_healthy()
+        # Printed before the server answers, and flushed: a pipe (a log collector) sees it now.
+        match = re.search(r"^export ALGAFLOW_API_KEY=(afk_\S+)$", first.printed(), re.MULTILINE)
+        assert match, first.printed()
+        key = match.group(1)
+        assert httpx.get(first.base + "/healthz").json()["status"] == "ok"
+        assert httpx.get(first.base + BASE).status_code == 401
+        with httpx.Client(base_url=first.base, headers={"Authorization": f"Bearer {key}"}) as http:
+            assert http.get(BASE).json() == []
+            imported = http.post(f"{BASE}/import", content=encode(bundle(workflow("served.one"))))
+            assert imported.status_code == 200, imported.text
+            assert http.post(EXPORT, json={"all": True}).status_code == 200
+    finally:
+        first.stop()
+
+    second = Served(database)
+    try:
+        second.wait_healthy()
+        listed = httpx.get(second.base + BASE, headers={"x-api-key": key})
+        assert [w["key"] for w in listed.json()] == ["served.one"]
+    finally:
+        second.stop()
+    assert "ALGAFLOW_API_KEY" not in second.printed() and key not in second.printed()
