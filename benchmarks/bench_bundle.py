@@ -38,7 +38,7 @@ from algaflow.bundle.export import export_bundle_bytes
 from algaflow.bundle.importer import import_bundle
 from algaflow.registry import default_registry
 from algaflow.store import migrate
-from algaflow.store.engine import make_engine
+from algaflow.store.engine import ensure_database, make_engine
 from algaflow.store.tables import tenants, workflow_definition_versions, workflow_definitions
 from algaflow.store.tenants import create_tenant
 from benchmarks.bundle_gen import generate_bundle
@@ -83,17 +83,7 @@ def _sqlite() -> Iterator[Engine]:
 
 @contextmanager
 def _postgres() -> Iterator[Engine]:
-    target = sa.engine.make_url(PG_URL)
-    admin = make_engine(target.set(database="postgres").render_as_string(hide_password=False))
-    try:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            exists = conn.execute(
-                sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}
-            ).first()
-            if not exists:
-                conn.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
-    finally:
-        admin.dispose()
+    ensure_database(PG_URL)
     engine = make_engine(PG_URL)
     migrate.upgrade(engine)
     try:

@@ -5,26 +5,13 @@ Run: ``.venv/bin/python -m benchmarks.bench_definitions``.
 
 from __future__ import annotations
 
-import statistics
-import time
-from collections.abc import Callable
-from typing import Any
-
 from algaflow.definitions.model import parse_definition
 from algaflow.definitions.validation import validate_definition
 from algaflow.registry import default_registry
 from benchmarks.bundle_gen import PAYLOAD_SCHEMA_REF, generate_bundle
+from benchmarks.timing import median_seconds
 
 RUNS = 5
-
-
-def _median_seconds(fn: Callable[[], Any]) -> float:
-    samples = []
-    for _ in range(RUNS):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def main() -> None:
@@ -38,8 +25,8 @@ def main() -> None:
     if not registry.schemas.has(PAYLOAD_SCHEMA_REF):
         registry.schemas.register(PAYLOAD_SCHEMA_REF, {"type": "object"})
     steps = sum(len(d["steps"]) for d in definitions)
-    parse = _median_seconds(lambda: [parse_definition(d) for d in definitions])
-    validate = _median_seconds(lambda: [validate_definition(d, registry) for d in definitions])
+    parse = median_seconds(lambda: [parse_definition(d) for d in definitions])
+    validate = median_seconds(lambda: [validate_definition(d, registry) for d in definitions])
     print(f"{len(definitions)} definitions, {steps} top-level steps, median of {RUNS} runs")
     print(
         f"parse_definition:    {parse * 1000:8.1f} ms "

@@ -26,7 +26,7 @@ from algaflow.definitions.store import create_workflow, insert_version
 from algaflow.registry import ActionDef, default_registry
 from algaflow.runtime.service import drive_runs, start_run
 from algaflow.store import migrate
-from algaflow.store.engine import make_engine
+from algaflow.store.engine import ensure_database, make_engine
 from algaflow.store.run_tables import workflow_run_steps
 from algaflow.store.tables import workflow_definitions
 from algaflow.store.tenants import create_tenant
@@ -131,15 +131,7 @@ def bench(name: str, engine: Engine, items: int, repeat: int) -> None:
 
 def _postgres() -> Engine | None:
     try:
-        target = sa.engine.make_url(PG_URL)
-        admin = make_engine(target.set(database="postgres").render_as_string(hide_password=False))
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            exists = conn.execute(
-                sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}
-            ).first()
-            if not exists:
-                conn.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
-        admin.dispose()
+        ensure_database(PG_URL)
         engine = make_engine(PG_URL)
         with engine.connect():
             return engine

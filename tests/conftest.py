@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from algaflow.store import migrate
-from algaflow.store.engine import make_engine
+from algaflow.store.engine import ensure_database, make_engine
 from algaflow.store.tenants import create_tenant
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,24 +44,10 @@ def _postgres_unavailable(reason: str) -> None:
     pytest.skip(message)
 
 
-def _ensure_pg_database(url: str) -> None:
-    target = sa.engine.make_url(url)
-    admin = make_engine(target.set(database="postgres").render_as_string(hide_password=False))
-    try:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            exists = conn.execute(
-                sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}
-            ).first()
-            if not exists:
-                conn.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
-    finally:
-        admin.dispose()
-
-
 @pytest.fixture(scope="session")
 def _pg_engine() -> Iterator[Engine | str]:
     try:
-        _ensure_pg_database(PG_URL)
+        ensure_database(PG_URL)
         engine = make_engine(PG_URL)
         with engine.connect():
             pass

@@ -60,7 +60,7 @@ def utf16_len(text: str) -> int:
 
 
 def js_string(value: Any) -> str:
-    """JavaScript ``String(v)`` for JSON values (``null`` -> ``"null"``, objects -> ``[object Object]``)."""
+    """JavaScript ``String(v)`` for JSON values (objects give ``[object Object]``)."""
     if value is None:
         return "null"
     if value is True:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from algaflow.errors import AlgaflowError
+from algaflow.registry.builtins.node_schemas import FILTER_OPS
 
 from .codes import INVALID_WORKFLOW_DEFINITION
 from .paths import ROOT, step_path
@@ -35,21 +36,6 @@ MAX_SAFE_INTEGER = 2**53 - 1
 
 FOREACH_CONCURRENCY_MESSAGE = (
     "control.forEach concurrency > 1 is not supported in Temporal-native runtime v1"
-)
-FILTER_OPS = (
-    "=",
-    "!=",
-    "in",
-    "not_in",
-    "exists",
-    "not_exists",
-    ">",
-    ">=",
-    "<",
-    "<=",
-    "contains",
-    "starts_with",
-    "ends_with",
 )
 
 

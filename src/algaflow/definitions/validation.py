@@ -28,6 +28,7 @@ from algaflow.expressions import (
     is_valid_node_assign_path,
     validate_expression_source,
 )
+from algaflow.runtime.correlation import correlation_paths as runtime_correlation_paths
 
 from . import codes, schemawalk
 from .model import definition_issues
@@ -328,25 +329,6 @@ def _check_assign_paths(
 
 
 # --- event.wait correlation (§7.2) -----------------------------------------------------------
-
-#: Alga's default correlation paths: event-specific first, then the ``*`` wildcard.
-DEFAULT_CORRELATION_PATHS: dict[str, list[str]] = {
-    "*": ["ticketId", "clientId", "invoiceId", "projectId", "paymentId"],
-    **{
-        name: ["ticketId"]
-        for name in (
-            "TICKET_CREATED",
-            "TICKET_UPDATED",
-            "TICKET_CLOSED",
-            "TICKET_COMMENT_ADDED",
-            "TICKET_RESPONSE_STATE_CHANGED",
-        )
-    },
-    **{
-        name: ["invoiceId", "clientId"]
-        for name in ("INVOICE_FINALIZED", "INVOICE_SENT", "INVOICE_STATUS_CHANGED")
-    },
-}
 
 
 def correlation_paths_for(event_name: str, paths: Mapping[str, list[str]]) -> list[str]:
@@ -903,7 +885,7 @@ def validate_definition(
         payload_schema_json = payload_schema_snapshot(registry, ref)
 
     if correlation_paths is None:
-        correlation_paths = DEFAULT_CORRELATION_PATHS
+        correlation_paths = runtime_correlation_paths()
     walk = _Walk(registry, result, payload_schema_json, correlation_paths)
     steps = definition.get("steps")
     for path, step in walk_steps(steps):
