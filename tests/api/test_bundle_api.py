@@ -24,7 +24,7 @@ from bundle_builders import (
     with_missing_action,
     workflow,
 )
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from algaflow.api.bodies import MAX_JSON_DEPTH
@@ -382,6 +382,76 @@ def test_odd_unicode_round_trips_or_is_refused_whole(api, text):
     exported = loads_json(api.client.get(f"{BASE}/{wid}/export").content)
     metadata = exported["workflows"][0]["metadata"]
     assert metadata["description"] == text and metadata["trigger"] == trigger
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def _like(value: Any) -> st.SearchStrategy[Any]:
+    """Values of the same JSON type, which get further into the import than any value does."""
+    if isinstance(value, bool):
+        return st.booleans()
+    if isinstance(value, int):
+        return st.integers(min_value=-(2**40), max_value=2**40)
+    if isinstance(value, str):
+        return _ODD_TEXT | st.text(st.sampled_from("abc.-_0"), max_size=8)
+    return st.nothing()
+
+
+def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
+    """Every place in ``value`` a mutation can replace (the root excluded)."""
+    children = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    found = []
+    for key, child in children:
+        found.append((*prefix, key))
+        found.extend(_paths(child, (*prefix, key)))
+    return found
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_mutated_bundles_import_whole_or_not_at_all(api, data):
+    """Any value anywhere in a valid bundle: a 200, or a coded 4xx that wrote nothing."""
+    value = bundle(workflow("demo.one"), workflow("demo.two"))
+    for _ in range(data.draw(st.integers(1, 2))):
+        inside = [path for path in _paths(value) if len(path) > 2]  # the header is tested above
+        *parent, last = data.draw(st.sampled_from(inside))
+        target = value
+        for key in parent:
+            target = target[key]
+        target[last] = data.draw(_like(target[last]) | _JSON)
+    before = rows(api.engine)
+    response = post_import(api, value, {"force": "1"})
+    event(f"{response.status_code} {response.json().get('code', '')}")
+    if response.status_code == 200:
+        for entry in response.json()["workflows"]:
+            exported = api.client.get(f"{BASE}/{entry['workflowId']}/export")
+            assert exported.status_code == 200
+            assert dumps_canonical_bytes(loads_json(exported.content)) == exported.content
+    else:
+        assert 400 <= response.status_code < 500, response.text
+        assert_problem(response, response.status_code, response.json()["code"])
+        assert rows(api.engine) == before
 
 
 # --- through a real server ----------------------------------------------------------------------

@@ -1,19 +1,18 @@
-"""The ``algaflow`` executable as a subprocess, plus the API fixtures (``api``, ``live_server``).
+"""CLI fixtures: ``cli`` (the executable in a scratch directory) and the API fixtures.
 
-The API fixtures live in ``tests/api/conftest.py`` and the bundle builders in
-``tests/api/bundle_builders.py``; both are loaded from there (not copied), so the CLI runs against
-exactly the server and bundles the HTTP tests use.
+The API fixtures (``api``, ``live_server``...) live in ``tests/api/conftest.py`` and the bundle
+builders in ``tests/api/bundle_builders.py``; both are loaded from there (not copied), so the CLI
+runs against exactly the server and bundles the HTTP tests use.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_cli
 
 API_TESTS = Path(__file__).parents[1] / "api"
 sys.path.insert(0, str(API_TESTS))  # for bundle_builders
@@ -26,31 +25,6 @@ api = _api_fixtures.api
 app = _api_fixtures.app
 live_server = _api_fixtures.live_server
 registry = _api_fixtures.registry
-free_port = _api_fixtures._free_port
-
-ALGAFLOW = Path(sys.executable).with_name("algaflow")
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The caller's environment without any ``ALGAFLOW_*`` setting, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ALGAFLOW_")}
-    env.update({"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb", **extra})
-    return env
-
-
-def run_cli(
-    *args: str, input: bytes | None = None, cwd: Path | None = None, **env: str
-) -> subprocess.CompletedProcess[bytes]:
-    """Run ``algaflow ARGS`` to completion; stdout and stderr are kept apart, as bytes."""
-    return subprocess.run(
-        [str(ALGAFLOW), *args],
-        input=input,
-        capture_output=True,
-        cwd=cwd,
-        env=clean_env(**env),
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture
@@ -61,3 +35,9 @@ def cli(tmp_path: Path):
         return run_cli(*args, input=input, cwd=tmp_path, **env)
 
     return call
+
+
+@pytest.fixture
+def free_port():
+    """A function giving an unused loopback port (the one the API fixtures use)."""
+    return _api_fixtures._free_port

@@ -13,8 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from bundle_builders import BASE, EXPORT, bundle, encode, workflow
-
-from conftest import ALGAFLOW, clean_env, free_port
+from cli_helpers import ALGAFLOW, clean_env
 
 
 def ok(result: subprocess.CompletedProcess[bytes]) -> bytes:
@@ -83,8 +82,8 @@ def test_tenants_and_keys_then_revocation_over_http(cli, api, db_url, live_serve
 class Served:
     """``algaflow serve`` in the background; its stdout lines are collected as they come."""
 
-    def __init__(self, database: Path) -> None:
-        self.port = free_port()
+    def __init__(self, database: Path, port: int) -> None:
+        self.port = port
         self.base = f"http://127.0.0.1:{self.port}"
         self.lines: list[str] = []
         self.process = subprocess.Popen(
@@ -128,9 +127,9 @@ class Served:
         self._reader.join(timeout=10)
 
 
-def test_serve_first_start_prints_one_admin_key_once(tmp_path):
+def test_serve_first_start_prints_one_admin_key_once(tmp_path, free_port):
     database = tmp_path / "x.db"
-    first = Served(database)
+    first = Served(database, free_port())
     try:
         first.wait_healthy()
         # Printed before the server answers, and flushed: a pipe (a log collector) sees it now.
@@ -147,7 +146,7 @@ def test_serve_first_start_prints_one_admin_key_once(tmp_path):
     finally:
         first.stop()
 
-    second = Served(database)
+    second = Served(database, free_port())
     try:
         second.wait_healthy()
         listed = httpx.get(second.base + BASE, headers={"x-api-key": key})

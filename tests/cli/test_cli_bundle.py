@@ -22,12 +22,12 @@ from bundle_builders import (
     with_missing_action,
     workflow,
 )
+from cli_helpers import ALGAFLOW, clean_env
 
 from algaflow.api.bodies import MAX_JSON_DEPTH
 from algaflow.bundle import dumps_canonical_bytes, loads_json
 from algaflow.bundle.export import export_bundle_bytes
 from algaflow.store.tenants import get_tenant_by_name
-from conftest import ALGAFLOW, clean_env
 
 
 def write(path: Path, value: object) -> Path:
@@ -168,6 +168,8 @@ def test_exit_codes_through_the_server(cli, api, remote, tmp_path, live_server):
     assert_error(via_env, 1, "FORBIDDEN")
     unreachable = cli("bundle", "import", "--file", str(good), "--base-url", "http://127.0.0.1:9")
     assert_error(unreachable, 1, "SERVER_UNREACHABLE")
+    bad_url = cli("bundle", "import", "--file", str(good), "--base-url", "http://[::")
+    assert_error(bad_url, 1, "INVALID_BASE_URL")
     assert cli("bundle", "import", *remote).returncode == 2  # --file is required
     assert_error(
         cli("bundle", "import", "--file", str(tmp_path / "absent.json")), 1, "FILE_NOT_READABLE"
@@ -203,6 +205,8 @@ def test_direct_database_import_and_export(cli, db_url, engine, tmp_path):
 
     missing = write(tmp_path / "m.json", bundle(with_missing_action("demo.needs")))
     assert_error(cli("bundle", "import", "--file", str(missing), *db), 5, "MISSING_DEPENDENCIES")
+    surrogate = cli("bundle", "export", "--key", "demo.\udcff", *db)  # what argv makes of \xff
+    assert_error(surrogate, 3, "INVALID_WORKFLOW_KEY")
     unknown_tenant = cli("bundle", "export", "--all", "--tenant", "nobody", *db)
     assert_error(unknown_tenant, 1, "TENANT_NOT_FOUND")
     assert len(rows(engine)["defs"]) == 1

@@ -211,7 +211,11 @@ def test_backtick_content_is_ignored(content: str) -> None:
     assert find_violation(tokens) is None
 
 
-@given(st.text(alphabet=st.characters(blacklist_characters="/\\[]()")))
+@given(
+    st.text(alphabet=st.characters(blacklist_characters="/\\[]()")).filter(
+        lambda s: not s.startswith("*")  # "/*" opens a comment, not a regex
+    )
+)
 def test_regex_content_is_ignored(content: str) -> None:
     tokens = tokenize(f"x and /{content}/i")
     assert tokens[-1].kind == REGEX

@@ -1,4 +1,6 @@
-"""Reading a bundle body (HTTP request or CLI file): a nesting limit, then :func:`loads_json`.
+"""Checking what a client sends before a bundle service sees it (HTTP request or CLI input).
+
+A bundle body (or file) gets a nesting limit, then :func:`loads_json`.
 
 Python parses, validates, stores and re-serialises JSON recursively, so a body nested a few hundred
 levels deep would end in a ``RecursionError`` somewhere after parsing (or in a run, much later).
@@ -9,10 +11,11 @@ parsing gives one coded 400 (``JSON_TOO_DEEP``) for every such body, whatever it
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from itertools import accumulate
 from typing import Any
 
-from algaflow.bundle import BundleError, loads_json
+from algaflow.bundle import BundleError, is_valid_workflow_key, loads_json
 from algaflow.errors import AlgaflowError
 
 #: Deepest array/object nesting accepted in a bundle (the whole document counts; 8x real bundles).
@@ -51,3 +54,18 @@ def parse_bundle_body(raw: bytes) -> Any:
     if isinstance(value, str):
         raise BundleError("INVALID_BUNDLE", "Workflow bundle must be a JSON object.")
     return value
+
+
+def check_export_keys(keys: Iterable[str] | None) -> None:
+    """Refuse export selections by key that cannot be keys (``INVALID_WORKFLOW_KEY``).
+
+    No workflow can have such a key, and some (NUL, lone surrogates) make the database driver
+    fail on the query parameter instead of finding nothing.
+    """
+    malformed = [k for k in keys or () if not is_valid_workflow_key(k)]
+    if malformed:
+        raise AlgaflowError(
+            "INVALID_WORKFLOW_KEY",
+            f"Not a workflow key: {malformed[0]!r}",
+            details={"invalidKeys": malformed[:100]},
+        )

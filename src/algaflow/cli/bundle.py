@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from algaflow.api.bodies import parse_bundle_body, parse_json_body
+from algaflow.api.bodies import check_export_keys, parse_bundle_body, parse_json_body
 from algaflow.bundle import dumps_canonical_bytes
 from algaflow.bundle.export import export_bundle_bytes
 from algaflow.bundle.importer import check_bundle, import_bundle
@@ -101,6 +101,7 @@ def export(
     if sum([bool(workflow_id), bool(key), all_]) != 1:
         raise typer.BadParameter("give exactly one of --workflow-id, --key or --all")
     try:
+        check_export_keys(key)
         if base_url and not database_url:
             data = _export_remote(base_url, api_key, workflow_id, key, all_, exported_at)
         else:
@@ -187,22 +188,19 @@ def import_(
 def _import_remote(
     base_url: str, api_key: str | None, raw: bytes, total: int, force: bool, dry_run: bool
 ) -> dict[str, Any]:
+    """POST the file's bytes as they are; a spinner on a terminal while a big bundle imports."""
     params = {k: "true" for k, on in (("force", force), ("dryRun", dry_run)) if on}
-    status = stderr.status(f"importing {total} workflows") if total >= PROGRESS_THRESHOLD else None
-    with ApiClient(base_url, api_key) as client:
-        if status is not None and sys.stderr.isatty():
-            with status:
-                response = _post_bundle(client, raw, params)
-        else:
-            response = _post_bundle(client, raw, params)
+    busy = total >= PROGRESS_THRESHOLD and sys.stderr.isatty()
+    spinner = stderr.status(f"importing {total} workflows") if busy else nullcontext()
+    with ApiClient(base_url, api_key) as client, spinner:
+        response = client.request(
+            "POST",
+            "/api/workflow-definitions/import",
+            content=raw,
+            params=params,
+            headers={"Content-Type": "application/json"},
+        )
     return response.json()
-
-
-def _post_bundle(client: ApiClient, raw: bytes, params: dict[str, str]) -> Any:
-    headers = {"Content-Type": "application/json"}
-    return client.request(
-        "POST", "/api/workflow-definitions/import", content=raw, params=params, headers=headers
-    )
 
 
 def print_summary(summary: dict[str, Any], as_json: bool) -> None:

@@ -14,7 +14,13 @@ class ApiClient:
 
     def __init__(self, base_url: str, api_key: str | None, *, timeout: float = 300.0) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
+        try:
+            self._http = httpx.Client(
+                base_url=base_url.rstrip("/"), headers=headers, timeout=timeout
+            )
+        except httpx.InvalidURL as exc:
+            message = f"Invalid --base-url {base_url!r}: {exc}"
+            raise AlgaflowError("INVALID_BASE_URL", message) from None
 
     def __enter__(self) -> ApiClient:
         return self
@@ -34,6 +40,8 @@ class ApiClient:
         try:
             body = response.json()
         except ValueError:
+            body = None
+        if not isinstance(body, dict):  # not an algaflow server, or a proxy's error page
             body = {}
         raise AlgaflowError(
             body.get("code") or f"HTTP_{response.status_code}",

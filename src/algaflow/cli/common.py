@@ -111,10 +111,15 @@ def print_json(value: Any) -> None:
 
 
 def print_table(rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> None:
-    """A tidy table: ``columns`` are (header, key) pairs."""
+    """A tidy table: ``columns`` are (header, key) pairs.
+
+    Nothing is cut short: on a terminal long cells fold onto the next line, and into a pipe or
+    a file the table takes its natural width, so ids can be copied whole.
+    """
     table = Table(show_edge=False, header_style="bold")
     for header, _ in columns:
-        table.add_column(header)
+        table.add_column(header, overflow="fold")
     for row in rows:
         table.add_row(*("" if row.get(key) is None else str(row.get(key)) for _, key in columns))
-    stdout.print(table)
+    console = stdout if stdout.is_terminal else Console(soft_wrap=True, width=100_000)
+    console.print(table)

@@ -13,13 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 
-from algaflow.bundle import is_valid_workflow_key
 from algaflow.bundle.export import export_bundle_bytes
 from algaflow.bundle.importer import import_bundle
 from algaflow.errors import AlgaflowError
 from algaflow.registry import Registry
 
-from ..bodies import MAX_JSON_DEPTH, parse_bundle_body
+from ..bodies import MAX_JSON_DEPTH, check_export_keys, parse_bundle_body
 from ..deps import Principal, get_engine, get_registry, read_conn, require
 
 router = APIRouter(prefix="/workflow-definitions", tags=["workflow-bundles"])
@@ -28,7 +27,7 @@ _DOWNLOAD_HEADERS = {"Content-Disposition": 'attachment; filename="workflow-bund
 
 
 class Problem(BaseModel):
-    """An error: Alga's ``error``/``details`` plus a stable ``code`` and RFC 9457 fields."""
+    """An error: Alga's error/details plus a stable code and RFC 9457 type/title/status."""
 
     type: str
     title: str
@@ -137,14 +136,7 @@ def export_many(
             "INVALID_REQUEST",
             'Give exactly one of "workflowIds", "keys" or "all": true.',
         )
-    malformed = [k for k in body.keys or () if not is_valid_workflow_key(k)]
-    if malformed:
-        # No workflow can have such a key, and the database would refuse some as parameters.
-        raise AlgaflowError(
-            "INVALID_WORKFLOW_KEY",
-            f"Not a workflow key: {malformed[0]!r}",
-            details={"invalidKeys": malformed[:100]},
-        )
+    check_export_keys(body.keys)
     data = export_bundle_bytes(
         conn,
         principal.tenant_id,
