@@ -22,7 +22,6 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from algaflow.definitions.store import create_workflow, insert_version
 from algaflow.registry import ActionDef, default_registry
 from algaflow.runtime.service import drive_runs, start_run
 from algaflow.store import migrate
@@ -30,6 +29,7 @@ from algaflow.store.engine import ensure_database, make_engine
 from algaflow.store.run_tables import workflow_run_steps
 from algaflow.store.tables import workflow_definitions
 from algaflow.store.tenants import create_tenant
+from algaflow.store.workflows import create_workflow, insert_version
 
 PG_URL = os.environ.get(
     "ALGAFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/algaflow_bench"

@@ -18,9 +18,9 @@ from schemathesis.checks import not_a_server_error
 
 from algaflow.api.app import create_app
 from algaflow.config import Settings
-from algaflow.definitions import store
 from algaflow.registry import default_registry
 from algaflow.store import migrate
+from algaflow.store import workflows as store
 from algaflow.store.api_keys import PERMISSIONS, create_api_key
 from algaflow.store.engine import make_engine
 from algaflow.store.tenants import create_tenant

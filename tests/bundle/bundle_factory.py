@@ -14,9 +14,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from algaflow.bundle.dependencies import derive_dependencies
 from algaflow.bundle.format import BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION
-from algaflow.definitions import store
 from algaflow.definitions.publish import publish_workflow
 from algaflow.registry import ActionDef, NodeTypeDef, Registry, default_registry
+from algaflow.store import workflows as store
 from algaflow.store.tables import workflow_definition_versions, workflow_definitions
 
 TEST_SCHEMA_REF = "payload.TestPayload.v1"

@@ -19,8 +19,8 @@ from algaflow.bundle.errors import BundleError
 from algaflow.bundle.export import export_bundle, export_bundle_bytes
 from algaflow.bundle.format import validate_bundle
 from algaflow.clock import frozen
-from algaflow.definitions import store
 from algaflow.errors import AlgaflowError
+from algaflow.store import workflows as store
 from algaflow.store.tables import workflow_definitions as defs_t
 
 UNKNOWN_ID = "99999999-9999-4999-8999-999999999999"

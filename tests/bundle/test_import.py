@@ -21,7 +21,7 @@ from bundle_factory import (
 from algaflow.bundle.errors import BundleError
 from algaflow.bundle.importer import import_bundle
 from algaflow.clock import frozen
-from algaflow.definitions import store
+from algaflow.store import workflows as store
 from algaflow.store.tables import workflow_definition_versions as versions_t
 from algaflow.store.tables import workflow_definitions as defs_t
 

@@ -16,7 +16,7 @@ from bundle_factory import (
 
 from algaflow.bundle.errors import BundleError
 from algaflow.bundle.importer import import_bundle
-from algaflow.definitions import store
+from algaflow.store import workflows as store
 
 CHILD_SOURCE = "child-source-id"  # not a UUID, so the child always gets a new id
 

@@ -30,7 +30,7 @@ from algaflow.bundle.collation import locale_compare_key
 from algaflow.bundle.dependencies import derive_dependencies
 from algaflow.bundle.export import export_bundle_bytes
 from algaflow.bundle.importer import import_bundle
-from algaflow.definitions import store
+from algaflow.store import workflows as store
 from algaflow.store.tables import workflow_definitions as defs_t
 from algaflow.store.tenants import create_tenant
 

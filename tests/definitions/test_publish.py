@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from algaflow.definitions import codes, store
+from algaflow.definitions import codes
 from algaflow.definitions.publish import publish_workflow, requested_version
 from algaflow.definitions.schemawalk import schema_hash
 from algaflow.errors import AlgaflowError
 from algaflow.registry import ActionDef, Registry, default_registry
+from algaflow.store import workflows as store
 from algaflow.store.tables import workflow_definition_versions, workflow_definitions
 
 ACTOR = "00000000-0000-4000-8000-000000000001"

@@ -20,13 +20,13 @@ from algaflow.bundle.export import export_bundle_bytes
 from algaflow.bundle.importer import import_bundle
 from algaflow.definitions.paths import walk_steps
 from algaflow.definitions.publish import publish_workflow
-from algaflow.definitions.store import get_workflow, replace_draft
 from algaflow.errors import AlgaflowError
 from algaflow.registry import Registry, default_registry, load_plugin
 from algaflow.runtime import service
 from algaflow.store.engine import make_engine
 from algaflow.store.run_tables import workflow_run_waits
 from algaflow.store.tenants import create_tenant
+from algaflow.store.workflows import get_workflow, replace_draft
 from algaflow.testing import standins
 
 PLUGIN = "algaflow.testing.standins:register"

@@ -25,11 +25,11 @@ from sqlalchemy.engine import Engine
 from algaflow.bundle.export import export_bundle_bytes
 from algaflow.bundle.importer import import_bundle
 from algaflow.definitions.publish import publish_workflow
-from algaflow.definitions.store import get_workflow_by_key
 from algaflow.registry import Registry
 from algaflow.runtime import service
 from algaflow.store.engine import make_engine
 from algaflow.store.tenants import create_tenant
+from algaflow.store.workflows import get_workflow_by_key
 
 
 class ServiceSurface:

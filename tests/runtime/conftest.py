@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from algaflow.definitions.store import create_workflow, insert_version
 from algaflow.registry import ActionDef, Registry, default_registry
 from algaflow.store.tables import workflow_definitions
+from algaflow.store.workflows import create_workflow, insert_version
 
 ANY_OBJECT: dict[str, Any] = {"type": "object"}
 TEST_SCHEMA = "payload.Test.v1"

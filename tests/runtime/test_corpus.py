@@ -19,12 +19,12 @@ import sqlalchemy as sa
 from tests.conftest import corpus_files
 
 from algaflow.definitions.paths import walk_steps
-from algaflow.definitions.store import create_workflow, insert_version, update_metadata
 from algaflow.errors import AlgaflowError
 from algaflow.registry import ActionDef, default_registry
 from algaflow.runtime.service import emit_event, list_runs
 from algaflow.store.run_tables import workflow_run_waits
 from algaflow.store.tables import workflow_definitions
+from algaflow.store.workflows import create_workflow, insert_version, update_metadata
 
 PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
 #: The base shape of Alga's event payloads (§4.3): enough to make "missing fields" fail.

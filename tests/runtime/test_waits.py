@@ -318,7 +318,7 @@ def test_invalid_payload_records_a_failed_run(engine, tenant, registry, actions)
 
 
 def test_unpublished_and_unknown_workflows(engine, tenant, registry):
-    from algaflow.definitions.store import create_workflow
+    from algaflow.store.workflows import create_workflow
 
     with engine.begin() as conn:
         wf = create_workflow(conn, tenant, key="draft", name="d", payload_schema_ref=TEST_SCHEMA)

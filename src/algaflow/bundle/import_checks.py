@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 from algaflow.bundle.dependencies import derive_dependencies
 from algaflow.bundle.errors import BundleError
 from algaflow.definitions.model import definition_issues
-from algaflow.definitions.store import INT4_MAX, parse_failure_rate_threshold
 from algaflow.errors import AlgaflowError
 from algaflow.jsvalues import number_to_string
+from algaflow.store.workflows import INT4_MAX, parse_failure_rate_threshold
 
 if TYPE_CHECKING:
     from algaflow.registry import Registry

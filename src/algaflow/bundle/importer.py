@@ -44,9 +44,9 @@ from algaflow.bundle.references import (
     rewrite_calls,
 )
 from algaflow.clock import new_id, utcnow
-from algaflow.definitions.store import parse_failure_rate_threshold
 from algaflow.store.tables import workflow_definition_versions as versions_t
 from algaflow.store.tables import workflow_definitions as defs_t
+from algaflow.store.workflows import parse_failure_rate_threshold
 
 if TYPE_CHECKING:
     from algaflow.registry import Registry

@@ -8,10 +8,10 @@ from typing import Any
 
 import typer
 
-from algaflow.definitions import store
 from algaflow.definitions.publish import publish_workflow, validate_for_publish
 from algaflow.definitions.views import workflow_view
 from algaflow.errors import AlgaflowError
+from algaflow.store import workflows as store
 
 from .common import (
     DatabaseUrlOption,

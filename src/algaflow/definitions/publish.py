@@ -15,9 +15,10 @@ from sqlalchemy.engine import Connection
 
 from algaflow.clock import utcnow
 from algaflow.errors import AlgaflowError
+from algaflow.store import workflows as store
 from algaflow.store.tables import workflow_definitions as defs_t
 
-from . import codes, store
+from . import codes
 from .validation import PublishIssue, issue, payload_schema_snapshot, validate_definition
 
 if TYPE_CHECKING:

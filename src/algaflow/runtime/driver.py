@@ -21,7 +21,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from algaflow.clock import iso_millis, new_id, utcnow
-from algaflow.definitions.store import get_version, get_workflow
 from algaflow.errors import AlgaflowError
 from algaflow.registry.nodes import NodeContext
 from algaflow.store.run_tables import (
@@ -30,6 +29,7 @@ from algaflow.store.run_tables import (
     workflow_runs,
     workflow_tasks,
 )
+from algaflow.store.workflows import get_version, get_workflow
 
 from . import RUNTIME_SEMANTICS_VERSION, core, records
 from .errors import StepFailure, normalize_error

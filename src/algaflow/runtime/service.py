@@ -17,11 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from algaflow.clock import new_id, utcnow
-from algaflow.definitions.store import get_version, get_workflow, latest_version
 from algaflow.errors import AlgaflowError
 from algaflow.expressions import MappingError, resolve_input_mapping
 from algaflow.store import run_tables as rt
 from algaflow.store.tables import workflow_definitions
+from algaflow.store.workflows import get_version, get_workflow, latest_version
 
 from . import records
 from .correlation import correlation_keys

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Connection
 
-from algaflow.definitions import store
 from algaflow.definitions.publish import publish_workflow, validate_for_publish
 from algaflow.definitions.views import version_view, workflow_view
 from algaflow.errors import AlgaflowError
 from algaflow.registry import Registry
+from algaflow.store import workflows as store
 
 from ..deps import Principal, get_registry, read_conn, require, write_conn
 

@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from algaflow.definitions import store
 from algaflow.errors import AlgaflowError
+from algaflow.store import workflows as store
 from algaflow.store.tables import workflow_definition_versions, workflow_definitions
 
 

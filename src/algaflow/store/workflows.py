@@ -1,4 +1,4 @@
-"""The workflow definition store: tenant-scoped service functions over two tables.
+"""Workflow definitions and their published versions: tenant-scoped reads and writes.
 
 Every function takes an open connection (the caller owns the transaction) and the tenant id;
 a row of another tenant is indistinguishable from a missing one. Constraint hits never escape as
