@@ -149,3 +149,40 @@ def test_through_real_http(api, live_server):
         assert (
             http.get("/api/workflow-definitions", headers={"Authorization": ""}).status_code == 401
         )
+
+
+def test_writes_record_the_api_key_as_actor(api):
+    """created_by/updated_by/published_by carry the id of the key that made the change."""
+    import sqlalchemy as sa
+
+    from algaflow.store.tables import api_keys, workflow_definition_versions, workflow_definitions
+
+    writer = api.key_for(api.tenant, "workflow:write", "workflow:publish")
+    created = api.client.post(
+        "/api/workflow-definitions",
+        json={"key": "actor.one", "definition": DEF},
+        headers=api.headers(writer),
+    )
+    wid = created.json()["workflowId"]
+    published = api.client.post(
+        f"/api/workflow-definitions/{wid}/1/publish", json={}, headers=api.headers(writer)
+    )
+    assert published.json()["ok"] is True, published.text
+    with api.engine.connect() as conn:
+        key_id = conn.execute(
+            sa.select(api_keys.c.id).where(api_keys.c.prefix == writer[:12])
+        ).scalar_one()
+        row = (
+            conn.execute(
+                sa.select(workflow_definitions).where(workflow_definitions.c.workflow_id == wid)
+            )
+            .mappings()
+            .one()
+        )
+        version = conn.execute(
+            sa.select(workflow_definition_versions.c.published_by).where(
+                workflow_definition_versions.c.workflow_id == wid
+            )
+        ).scalar_one()
+    assert row["created_by"] == key_id and row["updated_by"] == key_id
+    assert version == key_id

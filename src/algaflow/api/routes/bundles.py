@@ -175,7 +175,7 @@ async def import_(
                 registry=registry,
                 force=parse_flag(force),
                 dry_run=parse_flag(dryRun),
-                actor=None,
+                actor=principal.key_id,
             )
 
     return await run_in_threadpool(run)

@@ -66,6 +66,7 @@ def create_workflow(
         definition=body.definition,
         payload_schema_mode=body.payloadSchemaMode,
         pinned_payload_schema_ref=body.pinnedPayloadSchemaRef,
+        actor=principal.key_id,
     )
     return workflow_view(row, with_draft=True)
 
@@ -120,7 +121,9 @@ def update_metadata(
     conn: Connection = Depends(write_conn),
 ) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
-    row = store.update_metadata(conn, principal.tenant_id, workflowId, changes)
+    row = store.update_metadata(
+        conn, principal.tenant_id, workflowId, changes, actor=principal.key_id
+    )
     return workflow_view(row, with_draft=True)
 
 
@@ -161,7 +164,9 @@ def replace_draft(
             status=409,
             details={"draftVersion": current["draft_version"]},
         )
-    row = store.replace_draft(conn, principal.tenant_id, workflowId, body.definition)
+    row = store.replace_draft(
+        conn, principal.tenant_id, workflowId, body.definition, actor=principal.key_id
+    )
     return workflow_view(row, with_draft=True)
 
 
@@ -205,4 +210,5 @@ def publish(
         registry=registry,
         version=version,
         definition=body.definition if body else None,
+        actor=principal.key_id,
     )
