@@ -86,17 +86,15 @@ class HttpSurface:
 
 
 class CliSurface:
-    """The ``algaflow`` command: bundles through the server at ``ALGAFLOW_URL``; publish, events
-    and runs on the database (those commands work on the database only)."""
+    """The ``algaflow`` command, every step through the server at ``ALGAFLOW_URL``."""
 
-    def __init__(self, env: dict[str, str], database_url: str, tenant: str, cwd: Path) -> None:
-        self.env, self.database_url, self.tenant, self.cwd = env, database_url, tenant, cwd
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.env, self.cwd = env, cwd
         self.ids: dict[str, str] = {}
 
-    def cli(self, *args: str, local: bool = False) -> str:
-        extra = ["--database-url", self.database_url, "--tenant", self.tenant] if local else []
+    def cli(self, *args: str) -> str:
         done = subprocess.run(
-            [ALGAFLOW, *args, *extra], env=self.env, cwd=self.cwd, capture_output=True,
+            [ALGAFLOW, *args], env=self.env, cwd=self.cwd, capture_output=True,
             text=True, timeout=60,
         )  # fmt: skip
         assert done.returncode == 0, (args, done.stdout, done.stderr)
@@ -110,26 +108,24 @@ class CliSurface:
         return summary
 
     def publish(self, key: str) -> int:
-        result = json.loads(self.cli("workflows", "publish", key, "--json", local=True))
+        result = json.loads(self.cli("workflows", "publish", key, "--json"))
         return result["publishedVersion"]
 
     def send(self, send: Send) -> None:
         payload = str(PAYLOADS / send.payload)
         if send.event:
-            result = json.loads(
-                self.cli("events", "emit", send.event, "--payload", payload, local=True)
-            )
+            result = json.loads(self.cli("events", "emit", send.event, "--payload", payload))
             assert not result.get("errors"), result
         else:
             workflow_id = self.ids[send.start or ""]
-            self.cli("runs", "start", workflow_id, "--payload", payload, "--json", local=True)
+            self.cli("runs", "start", workflow_id, "--payload", payload, "--json")
 
     def runs(self, key: str) -> list[dict[str, Any]]:
         args = ("runs", "list", "--workflow-id", self.ids[key], "--json")
-        return json.loads(self.cli(*args, local=True))
+        return json.loads(self.cli(*args))
 
     def run(self, run_id: str) -> dict[str, Any]:
-        return json.loads(self.cli("runs", "show", run_id, "--json", local=True))
+        return json.loads(self.cli("runs", "show", run_id, "--json"))
 
     def export(self, keys: list[str]) -> bytes:
         out = self.cwd / "exported.json"
@@ -179,7 +175,7 @@ def test_cli_against_a_running_server(api, live_server, db_url, second_instance,
     }
     env.pop("ALGAFLOW_DATABASE_URL", None)
     item = scenario("hello")
-    surface = CliSurface(env, db_url, "tenant-a", tmp_path)
+    surface = CliSurface(env, tmp_path)
     check_scenario(surface, item)
     exported = surface.export(item.workflow_keys())
     assert (
@@ -191,7 +187,7 @@ def test_cli_against_a_running_server(api, live_server, db_url, second_instance,
     )
 
     _, url = second_instance
-    offline = CliSurface({**env, "ALGAFLOW_URL": ""}, url, "default", tmp_path)
+    offline = CliSurface({**env, "ALGAFLOW_URL": ""}, tmp_path)
     offline.cli("bundle", "import", "--file", str(tmp_path / "exported.json"),
                 "--database-url", url)  # fmt: skip
     again = offline.cli("bundle", "export", "--all", "--database-url", url).encode("utf-8")

@@ -2,7 +2,9 @@
 
 Runs in an empty folder that holds only ``examples/`` (as a fresh clone would, minus the rest);
 ``algaflow serve`` is started in the background on a free port, and the key it prints on its first
-start is what ``export ALGAFLOW_API_KEY=<...>`` gets.
+start is what ``export ALGAFLOW_API_KEY=<...>`` gets. The commands after ``serve`` run in a fresh
+environment, like the README's second terminal, and each must reach the server: its access log
+grows with every one (the local database, in the same folder, would give the same answers).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ VENV_ALGAFLOW = ".venv/bin/algaflow"
 ALGAFLOW = str(Path(sys.executable).with_name("algaflow"))
 DEFAULT_URL = "http://127.0.0.1:8000"
 KEY_LINE = re.compile(r"^export ALGAFLOW_API_KEY=(\S+)$", re.MULTILINE)
+API_REQUEST = re.compile(r'"(?:GET|POST|PUT|DELETE) /api/')
 
 
 def walkthrough_commands() -> list[str]:
@@ -51,7 +54,8 @@ class Walkthrough:
 
     def __init__(self, cwd: Path) -> None:
         self.cwd = cwd
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("ALGAFLOW_")}
+        self.clean_env = {k: v for k, v in os.environ.items() if not k.startswith("ALGAFLOW_")}
+        self.env = dict(self.clean_env)
         self.url = f"http://127.0.0.1:{_free_port()}"
         self.key: str | None = None
         self.server: subprocess.Popen[bytes] | None = None
@@ -88,6 +92,7 @@ class Walkthrough:
             found = KEY_LINE.search((self.cwd / "serve.log").read_text(errors="replace"))
             if found and self._healthy():
                 self.key = found.group(1)
+                self.env = dict(self.clean_env)  # the second terminal
                 return
             time.sleep(0.1)
         raise AssertionError(
@@ -100,14 +105,20 @@ class Walkthrough:
         except httpx.TransportError:
             return False
 
+    def api_requests(self) -> int:
+        """How many API requests the server has logged so far."""
+        return len(API_REQUEST.findall((self.cwd / "serve.log").read_text(errors="replace")))
+
     def command(self, line: str) -> None:
         if "<run-id>" in line:
             line = line.replace("<run-id>", self.started_run())
+        served = self.api_requests()
         done = subprocess.run(
             ["bash", "-c", line], cwd=self.cwd, env=self.env, capture_output=True, text=True,
             timeout=60,
         )  # fmt: skip
         assert done.returncode == 0, (line, done.stdout, done.stderr)
+        assert self.api_requests() > served, f"{line!r} did not go to the server"
         self.outputs.append((line, done.stdout))
 
     def started_run(self) -> str:

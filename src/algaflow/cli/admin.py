@@ -12,13 +12,11 @@ from .common import (
     JsonOption,
     TenantOption,
     fail,
-    open_engine,
     print_json,
     print_table,
-    resolve_tenant,
-    settings_for,
     stdout,
 )
+from .database import open_engine, resolve_tenant, settings_for
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Tenants.", no_args_is_help=True)

@@ -1,15 +1,14 @@
 """``algaflow bundle``: export, import, validate and format workflow bundles.
 
-``export`` and ``import`` talk to a server (``--base-url``/``ALGAFLOW_URL`` with
-``--api-key``/``ALGAFLOW_API_KEY``) or, given ``--database-url`` or no server, work directly on the
-database through the same service functions the server uses.
+``export`` and ``import`` work on a server or a database like every command (``uses_backend``);
+``validate`` and ``fmt`` are offline.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,33 +17,26 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from algaflow.api.bodies import check_export_keys, parse_bundle_body, parse_json_body
 from algaflow.bundle import dumps_canonical_bytes
-from algaflow.bundle.export import export_bundle_bytes
-from algaflow.bundle.importer import check_bundle, import_bundle
+from algaflow.bundle.importer import check_bundle
 from algaflow.errors import AlgaflowError
 
-from .client import ApiClient
+from .backends import Backend
 from .common import (
-    DatabaseUrlOption,
     JsonOption,
     PluginOption,
-    TenantOption,
     fail,
-    load_registry,
-    open_engine,
     print_json,
     print_table,
-    resolve_tenant,
-    settings_for,
     stderr,
     stdout,
+    uses_backend,
 )
+from .database import load_registry, settings_for
 
 bundle_app = typer.Typer(
     help="Workflow bundles (alga-psa.workflow-bundle v1).", no_args_is_help=True
 )
 
-BaseUrlOption = typer.Option(None, "--base-url", envvar="ALGAFLOW_URL", help="algaflow server URL.")
-ApiKeyOption = typer.Option(None, "--api-key", envvar="ALGAFLOW_API_KEY", help="Server API key.")
 PROGRESS_THRESHOLD = 10
 
 
@@ -67,15 +59,21 @@ def write_output(path: str, data: bytes) -> None:
 
 
 @contextmanager
-def progress_for(total: int, label: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A Rich progress bar on stderr for big bundles when stderr is a terminal."""
+def progress_for(
+    total: int, label: str, *, counted: bool
+) -> Iterator[Callable[[int, int], None] | None]:
+    """For big bundles, when stderr is a terminal: a progress bar if the work is ``counted``
+    (it calls back as it goes), else a spinner."""
     if total < PROGRESS_THRESHOLD or not sys.stderr.isatty():
         yield None
-        return
-    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=stderr, transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda done, _total: bar.update(task, completed=done)
+    elif not counted:
+        with stderr.status(f"{label} {total} workflows"):
+            yield None
+    else:
+        columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=stderr, transient=True) as bar:
+            task = bar.add_task(label, total=total)
+            yield lambda done, _total: bar.update(task, completed=done)
 
 
 def _workflow_count(bundle: Any) -> int:
@@ -84,7 +82,9 @@ def _workflow_count(bundle: Any) -> int:
 
 
 @bundle_app.command("export")
+@uses_backend()
 def export(
+    backend: Backend,
     workflow_id: list[str] | None = typer.Option(None, "--workflow-id", help="Repeatable."),
     key: list[str] | None = typer.Option(None, "--key", help="Repeatable."),
     all_: bool = typer.Option(False, "--all", help="Every workflow of the tenant."),
@@ -92,115 +92,37 @@ def export(
     exported_at: str | None = typer.Option(
         None, "--exported-at", help='Pin exportedAt: an ISO timestamp or "latest-change".'
     ),
-    base_url: str | None = BaseUrlOption,
-    api_key: str | None = ApiKeyOption,
-    database_url: str | None = DatabaseUrlOption,
-    tenant: str = TenantOption,
 ) -> None:
     """Write a canonical bundle: the server's bytes, verbatim."""
     if sum([bool(workflow_id), bool(key), all_]) != 1:
         raise typer.BadParameter("give exactly one of --workflow-id, --key or --all")
-    try:
-        check_export_keys(key)
-        if base_url and not database_url:
-            data = _export_remote(base_url, api_key, workflow_id, key, all_, exported_at)
-        else:
-            engine = open_engine(settings_for(database_url))
-            tenant_id = resolve_tenant(engine, tenant)
-            with engine.connect() as conn:
-                data = export_bundle_bytes(
-                    conn,
-                    tenant_id,
-                    workflow_ids=workflow_id or None,
-                    keys=key or None,
-                    all=all_,
-                    exported_at=exported_at,
-                )
-        write_output(out, data)
-    except AlgaflowError as err:
-        fail(err)
+    check_export_keys(key)
+    data = backend.export_bundle(
+        workflow_ids=workflow_id or None, keys=key or None, all=all_, exported_at=exported_at
+    )
+    write_output(out, data)
     if out != "-":
         stdout.print(f"Wrote {out}", markup=False, highlight=False)
 
 
-def _export_remote(
-    base_url: str,
-    api_key: str | None,
-    workflow_ids: list[str] | None,
-    keys: list[str] | None,
-    all_: bool,
-    exported_at: str | None,
-) -> bytes:
-    with ApiClient(base_url, api_key) as client:
-        if workflow_ids and len(workflow_ids) == 1 and not exported_at:
-            return client.request(
-                "GET", f"/api/workflow-definitions/{workflow_ids[0]}/export"
-            ).content
-        body: dict[str, Any] = {"exportedAt": exported_at} if exported_at else {}
-        if workflow_ids:
-            body["workflowIds"] = workflow_ids
-        elif keys:
-            body["keys"] = keys
-        else:
-            body["all"] = all_
-        return client.request("POST", "/api/workflow-definitions/export", json=body).content
-
-
 @bundle_app.command("import")
+@uses_backend(plugins=True)
 def import_(
+    backend: Backend,
     file: str = typer.Option(..., "--file", help="Bundle file, or - for standard input."),
     force: bool = typer.Option(False, "--force", help="Overwrite workflows with the same key."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check and roll back; write nothing."),
-    base_url: str | None = BaseUrlOption,
-    api_key: str | None = ApiKeyOption,
-    database_url: str | None = DatabaseUrlOption,
-    tenant: str = TenantOption,
-    plugin: list[str] | None = PluginOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Import a bundle in one transaction and print the summary."""
-    try:
-        raw = read_input(file)
-        bundle = parse_bundle_body(raw)
-        total = _workflow_count(bundle)
-        if base_url and not database_url:
-            summary = _import_remote(base_url, api_key, raw, total, force, dry_run)
-        else:
-            settings = settings_for(database_url, plugin)
-            engine = open_engine(settings)
-            tenant_id = resolve_tenant(engine, tenant)
-            registry = load_registry(settings)
-            with progress_for(total, "importing") as progress, engine.begin() as conn:
-                summary = import_bundle(
-                    conn,
-                    tenant_id,
-                    bundle,
-                    registry=registry,
-                    force=force,
-                    dry_run=dry_run,
-                    progress=progress,
-                )
-    except AlgaflowError as err:
-        fail(err)
-    print_summary(summary, as_json)
-
-
-def _import_remote(
-    base_url: str, api_key: str | None, raw: bytes, total: int, force: bool, dry_run: bool
-) -> dict[str, Any]:
-    """POST the file's bytes as they are; a spinner on a terminal while a big bundle imports."""
-    params = {k: "true" for k, on in (("force", force), ("dryRun", dry_run)) if on}
-    busy = total >= PROGRESS_THRESHOLD and sys.stderr.isatty()
-    spinner = stderr.status(f"importing {total} workflows") if busy else nullcontext()
-    with ApiClient(base_url, api_key) as client, spinner:
-        response = client.request(
-            "POST",
-            "/api/workflow-definitions/import",
-            content=raw,
-            params=params,
-            headers={"Content-Type": "application/json"},
+    raw = read_input(file)
+    bundle = parse_bundle_body(raw)
+    total = _workflow_count(bundle)
+    with progress_for(total, "importing", counted=backend.reports_progress) as progress:
+        summary = backend.import_bundle(
+            raw, bundle, force=force, dry_run=dry_run, progress=progress
         )
-    return response.json()
+    print_summary(summary, as_json)
 
 
 def print_summary(summary: dict[str, Any], as_json: bool) -> None:

@@ -1,4 +1,4 @@
-"""A small HTTP client for the commands that can talk to a running server."""
+"""A small HTTP client for the commands when they talk to a running server."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ class ApiClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
         self._http.close()
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -1,25 +1,29 @@
-"""What every command shares: opening the database, the registry, output, and exit codes."""
+"""What every command shares: where it works (database or server), output, and exit codes."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
+import math
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import closing
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy.engine import Engine
 
 from algaflow.bundle import BUNDLE_ERROR_STATUS
-from algaflow.config import Settings, load_settings
 from algaflow.errors import AlgaflowError
-from algaflow.registry import Registry, build_registry
-from algaflow.store import migrate
-from algaflow.store.engine import make_engine
-from algaflow.store.tenants import DEFAULT_TENANT_NAME, ensure_tenant, get_tenant_by_name
+from algaflow.store.tenants import DEFAULT_TENANT_NAME
+
+from .backends import Backend, LocalBackend, RemoteBackend
+from .client import ApiClient
+from .database import settings_for
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
@@ -29,10 +33,20 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INVALID_BUNDLE, EXIT_CONFLICT, EXIT_MISSIN
 #: Codes that mean "the bundle itself is wrong" besides the bundle module's own 400s.
 _INVALID_INPUT_CODES = {"JSON_TOO_DEEP", "INVALID_WORKFLOW_KEY"}
 
-DatabaseUrlOption = typer.Option(
-    None, "--database-url", envvar="ALGAFLOW_DATABASE_URL", help="Defaults to sqlite:///algaflow.db"
+#: Where the commands on workflows, runs, events, tasks and bundles work (see open_backend).
+WHERE_COMMANDS_GO = (
+    "Commands on workflows, runs, events, tasks and bundles work on the database given by"
+    " --database-url; otherwise on the server at --base-url or ALGAFLOW_URL; otherwise on the"
+    " database at ALGAFLOW_DATABASE_URL (default sqlite:///algaflow.db)."
 )
-TenantOption = typer.Option(DEFAULT_TENANT_NAME, "--tenant", help="Tenant name (local database).")
+
+#: For commands that only ever work on a database (serve, worker, db, tenants, keys).
+DatabaseUrlOption = typer.Option(
+    None,
+    "--database-url",
+    help="Database URL (default: ALGAFLOW_DATABASE_URL, else sqlite:///algaflow.db).",
+)
+TenantOption = typer.Option(DEFAULT_TENANT_NAME, "--tenant", help="Tenant name.")
 PluginOption = typer.Option(
     None, "--plugin", help="module:function registering actions/schemas (repeatable)."
 )
@@ -61,47 +75,124 @@ def fail(error: AlgaflowError) -> NoReturn:
     raise typer.Exit(exit_code_for(error))
 
 
-def settings_for(database_url: str | None, plugins: Sequence[str] | None = None) -> Settings:
-    base = load_settings()
-    return Settings(
-        database_url=database_url or base.database_url,
-        plugins=base.plugins + tuple(plugins or ()),
-        schema_dirs=base.schema_dirs,
-        max_body_bytes=base.max_body_bytes,
-    )
-
-
-def open_engine(settings: Settings, *, auto_migrate: bool | None = None) -> Engine:
-    """An engine on a database at the current schema.
-
-    The embedded SQLite default is upgraded automatically; PostgreSQL only on request
-    (``algaflow db upgrade`` or ``--migrate``), as operators expect.
-    """
-    engine = make_engine(settings.database_url)
-    if auto_migrate if auto_migrate is not None else settings.is_sqlite:
-        migrate.upgrade(engine)
-    elif not migrate.is_current(engine):
-        raise AlgaflowError(
-            "DATABASE_NOT_MIGRATED",
-            "The database schema is not current; run `algaflow db upgrade` first.",
-            details={"current": migrate.current_revision(engine), "head": migrate.head_revision()},
+def read_json_file(path: Path) -> Any:
+    """A JSON file's value. NaN and infinite numbers (``NaN``, ``1e400``) are refused: JSON has
+    none, so the same file could not be sent to a server."""
+    try:
+        return json.loads(
+            path.read_text(encoding="utf-8-sig"),
+            parse_constant=_not_a_number,
+            parse_float=_finite_float,
         )
-    return engine
+    except OSError as exc:
+        raise AlgaflowError("FILE_NOT_READABLE", f"Cannot read {path}: {exc.strerror}") from None
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+        raise AlgaflowError("INVALID_JSON", f"{path} is not valid JSON: {exc}") from None
 
 
-def load_registry(settings: Settings) -> Registry:
-    return build_registry(settings)
+def _not_a_number(text: str) -> float:
+    raise ValueError(f"{text} is not a JSON number")
 
 
-def resolve_tenant(engine: Engine, name: str) -> str:
-    """The tenant's id; the default tenant is created on first use."""
-    with engine.begin() as conn:
-        if name == DEFAULT_TENANT_NAME:
-            return ensure_tenant(conn)["id"]
-        row = get_tenant_by_name(conn, name)
-    if row is None:
-        raise AlgaflowError("TENANT_NOT_FOUND", f'No tenant named "{name}"', status=404)
-    return row["id"]
+def _finite_float(text: str) -> float:
+    value = float(text)
+    return value if math.isfinite(value) else _not_a_number(text)
+
+
+# --- where a command works ---------------------------------------------------------------------
+
+_BaseUrlOption = typer.Option(
+    None,
+    "--base-url",
+    envvar="ALGAFLOW_URL",
+    help="Server URL: the command goes to it unless --database-url is given.",
+)
+_ApiKeyOption = typer.Option(None, "--api-key", envvar="ALGAFLOW_API_KEY", help="Server API key.")
+_ExplicitDatabaseOption = typer.Option(
+    None,
+    "--database-url",
+    help="Work on this database even when a server is configured (without a server the"
+    " default is ALGAFLOW_DATABASE_URL, else sqlite:///algaflow.db).",
+)
+_DatabaseTenantOption = typer.Option(
+    None,
+    "--tenant",
+    help=f"Tenant name, on a database (default: {DEFAULT_TENANT_NAME}; a server uses its API"
+    " key's).",
+)
+_DatabasePluginOption = typer.Option(
+    None,
+    "--plugin",
+    help="module:function registering actions/schemas, on a database (repeatable).",
+)
+_CONNECTION_OPTIONS: list[tuple[str, Any, Any]] = [
+    ("base_url", str | None, _BaseUrlOption),
+    ("api_key", str | None, _ApiKeyOption),
+    ("database_url", str | None, _ExplicitDatabaseOption),
+    ("tenant", str | None, _DatabaseTenantOption),
+]
+_PLUGIN_OPTION = ("plugin", list[str] | None, _DatabasePluginOption)
+
+
+def open_backend(
+    *,
+    database_url: str | None,
+    base_url: str | None,
+    api_key: str | None,
+    tenant: str | None,
+    plugin: Sequence[str] | None = None,
+) -> Backend:
+    """The one rule: an explicit ``--database-url`` means that database; otherwise a configured
+    server (``--base-url``/``ALGAFLOW_URL``); otherwise ``ALGAFLOW_DATABASE_URL`` or the default.
+
+    ``ALGAFLOW_DATABASE_URL`` is read by :func:`settings_for`, never by an option, so a database
+    configured for ``serve`` in the same shell cannot silently win over the server.
+    """
+    if base_url and not database_url:
+        if tenant or plugin:
+            raise typer.BadParameter(
+                "they apply to a database; a server works on its API key's tenant with its own"
+                " plugins (add --database-url to work on a database).",
+                param_hint="--tenant/--plugin",
+            )
+        return RemoteBackend(ApiClient(base_url, api_key))
+    return LocalBackend(settings_for(database_url, plugin), tenant)
+
+
+def uses_backend(*, plugins: bool = False) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Make ``command(backend, ...)`` a command with the connection options.
+
+    The options (``--base-url``, ``--api-key``, ``--database-url``, ``--tenant``, and
+    ``--plugin`` when ``plugins``) are added to the command's signature for Typer; the command
+    gets the backend :func:`open_backend` chose instead, and an :class:`AlgaflowError` it raises
+    is printed by :func:`fail`.
+    """
+    extra = [*_CONNECTION_OPTIONS, *([_PLUGIN_OPTION] if plugins else [])]
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=hint)
+        for name, hint, option in extra
+    ]
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
+
+        @functools.wraps(command)
+        def run(**kwargs: Any) -> None:
+            where = {name: kwargs.pop(name) for name, _, _ in extra}
+            try:
+                with closing(open_backend(**where)) as backend:
+                    command(backend, **kwargs)
+            except AlgaflowError as err:
+                fail(err)
+
+        run.__signature__ = inspect.Signature([*own, *added])  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in [*own, *added]}
+        return run
+
+    return decorate
+
+
+# --- output ------------------------------------------------------------------------------------
 
 
 def print_json(value: Any) -> None:

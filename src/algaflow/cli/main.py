@@ -12,14 +12,15 @@ from algaflow.store.tenants import ensure_tenant
 
 from .admin import db_app, keys_app, tenants_app
 from .bundle import bundle_app
-from .common import DatabaseUrlOption, PluginOption, fail, open_engine, settings_for, stdout
+from .common import WHERE_COMMANDS_GO, DatabaseUrlOption, PluginOption, fail, stdout
+from .database import open_engine, settings_for
 from .registry import registry_app
 from .runs import events_app, runs_app, tasks_app, worker
 from .workflows import workflows_app
 
 app = typer.Typer(
     name="algaflow",
-    help="Alga PSA workflow definitions, bundles and runs.",
+    help=f"Alga PSA workflow definitions, bundles and runs.\n\n{WHERE_COMMANDS_GO}",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )

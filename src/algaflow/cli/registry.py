@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from .common import JsonOption, PluginOption, load_registry, print_json, print_table, settings_for
+from .common import JsonOption, PluginOption, print_json, print_table
+from .database import load_registry, settings_for
 
 registry_app = typer.Typer(help="Actions, node types and payload schemas.", no_args_is_help=True)
 

@@ -1,33 +1,32 @@
-"""``algaflow runs|events|tasks`` and ``algaflow worker``: run services on the local database."""
+"""``algaflow runs|events|tasks``, on a database or a server (``uses_backend``); ``worker``."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal
 
 import typer
 
 from algaflow.errors import AlgaflowError
 from algaflow.runtime import service
 from algaflow.runtime.worker import DEFAULT_INTERVAL_S, run_worker
+from algaflow.store.run_tables import RUN_STATUSES
+from algaflow.store.workflows import INT4_MAX
 
+from .backends import Backend
 from .common import (
     DatabaseUrlOption,
     JsonOption,
     PluginOption,
-    TenantOption,
     fail,
-    load_registry,
-    open_engine,
     print_json,
     print_table,
-    resolve_tenant,
-    settings_for,
+    read_json_file,
     stdout,
+    uses_backend,
 )
-from .workflows import read_json_file
+from .database import load_registry, open_engine, settings_for
 
 runs_app = typer.Typer(help="Workflow runs.", no_args_is_help=True)
 events_app = typer.Typer(help="Workflow events.", no_args_is_help=True)
@@ -39,25 +38,12 @@ def _events() -> None:
     """Workflow events (a group even with one command, so ``events emit`` stays stable)."""
 
 
-T = TypeVar("T")
 _RUN_COLUMNS = [("RUN", "runId"), ("WORKFLOW", "workflowId"), ("VERSION", "workflowVersion"),
                 ("STATUS", "status"), ("NODE", "nodePath"), ("STARTED", "startedAt")]  # fmt: skip
 _TASK_COLUMNS = [("TASK", "taskId"), ("RUN", "runId"), ("TYPE", "taskType"), ("TITLE", "title"),
                  ("STATUS", "status")]  # fmt: skip
+RunStatus = Literal[RUN_STATUSES]  # type: ignore[valid-type]  # the statuses, as choices
 PayloadOption = typer.Option(None, "--payload", help="JSON file with the payload.")
-
-
-def _guard(fn: Callable[[], T]) -> T:
-    try:
-        return fn()
-    except AlgaflowError as exc:
-        fail(exc)
-
-
-def _context(database_url: str | None, tenant: str, plugins: list[str] | None = None) -> Any:
-    settings = settings_for(database_url, plugins)
-    engine = open_engine(settings)
-    return engine, resolve_tenant(engine, tenant), settings
 
 
 def _payload(path: Path | None) -> Any:
@@ -77,139 +63,90 @@ def _show_run(run: dict[str, Any], as_json: bool) -> None:
 
 
 @runs_app.command("start")
+@uses_backend(plugins=True)
 def start(
+    backend: Backend,
     workflow_id: str = typer.Argument(..., help="Workflow id."),
-    version: int | None = typer.Option(None, "--version", min=1),
+    version: int | None = typer.Option(None, "--version", min=1, max=INT4_MAX),
     payload: Path | None = PayloadOption,
-    tenant: str = TenantOption,
-    database_url: str | None = DatabaseUrlOption,
-    plugin: list[str] | None = PluginOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Start a run and execute it until it waits or ends."""
-
-    def go() -> dict[str, Any]:
-        engine, tenant_id, settings = _context(database_url, tenant, plugin)
-        return service.start_run_durable(engine, tenant_id, workflow_id,
-                                         registry=load_registry(settings), version=version,
-                                         payload=_payload(payload))  # fmt: skip
-
-    _show_run(_guard(go), as_json)
+    run = backend.start_run(workflow_id, version=version, payload=_payload(payload))
+    _show_run(run, as_json)
 
 
 @runs_app.command("show")
-def show(
-    run_id: str,
-    tenant: str = TenantOption,
-    database_url: str | None = DatabaseUrlOption,
-    as_json: bool = JsonOption,
-) -> None:
+@uses_backend()
+def show(backend: Backend, run_id: str, as_json: bool = JsonOption) -> None:
     """One run with its steps and waits."""
-
-    def go() -> dict[str, Any]:
-        engine, tenant_id, _ = _context(database_url, tenant)
-        with engine.connect() as conn:
-            return service.get_run(conn, tenant_id, run_id)
-
-    _show_run(_guard(go), as_json)
+    _show_run(backend.get_run(run_id), as_json)
 
 
 @runs_app.command("list")
+@uses_backend()
 def list_(
+    backend: Backend,
     workflow_id: str | None = typer.Option(None, "--workflow-id"),
-    status: str | None = typer.Option(None, "--status"),
+    status: RunStatus | None = typer.Option(None, "--status"),
     limit: int = typer.Option(service.DEFAULT_LIMIT, "--limit", min=1, max=1000),
-    tenant: str = TenantOption,
-    database_url: str | None = DatabaseUrlOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Runs, newest first."""
-
-    def go() -> list[dict[str, Any]]:
-        engine, tenant_id, _ = _context(database_url, tenant)
-        with engine.connect() as conn:
-            return service.list_runs(conn, tenant_id, workflow_id=workflow_id, status=status,
-                                     limit=limit)  # fmt: skip
-
-    runs = _guard(go)
+    runs = backend.list_runs(workflow_id=workflow_id, status=status, limit=limit)
     print_json(runs) if as_json else print_table(runs, _RUN_COLUMNS)
 
 
 @runs_app.command("cancel")
-def cancel(
-    run_id: str,
-    tenant: str = TenantOption,
-    database_url: str | None = DatabaseUrlOption,
-    as_json: bool = JsonOption,
-) -> None:
+@uses_backend()
+def cancel(backend: Backend, run_id: str, as_json: bool = JsonOption) -> None:
     """Cancel a run, its open waits and tasks, and its child runs."""
-
-    def go() -> dict[str, Any]:
-        engine, tenant_id, _ = _context(database_url, tenant)
-        return service.cancel_run_durable(engine, tenant_id, run_id)
-
-    _show_run(_guard(go), as_json)
+    _show_run(backend.cancel_run(run_id), as_json)
 
 
 @events_app.command("emit")
+@uses_backend(plugins=True)
 def emit(
+    backend: Backend,
     name: str = typer.Argument(..., help="Event name, e.g. TICKET_CREATED."),
     payload: Path | None = PayloadOption,
     correlation_key: str | None = typer.Option(None, "--correlation-key"),
     payload_schema_ref: str | None = typer.Option(None, "--payload-schema-ref"),
     event_id: str | None = typer.Option(None, "--event-id", help="Makes delivery idempotent."),
-    tenant: str = TenantOption,
-    database_url: str | None = DatabaseUrlOption,
-    plugin: list[str] | None = PluginOption,
 ) -> None:
     """Resume matching event waits and start the workflows the event triggers."""
-
-    def go() -> dict[str, Any]:
-        engine, tenant_id, settings = _context(database_url, tenant, plugin)
-        return service.emit_event_durable(
-            engine, tenant_id, name, _payload(payload), registry=load_registry(settings),
-            correlation_key=correlation_key, payload_schema_ref=payload_schema_ref,
-            event_id=event_id,
-        )  # fmt: skip
-
-    print_json(_guard(go))
+    result = backend.emit_event(
+        name,
+        _payload(payload),
+        correlation_key=correlation_key,
+        payload_schema_ref=payload_schema_ref,
+        event_id=event_id,
+    )
+    print_json(result)
 
 
 @tasks_app.command("list")
+@uses_backend()
 def tasks_list(
-    status: str | None = typer.Option("PENDING", "--status"),
+    backend: Backend,
+    status: Literal["PENDING", "COMPLETED", "CANCELED"] = typer.Option("PENDING", "--status"),
     run_id: str | None = typer.Option(None, "--run-id"),
-    tenant: str = TenantOption,
-    database_url: str | None = DatabaseUrlOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Human tasks (pending by default)."""
-
-    def go() -> list[dict[str, Any]]:
-        engine, tenant_id, _ = _context(database_url, tenant)
-        with engine.connect() as conn:
-            return service.list_tasks(conn, tenant_id, status=status, run_id=run_id)
-
-    tasks = _guard(go)
+    tasks = backend.list_tasks(status=status, run_id=run_id)
     print_json(tasks) if as_json else print_table(tasks, _TASK_COLUMNS)
 
 
 @tasks_app.command("complete")
+@uses_backend(plugins=True)
 def tasks_complete(
+    backend: Backend,
     task_id: str,
     output: Path | None = typer.Option(None, "--output", help="JSON file with the response."),
-    tenant: str = TenantOption,
-    database_url: str | None = DatabaseUrlOption,
-    plugin: list[str] | None = PluginOption,
 ) -> None:
     """Complete a task; its run resumes."""
-
-    def go() -> dict[str, Any]:
-        engine, tenant_id, settings = _context(database_url, tenant, plugin)
-        return service.complete_task_durable(engine, tenant_id, task_id, _payload(output),
-                                             registry=load_registry(settings))  # fmt: skip
-
-    print_json(_guard(go))
+    print_json(backend.complete_task(task_id, _payload(output)))
 
 
 def worker(
@@ -219,7 +156,10 @@ def worker(
 ) -> None:
     """Resume due timers and retries and runs left by a stopped process, until interrupted."""
     settings = settings_for(database_url, plugin)
-    engine = _guard(lambda: open_engine(settings))
+    try:
+        engine = open_engine(settings)
+    except AlgaflowError as err:
+        fail(err)
     stop = threading.Event()
     try:
         run_worker(engine, load_registry(settings), stop=stop, interval_s=interval)

@@ -1,32 +1,28 @@
-"""``algaflow workflows``: the definition store on the configured database."""
+"""``algaflow workflows``: the definition store, on a database or a server (``uses_backend``)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import typer
 
-from algaflow.definitions.publish import publish_workflow, validate_for_publish
-from algaflow.definitions.views import workflow_view
+from algaflow.definitions.publish import validate_for_publish
 from algaflow.errors import AlgaflowError
-from algaflow.store import workflows as store
+from algaflow.store.workflows import INT4_MAX
 
+from .backends import Backend, find_workflow
 from .common import (
-    DatabaseUrlOption,
     JsonOption,
     PluginOption,
-    TenantOption,
     fail,
-    load_registry,
-    open_engine,
     print_json,
     print_table,
-    resolve_tenant,
-    settings_for,
+    read_json_file,
     stdout,
+    uses_backend,
 )
+from .database import load_registry, settings_for
 
 workflows_app = typer.Typer(help="Workflow definitions.", no_args_is_help=True)
 
@@ -38,52 +34,43 @@ _COLUMNS = [
     ("PUBLISHED", "publishedVersion"),
     ("PAUSED", "isPaused"),
 ]
+WorkflowArgument = typer.Argument(..., help="Workflow id or key.")
 
 
-def read_json_file(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise AlgaflowError("FILE_NOT_READABLE", f"Cannot read {path}: {exc.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise AlgaflowError("INVALID_JSON", f"{path} is not valid JSON: {exc}") from None
+def read_definition(path: Path | None) -> dict[str, Any] | None:
+    """A definition file's object: anything else is refused here, before a server refuses it."""
+    if path is None:
+        return None
+    value = read_json_file(path)
+    if not isinstance(value, dict):
+        raise AlgaflowError(
+            "INVALID_FIELD",
+            f"{path}: a definition must be a JSON object.",
+            status=422,
+            details={"field": "definition"},
+        )
+    return value
 
 
 @workflows_app.command("list")
+@uses_backend()
 def list_(
+    backend: Backend,
     key_prefix: str | None = typer.Option(None, "--key-prefix"),
-    status: str | None = typer.Option(None, "--status", help="draft or published"),
+    status: Literal["draft", "published"] | None = typer.Option(None, "--status"),
     paused: bool | None = typer.Option(None, "--paused/--not-paused"),
-    tenant: str = TenantOption,
-    database_url: str | None = DatabaseUrlOption,
     as_json: bool = JsonOption,
 ) -> None:
     """List workflows ordered by key."""
-    engine = open_engine(settings_for(database_url))
-    tenant_id = resolve_tenant(engine, tenant)
-    with engine.connect() as conn:
-        rows = store.list_workflows(
-            conn, tenant_id, key_prefix=key_prefix, status=status, paused=paused
-        )
-    views = [workflow_view(r) for r in rows]
+    views = backend.list_workflows(key_prefix=key_prefix, status=status, paused=paused)
     print_json(views) if as_json else print_table(views, _COLUMNS)
 
 
 @workflows_app.command("show")
-def show(
-    workflow: str = typer.Argument(..., help="Workflow id or key."),
-    tenant: str = TenantOption,
-    database_url: str | None = DatabaseUrlOption,
-    as_json: bool = JsonOption,
-) -> None:
+@uses_backend()
+def show(backend: Backend, workflow: str = WorkflowArgument, as_json: bool = JsonOption) -> None:
     """One workflow with its draft definition."""
-    engine = open_engine(settings_for(database_url))
-    try:
-        tenant_id = resolve_tenant(engine, tenant)
-        with engine.connect() as conn:
-            view = workflow_view(find(conn, tenant_id, workflow), with_draft=True)
-    except AlgaflowError as err:
-        fail(err)
+    view = find_workflow(backend, workflow)
     if as_json:
         print_json(view)
         return
@@ -95,96 +82,55 @@ def show(
         stdout.print(f"[bold]{label:<15}[/] {view[key]}", highlight=False)
 
 
-def find(conn: Any, tenant_id: str, workflow: str) -> dict[str, Any]:
-    """A workflow by id, or by key when the argument is not a UUID."""
-    try:
-        return store.get_workflow(conn, tenant_id, workflow)
-    except AlgaflowError:
-        return store.get_workflow_by_key(conn, tenant_id, workflow)
-
-
 @workflows_app.command("create")
+@uses_backend()
 def create(
+    backend: Backend,
     key: str = typer.Option(..., "--key"),
     definition: Path | None = typer.Option(None, "--definition", help="Draft definition JSON."),
     name: str | None = typer.Option(None, "--name"),
     payload_schema_ref: str | None = typer.Option(None, "--payload-schema-ref"),
-    tenant: str = TenantOption,
-    database_url: str | None = DatabaseUrlOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Create a workflow (name and payload schema default to the definition's)."""
-    engine = open_engine(settings_for(database_url))
-    try:
-        tenant_id = resolve_tenant(engine, tenant)
-        draft = read_json_file(definition) if definition else None
-        with engine.begin() as conn:
-            row = store.create_workflow(
-                conn,
-                tenant_id,
-                key=key,
-                name=name,
-                payload_schema_ref=payload_schema_ref,
-                definition=draft,
-            )
-    except AlgaflowError as err:
-        fail(err)
+    view = backend.create_workflow(
+        key=key,
+        name=name,
+        payload_schema_ref=payload_schema_ref,
+        definition=read_definition(definition),
+    )
     if as_json:
-        print_json(workflow_view(row))
+        print_json(view)
     else:
-        stdout.print(f"created {row['key']} ({row['workflow_id']})", highlight=False)
+        stdout.print(f"created {view['key']} ({view['workflowId']})", highlight=False)
 
 
 @workflows_app.command("delete")
-def delete(
-    workflow: str = typer.Argument(..., help="Workflow id or key."),
-    tenant: str = TenantOption,
-    database_url: str | None = DatabaseUrlOption,
-) -> None:
+@uses_backend()
+def delete(backend: Backend, workflow: str = WorkflowArgument) -> None:
     """Delete a workflow and its published versions."""
-    engine = open_engine(settings_for(database_url))
-    try:
-        tenant_id = resolve_tenant(engine, tenant)
-        with engine.begin() as conn:
-            row = find(conn, tenant_id, workflow)
-            store.delete_workflow(conn, tenant_id, row["workflow_id"])
-    except AlgaflowError as err:
-        fail(err)
-    stdout.print(f"deleted {row['key']} ({row['workflow_id']})", highlight=False)
+    view = find_workflow(backend, workflow)
+    backend.delete_workflow(view["workflowId"])
+    stdout.print(f"deleted {view['key']} ({view['workflowId']})", highlight=False)
 
 
 @workflows_app.command("publish")
+@uses_backend(plugins=True)
 def publish(
-    workflow: str = typer.Argument(..., help="Workflow id or key."),
-    version: int | None = typer.Option(None, "--version", help="At least this version number."),
+    backend: Backend,
+    workflow: str = WorkflowArgument,
+    version: int | None = typer.Option(
+        None, "--version", min=1, max=INT4_MAX, help="At least this version number."
+    ),
     definition: Path | None = typer.Option(None, "--definition", help="Publish this file instead."),
-    tenant: str = TenantOption,
-    database_url: str | None = DatabaseUrlOption,
-    plugin: list[str] | None = PluginOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Validate and publish the draft (or a definition file) as a new immutable version."""
-    settings = settings_for(database_url, plugin)
-    engine = open_engine(settings)
-    try:
-        tenant_id = resolve_tenant(engine, tenant)
-        body = read_json_file(definition) if definition else None
-        registry = load_registry(settings)
-        with engine.begin() as conn:
-            row = find(conn, tenant_id, workflow)
-            result = publish_workflow(
-                conn,
-                tenant_id,
-                row["workflow_id"],
-                registry=registry,
-                version=version,
-                definition=body,
-            )
-    except AlgaflowError as err:
-        fail(err)
-    report(
-        result, as_json, success=f"published {row['key']} version {result.get('publishedVersion')}"
-    )
+    body = read_definition(definition)
+    view = find_workflow(backend, workflow)
+    result = backend.publish_workflow(view["workflowId"], version=version, definition=body)
+    success = f"published {view['key']} version {result.get('publishedVersion')}"
+    report(result, as_json, success=success)
 
 
 @workflows_app.command("validate")

@@ -1,0 +1,58 @@
+"""Opening the database the commands work on directly: settings, migrations, the tenant."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.engine import Engine
+
+from algaflow.config import Settings, load_settings
+from algaflow.errors import AlgaflowError
+from algaflow.registry import Registry, build_registry
+from algaflow.store import migrate
+from algaflow.store.engine import make_engine
+from algaflow.store.tenants import DEFAULT_TENANT_NAME, ensure_tenant, get_tenant_by_name
+
+
+def settings_for(database_url: str | None, plugins: Sequence[str] | None = None) -> Settings:
+    """The environment's settings, with ``--database-url`` and ``--plugin`` given precedence."""
+    base = load_settings()
+    return Settings(
+        database_url=database_url or base.database_url,
+        plugins=base.plugins + tuple(plugins or ()),
+        schema_dirs=base.schema_dirs,
+        max_body_bytes=base.max_body_bytes,
+    )
+
+
+def open_engine(settings: Settings, *, auto_migrate: bool | None = None) -> Engine:
+    """An engine on a database at the current schema.
+
+    The embedded SQLite default is upgraded automatically; PostgreSQL only on request
+    (``algaflow db upgrade`` or ``--migrate``), as operators expect.
+    """
+    engine = make_engine(settings.database_url)
+    if auto_migrate if auto_migrate is not None else settings.is_sqlite:
+        migrate.upgrade(engine)
+    elif not migrate.is_current(engine):
+        raise AlgaflowError(
+            "DATABASE_NOT_MIGRATED",
+            "The database schema is not current; run `algaflow db upgrade` first.",
+            details={"current": migrate.current_revision(engine), "head": migrate.head_revision()},
+        )
+    return engine
+
+
+def load_registry(settings: Settings) -> Registry:
+    return build_registry(settings)
+
+
+def resolve_tenant(engine: Engine, name: str) -> str:
+    """The tenant's id; the default tenant is created on first use."""
+    with engine.begin() as conn:
+        if name == DEFAULT_TENANT_NAME:
+            return ensure_tenant(conn)["id"]
+        row = get_tenant_by_name(conn, name)
+    if row is None:
+        raise AlgaflowError("TENANT_NOT_FOUND", f'No tenant named "{name}"', status=404)
+    return row["id"]
