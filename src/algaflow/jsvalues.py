@@ -1,14 +1,32 @@
-"""JavaScript value semantics that Alga's bytes and functions depend on.
+"""JavaScript value semantics that Alga's bytes and functions depend on, and JSON value helpers.
 
 Alga runs on Node: numbers are IEEE doubles printed by ``Number::toString``, strings are UTF-16,
 ``String(v)`` has its own rules. Canonical JSON (bundle), ``toString``/``len`` (expressions) and the
-transform actions all need the same answers, so they live here once.
+transform actions all need the same answers, so they live here once. So do the JSON helpers that
+every layer needs the same way: pointers and nesting depth.
 """
 
 from __future__ import annotations
 
 import math
+import re
+from itertools import accumulate
 from typing import Any
+
+# ECMAScript WhiteSpace + LineTerminator: what String.prototype.trim (and Number()) remove.
+JS_WHITESPACE = (
+    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
+    "\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+
+#: Deepest array/object nesting of any JSON document algaflow accepts: a bundle, whole (8x the
+#: deepest real bundle). Python parses, validates and serialises JSON recursively; a bound keeps
+#: every layer clear of ``RecursionError``.
+MAX_JSON_DEPTH = 128
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
 def number_to_string(value: float | int) -> str:
@@ -74,3 +92,39 @@ def js_string(value: Any) -> str:
     if isinstance(value, list):
         return ",".join("" if item is None else js_string(item) for item in value)
     return "[object Object]"
+
+
+def js_trim(text: str) -> str:
+    """``String.prototype.trim`` (Python's ``strip`` uses a different whitespace set)."""
+    return text.strip(JS_WHITESPACE)
+
+
+def json_pointer(*parts: Any) -> str:
+    """A JSON pointer (RFC 6901) from path components."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def json_depth(raw: bytes) -> int:
+    """The deepest bracket nesting in JSON text, ignoring brackets in strings (never recurses).
+
+    Cheap enough to run on a request body before anything parses it.
+    """
+    brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    return max(accumulate(_STEP[b] for b in brackets), default=0)
+
+
+def value_depth(value: Any) -> int:
+    """:func:`json_depth` of a parsed value (``{}`` is 1, a scalar 0), without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest

@@ -14,11 +14,10 @@ from algaflow.bundle.dependencies import (
     collect_dependency_summary,
     derive_dependencies,
     js_number_from_string,
-    js_trim,
     merge_dependency_summaries,
     workflow_dependency_summary,
 )
-from algaflow.jsvalues import number_to_string
+from algaflow.jsvalues import js_trim, number_to_string
 
 
 def call(action_id: Any, version: Any, **extra: Any) -> dict[str, Any]:

@@ -178,6 +178,34 @@ def test_exported_at_is_the_clock_unless_pinned(engine, tenant, registry):
             assert caught.value.code == "INVALID_EXPORTED_AT"
 
 
+@pytest.mark.parametrize(
+    "pinned",
+    ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "0001-01-01T00:30:00+00:31"],
+)
+def test_exported_at_outside_years_1_to_9999_in_utc_is_refused(engine, tenant, registry, pinned):
+    _make(engine, tenant, registry, "a.one")
+    with engine.connect() as conn, pytest.raises(AlgaflowError) as caught:
+        export_bundle(conn, tenant, all=True, exported_at=pinned)
+    assert (caught.value.code, caught.value.status) == ("INVALID_EXPORTED_AT", 400)
+
+
+@pytest.mark.parametrize(
+    ("pinned", "written"),
+    [
+        ("0999-01-01T00:00:00Z", "0999-01-01T00:00:00.000Z"),
+        ("0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000Z"),
+        ("0001-01-01T00:00:00-01:00", "0001-01-01T01:00:00.000Z"),
+        ("9999-12-31T23:59:59.999+01:00", "9999-12-31T22:59:59.999Z"),
+    ],
+)
+def test_exported_at_always_has_four_year_digits(engine, tenant, registry, pinned, written):
+    _make(engine, tenant, registry, "a.one")
+    with engine.connect() as conn:
+        exported = export_bundle(conn, tenant, all=True, exported_at=pinned)
+    assert exported["exportedAt"] == written
+    validate_bundle(exported)  # its own date-time check accepts what it wrote
+
+
 def test_latest_change_follows_the_newest_row(engine, tenant, registry):
     with frozen(now=lambda: datetime(2026, 1, 1, tzinfo=UTC)):
         workflow_id = _make(engine, tenant, registry, "a.one")

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from algaflow.bundle.errors import BundleError
-from algaflow.bundle.import_checks import _bad_json_values
 from algaflow.bundle.importer import check_bundle
 from algaflow.registry import default_registry
+from algaflow.store.types import unstorable_paths
 
 _TRICKY_TEXT = st.text(st.sampled_from(["a", "\\", "u", "0", "\x00", "\ud800", "\udc00", "é"]))
 _VALUES = st.recursive(
@@ -37,12 +37,12 @@ def _naive(value: Any) -> bool:
 @settings(max_examples=300)
 @given(_VALUES)
 def test_fast_scan_finds_exactly_what_a_walk_finds(value):
-    assert bool(list(_bad_json_values(value))) == _naive(value)
+    assert bool(list(unstorable_paths(value))) == _naive(value)
 
 
 def test_pointers_name_each_bad_value():
     value = {"a": ["ok", "x\x00"], "b/c": {"d": float("nan")}, "e~": "\ud800"}
-    assert sorted(p for p, _ in _bad_json_values(value)) == ["/a/1", "/b~1c/d", "/e~0"]
+    assert sorted(p for p, _ in unstorable_paths(value)) == ["/a/1", "/b~1c/d", "/e~0"]
 
 
 def test_check_bundle_needs_no_database_and_knows_the_registry():

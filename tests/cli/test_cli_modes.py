@@ -25,6 +25,7 @@ from algaflow.registry import Registry, default_registry, load_schema_dir
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "examples" / "schemas"
 MISSING = "00000000-0000-4000-8000-000000000000"
+EVENT_ID = "5f0c7e2a-1b3d-4c5e-8f90-a1b2c3d4e5f6"
 # The server hides its database: SQLite is enough here (tests/api covers PostgreSQL).
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -136,8 +137,8 @@ def test_every_command_answers_the_same_on_a_server_and_on_a_database(modes):
     modes.same("workflows", "list")  # the table
 
     emitted = modes.same("events", "emit", "REVIEW_REQUESTED", "--payload", "ada.json",
-                         "--event-id", "event-1")  # fmt: skip
-    assert emitted["remote"]["eventId"] == "event-1"
+                         "--event-id", EVENT_ID)  # fmt: skip
+    assert emitted["remote"]["eventId"] == EVENT_ID
     modes.remember("first", emitted, "startedRuns.0")
     started = modes.same("runs", "start", "{wf}", "--payload", "ada.json", "--json")
     assert started["remote"]["status"] == "WAITING"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from algaflow.clock import iso_millis
+from algaflow.registry.nodes import NodeTypeDef
 from algaflow.runtime.service import start_run
 
 from .conftest import assign, call, expr, publish
@@ -278,3 +282,16 @@ def test_transform_assign_runs_in_jsonb_key_order_on_every_database(engine, tena
     out = run(engine, tenant, registry, [reversed_step], key="wf2")
     assert out["status"] == "FAILED"
     assert "not JSON-serializable" in out["error"]["message"]
+
+
+def test_node_handlers_see_when_the_run_started(engine, tenant, registry):
+    def copy_run(envelope, config, ctx):
+        envelope["vars"]["run"] = envelope["run"]
+        return envelope
+
+    registry.nodes.register(NodeTypeDef("test.copy_run", {"type": "object"}, copy_run))
+    out = run(engine, tenant, registry, [{"id": "n", "type": "test.copy_run", "config": {}}])
+    started = out["vars"]["run"]["startedAt"]
+    assert started == iso_millis(datetime.fromisoformat(out["startedAt"]))
+    assert out["vars"]["run"] == {"id": out["runId"], "workflowId": out["workflowId"],
+                                  "workflowVersion": 1, "startedAt": started}  # fmt: skip

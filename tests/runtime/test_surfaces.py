@@ -72,6 +72,35 @@ def test_http_payload_refusal_keeps_the_failed_run(client, engine, tenant, actio
     assert failed["status"] == "FAILED" and actions.calls == []
 
 
+def test_http_codes_for_inputs_that_used_to_answer_500(client, engine, tenant, other_tenant):
+    wait = {"id": "w", "type": "time.wait",
+            "config": {"mode": "until", "until": expr("payload.when")}}  # fmt: skip
+    with engine.begin() as conn:
+        wf = publish(conn, tenant, [wait])
+        _, other_key = create_api_key(conn, other_tenant, name="o", permissions=("workflow:admin",))
+    event_id = "22222222-2222-4222-8222-222222222222"
+    assert (
+        client.post(
+            "/api/workflow/events", json={"eventName": "GO", "eventId": event_id}
+        ).status_code
+        == 200
+    )
+    other = client.post("/api/workflow/events", json={"eventName": "GO", "eventId": event_id},
+                        headers={"Authorization": f"Bearer {other_key}"})  # fmt: skip
+    assert other.status_code == 200 and "duplicate" not in other.json()
+    bad_id = client.post("/api/workflow/events", json={"eventName": "GO", "eventId": "abc"})
+    assert bad_id.status_code == 422 and bad_id.json()["code"] == "INVALID_FIELD"
+    nul = client.post("/api/workflow/events", json={"eventName": "GO", "payload": {"a": "x\u0000"}})
+    assert nul.status_code == 400 and nul.json()["code"] == "UNSTORABLE_VALUE"
+    started = client.post(
+        "/api/workflow-runs",
+        json={"workflowId": wf, "payload": {"when": "0001-01-01T00:00:00+01:00"}},
+    )
+    assert started.status_code == 201 and started.json()["status"] == "FAILED"  # fmt: skip
+    listed = client.get("/api/workflow-runs", params={"workflowId": "abc"})
+    assert listed.status_code == 200 and listed.json() == []
+
+
 def test_cli_runs_events_tasks(engine, db_url, tenant, tmp_path, monkeypatch):
     from algaflow.cli.runs import events_app, runs_app, tasks_app
 

@@ -255,3 +255,11 @@ def test_versions_and_cascade_delete(engine, tenant):
         store.delete_workflow(conn, tenant, wf["workflow_id"])
     assert _count(engine, workflow_definition_versions) == 0
     assert _count(engine, workflow_definitions) == 0
+
+
+def test_get_reports_the_published_version(engine, tenant):
+    with engine.begin() as conn:
+        wf = _create(conn, tenant)
+        assert store.get_workflow(conn, tenant, wf["workflow_id"])["published_version"] is None
+        store.insert_version(conn, tenant, wf["workflow_id"], version=3, definition_json={})
+        assert store.get_workflow(conn, tenant, wf["workflow_id"])["published_version"] == 3

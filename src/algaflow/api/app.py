@@ -12,10 +12,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from algaflow import __version__
 from algaflow.config import Settings, load_settings
 from algaflow.errors import AlgaflowError
+from algaflow.jsvalues import MAX_JSON_DEPTH, json_depth
 from algaflow.registry import Registry, build_registry
 from algaflow.runtime.worker import start_background_worker
 from algaflow.store.engine import make_engine
 
+from .bodies import BODY_ERROR, too_deep
 from .errors import JSONBody, install_error_handlers, problem
 from .routes import bundles, definitions, runs
 from .routes import registry as registry_routes
@@ -47,8 +49,8 @@ class BodyLimit:
         seen = 0
 
         async def limited() -> Message:
-            # A streamed (chunked) body: the route's read fails with the coded error, which the
-            # error handlers answer (errors.py unwraps it where FastAPI re-wraps body failures).
+            # A streamed (chunked) body: the read fails with the coded error, which
+            # JsonDepthLimit (the reader) answers.
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
@@ -57,6 +59,60 @@ class BodyLimit:
             return message
 
         await self.app(scope, limited, send)
+
+
+class JsonDepthLimit:
+    """Refuse any request body nested deeper than ``limit`` with a 400 ``JSON_TOO_DEEP``.
+
+    Every body of this API is JSON, and FastAPI parses typed bodies before a route runs; past a
+    few hundred levels parsing, validation or echoing the value back would hit Python's recursion
+    limit (a 500). So the raw bytes are measured here, before anything parses them. A body within
+    the limit goes on unchanged; a deeper one is replaced by an empty body and its error is left
+    in the request state for :func:`~algaflow.api.deps.require` to raise *after* authentication,
+    so an anonymous or under-privileged caller still gets 401/403 first.
+    The store refuses stored values deeper than ``MAX_STORED_DEPTH`` (a bundle's levels less),
+    with the pointer; this guard keeps every layer safe. Install it *inside* :class:`BodyLimit`,
+    which bounds what is buffered here.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_JSON_DEPTH) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        try:
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":  # the client went away
+                    await self.app(scope, _replay(message, receive), send)
+                    return
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+        except AlgaflowError as error:  # BodyLimit's, raised while streaming in
+            await problem(error)(scope, receive, send)
+            return
+        body = b"".join(chunks)
+        depth = json_depth(body)
+        if depth > self.limit:
+            scope.setdefault("state", {})[BODY_ERROR] = too_deep(depth, self.limit)
+            body = b""
+        whole: Message = {"type": "http.request", "body": body, "more_body": False}
+        await self.app(scope, _replay(whole, receive), send)
+
+
+def _replay(first: Message, receive: Receive) -> Receive:
+    """``receive`` that answers ``first`` once, then defers to the real one (disconnects)."""
+    pending = [first]
+
+    async def replay() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replay
 
 
 def create_app(
@@ -105,5 +161,6 @@ def create_app(
     app.include_router(definitions.router, prefix="/api")
     app.include_router(registry_routes.router, prefix="/api")
     app.include_router(runs.router, prefix="/api")
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(JsonDepthLimit)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # added last: runs first
     return app

@@ -5,42 +5,38 @@ A bundle body (or file) gets a nesting limit, then :func:`loads_json`.
 Python parses, validates, stores and re-serialises JSON recursively, so a body nested a few hundred
 levels deep would end in a ``RecursionError`` somewhere after parsing (or in a run, much later).
 Real bundles nest about 16 levels; refusing anything deeper than :data:`MAX_JSON_DEPTH` before
-parsing gives one coded 400 (``JSON_TOO_DEEP``) for every such body, whatever its size.
+parsing gives one coded 400 (``JSON_TOO_DEEP``) for every such body, whatever its size. The app
+applies the same limit to every request body (``app.JsonDepthLimit``); the definition store has
+a tighter one for what it keeps (``store.workflows.MAX_STORED_DEPTH``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from itertools import accumulate
 from typing import Any
 
 from algaflow.bundle import BundleError, is_valid_workflow_key, loads_json
 from algaflow.errors import AlgaflowError
+from algaflow.jsvalues import MAX_JSON_DEPTH, json_depth
 
-#: Deepest array/object nesting accepted in a bundle (the whole document counts; 8x real bundles).
-MAX_JSON_DEPTH = 128
-
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
-_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+#: Request-state key of a body refused before parsing, raised once the caller is authenticated.
+BODY_ERROR = "body_error"
 
 
-def json_depth(raw: bytes) -> int:
-    """The deepest bracket nesting in ``raw``, ignoring brackets inside strings (never recurses)."""
-    brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
-    return max(accumulate(_STEP[b] for b in brackets), default=0)
+def too_deep(depth: int, max_depth: int) -> AlgaflowError:
+    """The coded error for JSON nested past ``max_depth`` levels."""
+    return AlgaflowError(
+        "JSON_TOO_DEEP",
+        f"JSON is nested {depth} levels deep; the limit is {max_depth}.",
+        details={"depth": depth, "maxDepth": max_depth},
+    )
 
 
 def parse_json_body(raw: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """``raw`` parsed by :func:`loads_json`, or ``JSON_TOO_DEEP`` past ``max_depth`` levels."""
     depth = json_depth(raw)
     if depth > max_depth:
-        raise AlgaflowError(
-            "JSON_TOO_DEEP",
-            f"JSON is nested {depth} levels deep; the limit is {max_depth}.",
-            details={"depth": depth, "maxDepth": max_depth},
-        )
+        raise too_deep(depth, max_depth)
     return loads_json(raw)
 
 

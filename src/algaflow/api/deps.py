@@ -13,9 +13,11 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Connection, Engine
 
+from algaflow.api.bodies import BODY_ERROR
 from algaflow.errors import AlgaflowError
 from algaflow.registry import Registry
-from algaflow.store.api_keys import authenticate
+from algaflow.store.api_keys import authenticate, record_use, use_record_due
+from algaflow.store.engine import write_transaction
 
 _bearer = HTTPBearer(auto_error=False, description="An algaflow API key")
 _api_key_header = APIKeyHeader(name="x-api-key", auto_error=False)
@@ -43,7 +45,7 @@ def read_conn(engine: Engine = Depends(get_engine)) -> Iterator[Connection]:
 
 def write_conn(engine: Engine = Depends(get_engine)) -> Iterator[Connection]:
     """One transaction for the whole request: committed on success, rolled back on error."""
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         yield conn
 
 
@@ -59,13 +61,20 @@ def get_principal(
         row = authenticate(conn, secret)
     if row is None:
         raise AlgaflowError("UNAUTHENTICATED", "The API key is not valid.", status=401)
+    if use_record_due(row):  # about once a minute per key; other requests only read
+        with engine.begin() as conn:
+            record_use(conn, row["id"])
     return Principal(row["tenant"], frozenset(row["permissions"]), row["id"])
 
 
 def require(permission: str) -> Callable[..., Principal]:
-    """A dependency granting access when the key has ``permission`` (or ``workflow:admin``)."""
+    """A dependency granting access when the key has ``permission`` (or ``workflow:admin``).
 
-    def dependency(principal: Principal = Depends(get_principal)) -> Principal:
+    Every route with a body uses it, so it also raises a body refusal left by the app's
+    middleware, once the caller is known to be allowed.
+    """
+
+    def dependency(request: Request, principal: Principal = Depends(get_principal)) -> Principal:
         if (
             permission not in principal.permissions
             and "workflow:admin" not in principal.permissions
@@ -76,6 +85,9 @@ def require(permission: str) -> Callable[..., Principal]:
                 status=403,
                 details={"permission": permission},
             )
+        refused = getattr(request.state, BODY_ERROR, None)  # app.JsonDepthLimit's verdict
+        if refused is not None:
+            raise refused
         return principal
 
     return dependency

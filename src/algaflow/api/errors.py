@@ -7,6 +7,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -36,7 +37,7 @@ def problem(error: AlgaflowError) -> JSONResponse:
         "status": error.status,
         **error.to_dict(),
     }
-    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    headers = {401: {"WWW-Authenticate": "Bearer"}, 503: {"Retry-After": "1"}}.get(error.status)
     return JSONBody(body, status_code=error.status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -53,17 +54,37 @@ def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
 
 
 def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-    # FastAPI turns any failure while reading a body into "400 error parsing the body": keep the
-    # real reason when it is ours (a body over the limit) or a body nested past the parser's reach.
-    cause = exc.__cause__
-    if isinstance(cause, AlgaflowError):
-        return problem(cause)
-    if isinstance(cause, RecursionError):
-        return problem(AlgaflowError("JSON_TOO_DEEP", "Request body is nested too deeply."))
+    # Bodies over the size or depth limit never get this far (app.BodyLimit, app.JsonDepthLimit).
     code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}.get(
         exc.status_code, "HTTP_ERROR"
     )
     return problem(AlgaflowError(code, str(exc.detail), status=exc.status_code))
+
+
+def _data_error(_: Request, exc: sa.exc.DataError) -> JSONResponse:
+    """A value the store's own checks missed but the database refused: the client's input."""
+    log.warning("database refused a value: %s", exc)
+    reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "invalid value"
+    return problem(
+        AlgaflowError(
+            "UNSTORABLE_VALUE",
+            f"The database refused a value of the request: {reason}",
+            details={"errors": [{"message": reason}]},
+        )
+    )
+
+
+def _operational_error(request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
+    """SQLite's writer lock still held after the busy timeout: retryable, not a server fault."""
+    if "database is locked" in str(exc.orig):
+        return problem(
+            AlgaflowError(
+                "DATABASE_BUSY",
+                "The database is busy with another write. Retry the request.",
+                status=503,
+            )
+        )
+    return _unexpected(request, exc)
 
 
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -75,4 +96,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AlgaflowError, lambda _r, e: problem(e))  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(sa.exc.DataError, _data_error)  # type: ignore[arg-type]
+    app.add_exception_handler(sa.exc.OperationalError, _operational_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)

@@ -18,27 +18,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from algaflow.bundle.collation import locale_compare_key, sort_locale
-from algaflow.jsvalues import js_string, number_to_string
+from algaflow.definitions.paths import walk_steps
+from algaflow.jsvalues import js_string, js_trim, number_to_string
 
 DependencySummary = dict[str, list[Any]]
 
-# JS WhiteSpace + LineTerminator (what String.prototype.trim and Number() strip).
-_JS_SPACE = (
-    "\t\n\x0b\x0c\r \xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
-    "\u2028\u2029\u202f\u205f\u3000\ufeff"
-)
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 _RADIX = {"x": (16, "0123456789abcdefABCDEF"), "o": (8, "01234567"), "b": (2, "01")}
-_NESTED = {
-    "control.if": ("then", "else"),
-    "control.forEach": ("body",),
-    "control.tryCatch": ("try", "catch"),
-}
-
-
-def js_trim(text: str) -> str:
-    """``String.prototype.trim`` (Python's ``strip`` uses a different whitespace set)."""
-    return text.strip(_JS_SPACE)
 
 
 def js_number_from_string(text: str) -> float:
@@ -101,11 +87,9 @@ class _Accumulator:
             self.schema_refs[js_trim(ref)] = None
 
     def walk(self, steps: Any) -> None:
-        if not isinstance(steps, list):
-            return
-        for step in steps:
-            if not isinstance(step, dict):
-                continue
+        # walk_steps follows Alga's rules: objects only, nested lists only in then/else/body/
+        # try/catch of the matching control block.
+        for _, step in walk_steps(steps):
             step_type = step.get("type")
             if not isinstance(step_type, str) or not step_type:
                 continue
@@ -117,8 +101,6 @@ class _Accumulator:
                 version = _action_version(config.get("version"))
                 if isinstance(action_id, str) and js_trim(action_id) and version is not None:
                     self.add_action(js_trim(action_id), version)
-            for branch in _NESTED.get(step_type, ()):
-                self.walk(step.get(branch))
 
     def summary(self) -> DependencySummary:
         actions = sorted(

@@ -28,6 +28,7 @@ BUNDLE_ERROR_STATUS: dict[str, int] = {
     "WORKFLOW_NOT_FOUND": 404,
     # a value the database cannot store (NUL, lone surrogate, NaN, out-of-range number, NULL mode)
     "UNSTORABLE_VALUE": 400,
+    "CONCURRENT_IMPORT": 409,
 }
 
 

@@ -12,7 +12,6 @@ database state to give the same bytes, so ``exported_at="latest-change"`` uses t
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal
@@ -30,6 +29,7 @@ from algaflow.definitions.views import format_threshold
 from algaflow.errors import AlgaflowError
 from algaflow.store.tables import workflow_definition_versions as versions_t
 from algaflow.store.tables import workflow_definitions as defs_t
+from algaflow.store.types import canonical_uuid
 
 LATEST_CHANGE = "latest-change"
 ExportedAt = datetime | str | None | Literal["latest-change"]
@@ -111,13 +111,6 @@ def export_bundle_bytes(conn: Connection, tenant_id: str, **options: Any) -> byt
 # --- selection ---------------------------------------------------------------------------------
 
 
-def _canonical_uuid(value: Any) -> str | None:
-    try:
-        return str(uuid.UUID(value))
-    except (ValueError, TypeError, AttributeError):
-        return None
-
-
 def _selection(
     tenant_id: str, workflow_ids: Sequence[str] | None, keys: Sequence[str] | None, all: bool
 ) -> sa.ColumnElement[bool]:
@@ -129,7 +122,7 @@ def _selection(
             "NOTHING_TO_EXPORT", "Name at least one workflow id or key, or export all.", status=400
         )
     # Ids that are not UUIDs cannot exist; leaving them out keeps PostgreSQL from refusing the cast.
-    ids = {u for u in map(_canonical_uuid, workflow_ids or ()) if u is not None}
+    ids = {u for u in map(canonical_uuid, workflow_ids or ()) if u is not None}
     return sa.and_(tenant, sa.or_(defs_t.c.workflow_id.in_(ids), defs_t.c.key.in_(set(keys or ()))))
 
 
@@ -144,7 +137,7 @@ def _check_found(
         return
     found_ids = {r["workflow_id"] for r in rows}
     found_keys = {r["key"] for r in rows}
-    missing_ids = _unique(i for i in workflow_ids if _canonical_uuid(i) not in found_ids)
+    missing_ids = _unique(i for i in workflow_ids if canonical_uuid(i) not in found_ids)
     missing_keys = _unique(k for k in keys if k not in found_keys)
     if not missing_ids and not missing_keys:
         return
@@ -235,10 +228,14 @@ def _exported_at(
             value = datetime.fromisoformat(value)
         except ValueError:
             value = None
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        raise AlgaflowError(
-            "INVALID_EXPORTED_AT",
-            "exportedAt must be a timezone-aware date-time, or 'latest-change'.",
-            status=400,
-        )
-    return iso_millis(value)
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        try:
+            return iso_millis(value)
+        except ValueError:
+            pass  # in UTC it falls before year 0001 or after 9999
+    raise AlgaflowError(
+        "INVALID_EXPORTED_AT",
+        "exportedAt must be a timezone-aware date-time within years 0001-9999 (UTC), "
+        "or 'latest-change'.",
+        status=400,
+    )

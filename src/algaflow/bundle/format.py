@@ -10,8 +10,9 @@ Deliberate differences from Alga's Ajv setup (docs/compatibility.md):
   fraction, ``Z`` or ``+hh:mm``/``+hhmm``/``+hh``, leap second ``23:59:60``) but, unlike ajv-formats
   2.1.1 whose timezone check never fails, a timezone is required. Alga's exporter always writes
   ``toISOString()`` (``...000Z``), which passes.
-* The key pattern is Alga's plus ``(?!\\n)`` so Python's ``re.search`` cannot accept a final
-  newline; in JavaScript the lookahead never changes the outcome.
+* The schema's key pattern is Alga's plus ``(?!\\n)`` so Python's ``re.search`` cannot accept a
+  final newline; in JavaScript the lookahead never changes the outcome. In code the key pattern
+  is ``store.workflows.KEY_PATTERN`` (anchored with ``\\Z`` to the same effect).
 """
 
 from __future__ import annotations
@@ -25,13 +26,12 @@ from typing import Any
 from jsonschema import Draft7Validator, FormatChecker, ValidationError
 
 from algaflow.bundle.errors import BundleError
-from algaflow.jsvalues import js_string
+from algaflow.jsvalues import js_string, json_pointer
+from algaflow.store.workflows import KEY_PATTERN
 
 BUNDLE_FORMAT = "alga-psa.workflow-bundle"
 BUNDLE_FORMAT_VERSION = 1
-#: Workflow keys, anchored with ``\Z`` so ``match``/``search``/``fullmatch`` all mean what
-#: Alga's JavaScript ``/^[a-z0-9][a-z0-9._-]*$/`` means (no trailing newline).
-WORKFLOW_KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*\Z")
+WORKFLOW_KEY_PATTERN = KEY_PATTERN
 SCHEMA_RESOURCE = "schemas/workflow-bundle.v1.schema.json"
 
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
@@ -124,10 +124,6 @@ def validate_bundle_header(value: Any) -> None:
 # --- schema ------------------------------------------------------------------------------------
 
 
-def _pointer(path: Any) -> str:
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
-
-
 def _schema_pointer(schema_path: Any) -> str:
     """Where the failing keyword lives in the schema document, following ``$ref`` like Ajv does.
 
@@ -173,7 +169,7 @@ def _ajv_errors(error: ValidationError) -> list[dict[str, Any]]:
     keyword = str(error.validator)
     value = error.validator_value
     base = {
-        "instancePath": _pointer(error.absolute_path),
+        "instancePath": json_pointer(*error.absolute_path),
         "schemaPath": _schema_pointer(error.absolute_schema_path),
         "keyword": keyword,
     }
@@ -225,7 +221,10 @@ def schema_errors(value: Any) -> list[dict[str, Any]]:
     seen_required: set[tuple[str, str]] = set()
     for error in _validator().iter_errors(value):
         if error.validator == "required":  # jsonschema reports each missing property separately
-            marker = (_pointer(error.absolute_path), _schema_pointer(error.absolute_schema_path))
+            marker = (
+                json_pointer(*error.absolute_path),
+                _schema_pointer(error.absolute_schema_path),
+            )
             if marker in seen_required:
                 continue
             seen_required.add(marker)

@@ -11,26 +11,21 @@ order; :func:`raise_if` turns a non-empty list into the coded error.
 
 from __future__ import annotations
 
-import json
-import math
-import re
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from algaflow.bundle.dependencies import derive_dependencies
 from algaflow.bundle.errors import BundleError
 from algaflow.definitions.model import definition_issues
 from algaflow.errors import AlgaflowError
+from algaflow.jsvalues import json_pointer as pointer
 from algaflow.jsvalues import number_to_string
+from algaflow.store.types import unstorable_paths
 from algaflow.store.workflows import INT4_MAX, parse_failure_rate_threshold
 
 if TYPE_CHECKING:
     from algaflow.registry import Registry
 
 Problem = dict[str, Any]
-_UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
-# The same in json.dumps(ensure_ascii=False) output, where NUL is the escape \u0000.
-_UNSTORABLE_JSON = re.compile(r"(?<!\\)(?:\\\\)*\\u0000|[\ud800-\udfff]")
 _INT4_FIELDS = (
     ("metadata", "concurrencyLimit"),
     ("metadata", "failureRateMinRuns"),
@@ -47,11 +42,6 @@ def raise_if(problems: list[Problem], code: str, message: str, key: str = "error
         raise BundleError(
             code, f"{message} {where}: {first['message']}{more}", details={key: problems}
         )
-
-
-def pointer(*parts: Any) -> str:
-    """A JSON pointer (RFC 6901) from path components."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 # --- duplicate published versions ----------------------------------------------------------------
@@ -89,7 +79,7 @@ def unstorable_values(workflows: list[dict[str, Any]]) -> list[Problem]:
 
     for index, workflow in enumerate(workflows):
         base = pointer("workflows", index)
-        for path, message in _bad_json_values(workflow):
+        for path, message in unstorable_paths(workflow):
             add(workflow, base + path, message)
         metadata = workflow["metadata"]
         if metadata["payloadSchemaMode"] is None:
@@ -111,43 +101,6 @@ def unstorable_values(workflows: list[dict[str, Any]]) -> list[Problem]:
             if value is not None and not -INT4_MAX - 1 <= value <= INT4_MAX:
                 add(workflow, base + path, "must fit a 32-bit integer")
     return problems
-
-
-def _bad_json_values(value: Any) -> Iterator[tuple[str, str]]:
-    """(pointer, message) for NUL / surrogate characters and non-finite numbers, anywhere.
-
-    The C encoder answers "is anything wrong?" in a fraction of a walk's time; only a value that
-    fails it is walked to find the pointers.
-    """
-    try:
-        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
-    except ValueError:
-        text = None
-    if text is not None and not _UNSTORABLE_JSON.search(text):
-        return
-    stack: list[tuple[Any, Any]] = [(value, None)]
-    while stack:
-        item, where = stack.pop()
-        if isinstance(item, dict):
-            for key, child in item.items():
-                if _UNSTORABLE_TEXT.search(key):
-                    yield _path(where), f"key {key!r} contains NUL or a lone surrogate"
-                stack.append((child, (where, key)))
-        elif isinstance(item, list):
-            stack.extend((child, (where, i)) for i, child in enumerate(item))
-        elif isinstance(item, str):
-            if _UNSTORABLE_TEXT.search(item):
-                yield _path(where), "contains NUL (\\u0000) or a lone surrogate"
-        elif isinstance(item, float) and not math.isfinite(item):
-            yield _path(where), f"{number_to_string(item)} is not a JSON number"
-
-
-def _path(where: Any) -> str:
-    parts: list[Any] = []
-    while where is not None:
-        where, part = where
-        parts.append(part)
-    return pointer(*reversed(parts))
 
 
 # --- workflow definitions ------------------------------------------------------------------------

@@ -11,16 +11,15 @@ Identity: ``force`` overwrites a workflow with the same key in place (its ``work
 ``created_*`` stay; metadata, draft and all published versions are replaced). A new workflow keeps
 its source id (``draft.definition.id``) when that is a canonical UUID no workflow row uses yet, so
 export -> import into a fresh database -> export gives the same bytes and fixtures kept in git do
-not churn; otherwise it gets a new id. Alga always makes a new one.
+not churn; otherwise it gets a new id. Alga always makes a new one. See :func:`_target_ids` for
+what a dry run reports, and :func:`import_bundle` for an id taken by a concurrent import.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -44,9 +43,11 @@ from algaflow.bundle.references import (
     rewrite_calls,
 )
 from algaflow.clock import new_id, utcnow
+from algaflow.errors import AlgaflowError
 from algaflow.store.tables import workflow_definition_versions as versions_t
 from algaflow.store.tables import workflow_definitions as defs_t
-from algaflow.store.workflows import parse_failure_rate_threshold
+from algaflow.store.types import canonical_uuid
+from algaflow.store.workflows import key_conflict, parse_failure_rate_threshold, version_row
 
 if TYPE_CHECKING:
     from algaflow.registry import Registry
@@ -95,16 +96,27 @@ def import_bundle(
     workflows: list[dict[str, Any]] = bundle["workflows"]
     existing = _existing_by_key(conn, tenant_id, [w["key"] for w in workflows])
     if existing and not force:
-        raise _key_conflict(existing, workflows)
+        raise _key_conflict(existing)
     sources = [w["draft"]["definition"].get("id") for w in workflows]
     counts = Counter(s for s in sources if isinstance(s, str))
     ambiguous = {s for s, n in counts.items() if n > 1}
-    targets = _target_ids(conn, workflows, sources, ambiguous, existing)
-    mapping = {s: t for s, t in zip(sources, targets, strict=True) if s not in ambiguous}
-    plan = _plan(workflows, targets, existing, mapping, progress)
-    warnings = _check_references(conn, tenant_id, plan, ambiguous)
-    _write(conn, tenant_id, plan, actor=actor, dry_run=dry_run)
-    return _summary(plan, warnings, dry_run)
+    # A source id found free can be taken by a concurrent import (another tenant importing the
+    # same bundle) before this one writes: plan again, which gives such ids up, and retry once.
+    for _attempt in range(2):
+        targets = _target_ids(
+            conn, tenant_id, workflows, sources, ambiguous, existing, dry_run=dry_run
+        )
+        mapping = {s: t for s, t in zip(sources, targets, strict=True) if s not in ambiguous}
+        plan = _plan(workflows, targets, existing, mapping, progress)
+        warnings = _check_references(conn, tenant_id, plan, ambiguous)
+        try:
+            _write(conn, tenant_id, plan, actor=actor, dry_run=dry_run)
+            return _summary(plan, warnings, dry_run)
+        except _IdTaken:
+            continue
+    raise BundleError(
+        "CONCURRENT_IMPORT", "Concurrent imports took this bundle's workflow ids twice. Retry."
+    )
 
 
 def check_bundle(bundle: Any, *, registry: Registry) -> None:
@@ -144,54 +156,45 @@ def check_bundle(bundle: Any, *, registry: Registry) -> None:
 
 
 def _existing_by_key(conn: Connection, tenant_id: str, keys: list[str]) -> dict[str, str]:
+    """key -> workflow id of the tenant's workflows among ``keys``, in the order of ``keys``."""
     rows = conn.execute(
         sa.select(defs_t.c.key, defs_t.c.workflow_id).where(
             defs_t.c.tenant == tenant_id, defs_t.c.key.in_(keys)
         )
     )
-    return {key: workflow_id for key, workflow_id in rows}
+    found: dict[str, str] = {key: workflow_id for key, workflow_id in rows}
+    return {key: found[key] for key in keys if key in found}
 
 
-def _key_conflict(existing: dict[str, str], workflows: list[dict[str, Any]]) -> BundleError:
-    conflicts = [
-        {"workflowKey": w["key"], "existingWorkflowId": existing[w["key"]]}
-        for w in workflows
-        if w["key"] in existing
-    ]
-    first = conflicts[0]
-    more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
-    return BundleError(
-        "WORKFLOW_KEY_CONFLICT",
-        f'Workflow with key "{first["workflowKey"]}" already exists{more}. '
-        "Re-run with force to overwrite.",
-        details={**first, "conflicts": conflicts},
-    )
-
-
-def _is_canonical_uuid(value: Any) -> bool:
-    try:
-        return str(uuid.UUID(value)) == value
-    except (ValueError, TypeError, AttributeError):
-        return False
+def _key_conflict(existing: dict[str, str]) -> AlgaflowError:
+    return key_conflict(existing, hint=" Re-run with force to overwrite.", error=BundleError)
 
 
 def _target_ids(
     conn: Connection,
+    tenant_id: str,
     workflows: list[dict[str, Any]],
     sources: list[Any],
     ambiguous: set[str],
     existing: dict[str, str],
-) -> list[str]:
-    """Existing id on overwrite; else the source id when it is a free canonical UUID; else new."""
-    candidates = {s for s in sources if s not in ambiguous and _is_canonical_uuid(s)}
-    # workflow_id is the primary key across tenants, so "free" means free in every tenant.
-    taken = set(
-        conn.execute(
-            sa.select(defs_t.c.workflow_id).where(defs_t.c.workflow_id.in_(candidates))
-        ).scalars()
-        if candidates
-        else ()
-    )
+    *,
+    dry_run: bool,
+) -> list[Any]:
+    """Existing id on overwrite; else the source id when it is a free canonical UUID; else new.
+
+    ``workflow_id`` is the primary key across tenants, so a real import can keep a source id only
+    when no tenant uses it, and its result shows that another tenant holds a given UUID. That is
+    inherent in keeping ids (fixtures must not churn) and costs little: the caller must already
+    hold the UUID, learns neither tenant, key nor content, and leaves rows and an actor behind.
+    A dry run writes nothing and leaves no trace, so it must not be a free probe: it judges by
+    the tenant's own rows only (the answer the real import gives unless another tenant holds the
+    id) and writes its throwaway rows under throwaway ids (:func:`_write`).
+    """
+    candidates = {s for s in sources if s not in ambiguous and canonical_uuid(s) == s}
+    query = sa.select(defs_t.c.workflow_id).where(defs_t.c.workflow_id.in_(candidates))
+    if dry_run:
+        query = query.where(defs_t.c.tenant == tenant_id)
+    taken = set(conn.execute(query).scalars()) if candidates else set()
     return [
         existing.get(w["key"]) or (s if s in candidates and s not in taken else new_id())
         for w, s in zip(workflows, sources, strict=True)
@@ -284,10 +287,9 @@ def _tenant_versions(conn: Connection, tenant_id: str, ids: Iterable[str]) -> di
     """Published version numbers of the tenant's workflows among ``ids`` (non-UUIDs are absent)."""
     by_uuid: dict[str, list[str]] = {}
     for raw in ids:
-        try:
-            by_uuid.setdefault(str(uuid.UUID(raw)), []).append(raw)
-        except (ValueError, TypeError, AttributeError):
-            continue
+        canonical = canonical_uuid(raw)
+        if canonical is not None:
+            by_uuid.setdefault(canonical, []).append(raw)
     if not by_uuid:
         return {}
     found: dict[str, set[int]] = {}
@@ -326,7 +328,7 @@ def _columns(p: _Planned, actor: str | None, now: Any) -> dict[str, Any]:
         "is_paused": m["isPaused"],
         "concurrency_limit": _int_or_none(m["concurrencyLimit"]),
         "auto_pause_on_failure": m["autoPauseOnFailure"],
-        "failure_rate_threshold": _threshold(m["failureRateThreshold"]),
+        "failure_rate_threshold": parse_failure_rate_threshold(m["failureRateThreshold"]),
         "failure_rate_min_runs": _int_or_none(m["failureRateMinRuns"]),
         "retention_policy_override": m["retentionPolicyOverride"],
         # Validation results and provenance described the replaced draft: start afresh.
@@ -346,16 +348,19 @@ def _int_or_none(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def _threshold(value: Any) -> Decimal | None:
-    """NUMERIC(5,2); ``-0.00`` becomes ``0.00`` as PostgreSQL would (SQLite would keep the sign)."""
-    number = parse_failure_rate_threshold(value)
-    return None if number is None else number + 0
+class _IdTaken(Exception):
+    """A workflow id planned as free was taken (by a concurrent import) before the write."""
 
 
 def _write(
     conn: Connection, tenant_id: str, plan: list[_Planned], *, actor: str | None, dry_run: bool
 ) -> None:
     now = utcnow()
+    # A dry run's ids come from the tenant's own rows (see _target_ids): its rows, rolled back
+    # anyway, are written under fresh ids so that another tenant's row cannot change the outcome.
+    row_ids = {
+        p.workflow_id: new_id() if dry_run else p.workflow_id for p in plan if not p.overwrite
+    }
     updates = [
         {**_columns(p, actor, now), "b_tenant": tenant_id, "b_workflow_id": p.workflow_id}
         for p in plan
@@ -364,7 +369,7 @@ def _write(
     inserts = [
         {
             **_columns(p, actor, now),
-            "workflow_id": p.workflow_id,
+            "workflow_id": row_ids[p.workflow_id],
             "tenant": tenant_id,
             "created_by": actor,
             "created_at": now,
@@ -373,18 +378,15 @@ def _write(
         if not p.overwrite
     ]
     versions = [
-        {
-            "version_id": new_id(),
-            "tenant": tenant_id,
-            "workflow_id": p.workflow_id,
-            "version": number,
-            "definition_json": definition,
-            "payload_schema_json": payload_schema,
-            "published_by": actor,
-            "published_at": now,
-            "created_at": now,
-            "updated_at": now,
-        }
+        version_row(
+            tenant_id,
+            row_ids.get(p.workflow_id, p.workflow_id),
+            number,
+            definition,
+            payload_schema,
+            published_by=actor,
+            now=now,
+        )
         for p in plan
         for number, definition, payload_schema, _ in p.versions
     ]
@@ -411,21 +413,28 @@ def _write(
             if dry_run:
                 savepoint.rollback()
     except (sa.exc.IntegrityError, sa.exc.DataError) as exc:
-        raise _constraint_error(conn, tenant_id, plan, exc) from None
+        raise _constraint_error(conn, tenant_id, plan, list(row_ids.values()), exc) from None
 
 
 def _constraint_error(
-    conn: Connection, tenant_id: str, plan: list[_Planned], exc: sa.exc.DBAPIError
-) -> BundleError:
-    """A key created concurrently since the check is a 409; anything else an unstorable value."""
+    conn: Connection,
+    tenant_id: str,
+    plan: list[_Planned],
+    inserted_ids: list[str],
+    exc: sa.exc.DBAPIError,
+) -> Exception:
+    """What a constraint hit after the checks means (the savepoint undid this import's writes).
+
+    A key created concurrently since the check is a 409, as if it had been there before; a
+    workflow id taken concurrently (another tenant importing the same bundle) is :class:`_IdTaken`
+    for :func:`import_bundle` to retry; anything else is a value the checks missed.
+    """
     existing = _existing_by_key(conn, tenant_id, [p.key for p in plan if not p.overwrite])
     if existing:
-        first_key = next(p.key for p in plan if p.key in existing)
-        return BundleError(
-            "WORKFLOW_KEY_CONFLICT",
-            f'Workflow with key "{first_key}" already exists. Re-run with force to overwrite.',
-            details={"workflowKey": first_key, "existingWorkflowId": existing[first_key]},
-        )
+        return _key_conflict(existing)
+    taken = sa.select(defs_t.c.workflow_id).where(defs_t.c.workflow_id.in_(inserted_ids))
+    if inserted_ids and conn.execute(taken).first() is not None:
+        return _IdTaken()
     message = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
     return BundleError(
         "UNSTORABLE_VALUE",

@@ -26,6 +26,7 @@ from algaflow.errors import AlgaflowError
 from algaflow.registry import Registry
 from algaflow.runtime import service
 from algaflow.store import workflows as store
+from algaflow.store.engine import write_transaction
 from algaflow.store.tenants import DEFAULT_TENANT_NAME
 
 from .client import ApiClient
@@ -158,7 +159,7 @@ class LocalBackend:
 
     def _write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         tenant_id = self._tenant_id
-        with self._engine.begin() as conn:
+        with write_transaction(self._engine) as conn:
             return fn(conn, tenant_id, *args, **kwargs)
 
     def _durable(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -126,6 +126,8 @@ def publish_workflow(
     row = store.get_workflow(conn, tenant_id, workflow_id)
     workflow_id = row["workflow_id"]
     wanted = requested_version(version)
+    if definition is not None:  # validation results echo values: refuse what cannot be stored
+        store.check_storable({"definition": definition})
     latest = store.latest_version(conn, tenant_id, workflow_id)
     next_version = (latest["version"] if latest else 0) + 1
     to_publish = max(wanted, next_version) if wanted is not None else next_version

@@ -27,6 +27,8 @@ from typing import Any
 
 from jsonschema import Draft7Validator, FormatChecker
 
+from algaflow.jsvalues import json_pointer
+
 _MAX_CACHED = 4096
 _cache: OrderedDict[int, tuple[dict[str, Any], Draft7Validator]] = OrderedDict()
 
@@ -77,15 +79,10 @@ def validator_for(schema: Mapping[str, Any]) -> Draft7Validator:
     return validator
 
 
-def pointer(parts: Any) -> str:
-    """RFC 6901 pointer for a jsonschema path deque (``""`` is the root)."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-
-
 def issues_of(schema: Mapping[str, Any], value: Any) -> list[dict[str, str]]:
     """Every validation problem as ``{path, message}``, ordered by path."""
     errors = validator_for(schema).iter_errors(value)
-    found = [{"path": pointer(e.absolute_path), "message": e.message} for e in errors]
+    found = [{"path": json_pointer(*e.absolute_path), "message": e.message} for e in errors]
     return sorted(found, key=lambda issue: issue["path"])
 
 

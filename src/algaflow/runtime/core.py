@@ -14,6 +14,7 @@ State: ``{"frames": [{"path", "next"}], "scopes": {...}, "retry": {"path", "atte
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,7 +29,7 @@ from algaflow.expressions import (
 from algaflow.jsvalues import js_string
 
 from . import waits
-from .errors import StepFailure, normalize_error
+from .errors import StepFailure, ensure_storable, normalize_error
 from .program import Program, compiled
 from .scopes import apply_envelope, assign_to_scope_path, envelope, interpreter_context
 
@@ -154,9 +155,13 @@ def _plan_step(
 
 
 def evaluate(expr: Any, ctx: dict[str, Any]) -> Any:
-    """Evaluate an Expr (or pass a literal through) in an interpreter context."""
+    """Evaluate an Expr (or pass a literal through) in an interpreter context.
+
+    A result the databases cannot store fails the step (``UNSTORABLE_VALUE``), before anything
+    keeps it.
+    """
     if is_expr(expr):
-        return compiled(expr["$expr"]).evaluate(ctx)
+        return ensure_storable(compiled(expr["$expr"]).evaluate(ctx), "The expression result")
     if isinstance(expr, dict) and "$expr" in expr:
         raise StepFailure("ActionError", "Expression must be a string")
     return expr
@@ -173,7 +178,7 @@ def _action_request(
     ctx = interpreter_context(scopes)
     redactions: list[str] = []
     mapping = config.get("inputMapping")
-    args = (
+    args = ensure_storable(
         resolve_input_mapping(
             mapping if isinstance(mapping, dict) else {},
             ctx,
@@ -181,7 +186,8 @@ def _action_request(
             run_id=scopes["system"].get("runId"),
             redaction_paths=redactions,
         )
-        or {}
+        or {},
+        f"The input of action {action_id}@{version}",
     )
     key = None
     if is_expr(config.get("idempotencyKey")):
@@ -190,7 +196,7 @@ def _action_request(
         except ExpressionError as exc:  # Alga: evaluation failures only are ExpressionErrors
             category = "ExpressionError" if exc.stage == "evaluate" else "ActionError"
             raise StepFailure(category, exc.message) from None
-        key = None if raw is None else js_string(raw)
+        key = None if raw is None else ensure_storable(js_string(raw), "The idempotency key")
     retry = state.get("retry") or {}
     return {
         "actionId": action_id,
@@ -309,12 +315,28 @@ def _next_retry(
     retry_on = policy.get("retryOn")
     if retry_on and error.get("category") not in retry_on:
         return None
+    return {"attempt": attempt + 1, "delayMs": backoff_ms(policy, attempt), "error": error}
+
+
+#: The longest retry delay; Alga's runs time out after 30 days, so a longer one never fires there.
+MAX_RETRY_DELAY_MS = 30 * 24 * 3600 * 1000
+
+
+def backoff_ms(policy: dict[str, Any], attempt: int) -> int:
+    """``floor(min(backoffMs * multiplier^(attempt-1), maxDelayMs))``, within 0..30 days."""
     base = policy.get("backoffMs") or 0
     multiplier = policy.get("backoffMultiplier", 2)
-    delay = base * multiplier ** (attempt - 1)
+    if not base > 0:  # also NaN
+        return 0
+    try:
+        delay = base * multiplier ** (attempt - 1)
+    except OverflowError:  # a float power beyond 1e308: as good as infinite
+        delay = math.inf
     if isinstance(policy.get("maxDelayMs"), int | float):
         delay = min(delay, policy["maxDelayMs"])
-    return {"attempt": attempt + 1, "delayMs": int(delay), "error": error}
+    if not delay > 0:
+        return 0
+    return int(min(delay, MAX_RETRY_DELAY_MS))
 
 
 def _on_error(step: dict[str, Any]) -> str:

@@ -1,9 +1,17 @@
 """The embedded driver: performs what the core asks for and persists the run after every step.
 
 A driver works on one connection. ``durable=True`` means the connection is not inside a caller's
-``begin()`` block: the driver commits after every step (and claims a lease before driving), so a
-process that dies loses at most the step in progress, and ``run_due_work`` continues the run from
-its last finished step. ``durable=False`` runs inside the caller's transaction.
+``begin()`` block (use :func:`algaflow.store.engine.write_connection`): the driver claims a lease
+before driving, commits after every step and never holds a transaction open while a handler runs,
+so a process that dies loses at most the step in progress and ``run_due_work`` continues the run
+from its last finished step. Every write to a run checks that this driver still holds its lease;
+when it does not (the run was canceled, or its lease expired and another process took it over)
+the driver stops driving it. ``durable=False`` runs inside the caller's transaction (tests), with a
+savepoint per step.
+
+A step that raises anything unexpected (a bug, a value the database refuses) is rolled back and
+the run ends FAILED with ``INTERNAL_ERROR``: a run is never left RUNNING to fail again on every
+lease takeover.
 
 State keys the driver owns (the core ignores them): ``openStep`` (the step row of a step that spans
 a wait, a retry delay or a child run), ``wait``, ``child`` and ``attempts`` (per-path step counts).
@@ -12,7 +20,10 @@ a wait, a retry delay or a child run), ``wait``, ``child`` and ``attempts`` (per
 from __future__ import annotations
 
 import copy
+import logging
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,11 +43,19 @@ from algaflow.store.run_tables import (
 from algaflow.store.workflows import get_version, get_workflow
 
 from . import RUNTIME_SEMANTICS_VERSION, core, records
-from .errors import StepFailure, normalize_error
+from .errors import (
+    StepFailure,
+    ensure_storable,
+    internal_error,
+    normalize_error,
+    storable_error,
+)
 from .invoke import DEFAULT_TIMEOUT_S, Invocation, call_with_timeout, invoke
 from .program import Program, definition_hash
 from .scopes import initial_scopes
 from .waits import parse_instant
+
+log = logging.getLogger("algaflow.runtime")
 
 
 @dataclass
@@ -47,6 +66,10 @@ class DriverOptions:
     lease_s: float = 300.0
     secret_resolver: Any = None
     owner: str = field(default_factory=lambda: f"pid-{os.getpid()}-{new_id()[:8]}")
+
+
+class LeaseLost(Exception):
+    """A write to a run matched no row: it was canceled, or another driver holds its lease."""
 
 
 @dataclass
@@ -77,6 +100,7 @@ class Driver:
         self.durable = durable
         self.options = options or DriverOptions()
         self._programs: dict[tuple[str, int], Program] = {}
+        self._driving: list[str] = []  # runs being driven, a parent before the child it awaits
 
     # --- creating runs ---------------------------------------------------------------------------
 
@@ -106,9 +130,9 @@ class Driver:
             "tenantId": tenant_id,
             "definitionHash": digest,
             "runtimeSemanticsVersion": RUNTIME_SEMANTICS_VERSION,
+            "startedAt": iso_millis(now),
         }
         state = core.new_state(initial_scopes(payload, system=system, meta=meta))
-        state["startedAt"] = iso_millis(now)
         self.conn.execute(
             workflow_runs.insert().values(
                 run_id=run_id,
@@ -152,53 +176,118 @@ class Driver:
         resume_parent: bool = True,
         now: datetime | None = None,
     ) -> str:
-        """Run until the run waits or ends; returns its status. ``now`` judges lease expiry."""
-        if self.durable and not self._claim(run_id, now or utcnow()):
-            return records.load_run(self.conn, tenant_id, run_id)["status"]
-        run = records.load_run(self.conn, tenant_id, run_id)
-        if run["status"] != "RUNNING":
-            return run["status"]
-        try:
-            program = self._program(run)
-        except StepFailure as exc:
-            self._finish(run, None, "FAILED", normalize_error(exc, "root", iso_millis(utcnow())))
-            return self._after_finish(run, "FAILED", resume_parent)
-        state = run["state_json"]
-        status = self._loop(run, program, state)
-        if status in TERMINAL_STATUSES:
-            return self._after_finish(run, status, resume_parent)
+        """Run until the run waits or ends; returns its status. ``now`` judges lease expiry.
+
+        A run that has ended resumes the parent waiting for it (and drives it), unless
+        ``resume_parent`` is False: that parent is the one driving it.
+        """
+        status = self._drive_one(tenant_id, run_id, now or utcnow())
+        if resume_parent and status in TERMINAL_STATUSES:
+            self.resume_parent(tenant_id, run_id)
         return status
 
-    def _loop(self, run: dict[str, Any], program: Program, state: dict[str, Any]) -> str:
-        while True:
-            child = state.get("child")
-            if child:
-                status = self._await_child(run, program, state, child)
+    def resume_parent(self, tenant_id: str, child_id: str) -> bool:
+        """Wake the parent that waits for the ended run ``child_id`` and drive it (and, when it
+        ends too, its own parent). False when no parent was waiting for this run."""
+        resumed = False
+        while (parent_id := self._wake_parent(tenant_id, child_id)) is not None:
+            self._checkpoint()
+            resumed = True
+            if self._drive_one(tenant_id, parent_id, utcnow()) not in TERMINAL_STATUSES:
+                break
+            child_id = parent_id
+        self._checkpoint()
+        return resumed
+
+    def _drive_one(self, tenant_id: str, run_id: str, now: datetime) -> str:
+        if self.durable and not self._claim(run_id, now):
+            return self._status(tenant_id, run_id)
+        run = records.load_run(self.conn, tenant_id, run_id)
+        if run["status"] != "RUNNING":
+            self._checkpoint()
+            return run["status"]
+        self._driving.append(run_id)
+        try:
+            program = self._guarded(run, lambda: self._program(run))
+            if isinstance(program, str):
+                return program
+            self._checkpoint()  # nothing is held open while the first handler runs
+            state = run["state_json"]
+            while True:
+                status = self._guarded(run, lambda: self._step(run, program, state))
                 if status != "RUNNING":
                     return status
-                continue
-            now = utcnow()
-            plan = core.plan(program, state, now, secrets=self.options.secret_resolver)
-            if plan.kind in ("done", "control"):
-                transition = plan.transition
-                assert transition is not None
-            elif plan.kind == "wait" and not _due(plan, now):
-                return self._open_wait(run, state, plan, now)
-            elif plan.kind == "wait":  # a time.wait already due: no sleep, like Alga
-                self._record_resolved_wait(run, plan, now)
-                resumed = {**plan.request["payload"], "resumedAt": iso_millis(now)}
-                transition = core.complete(program, state, plan.path, {"ok": resumed}, now)
-            elif plan.kind == "child":
-                state["child"] = {"path": plan.path, "runId": self._start_child(run, plan, now)}
-                self._open_step(run, state, plan, now)
-                self._save(run, state, plan.path, "RUNNING")
-                continue
+        except LeaseLost:
+            self._checkpoint()  # what the step did happened: keep its records
+            return self._status(tenant_id, run_id)
+        finally:
+            self._driving.pop()
+
+    def _guarded(self, run: dict[str, Any], work: Callable[[], Any]) -> Any:
+        """``work()``; when it raises, the run is rolled back to its last recorded step and ends
+        FAILED, and the run's status is returned instead."""
+        savepoint = None if self.durable else self.conn.begin_nested()
+        try:
+            result = work()
+        except LeaseLost:
+            if savepoint is not None:
+                savepoint.commit()
+            raise
+        except Exception as exc:
+            if savepoint is not None:
+                savepoint.rollback()
             else:
-                outcome = self._perform(run, plan, now)
-                transition = core.complete(program, state, plan.path, outcome, utcnow())
-            status = self._record(run, program, plan, transition, now)
-            if status != "RUNNING":
-                return status
+                self.conn.rollback()
+            return self._fail(run, exc)
+        if savepoint is not None:
+            savepoint.commit()
+        return result
+
+    def _fail(self, run: dict[str, Any], exc: Exception) -> str:
+        """End the run FAILED: with the error of a StepFailure (its pinned definition cannot be
+        loaded), else ``INTERNAL_ERROR``. Its open waits, tasks and steps are closed."""
+        fresh = records.load_run(self.conn, run["tenant"], run["run_id"])
+        mine = not self.durable or fresh["lease_owner"] == self.options.owner
+        if not (fresh["status"] == "WAITING" or (fresh["status"] == "RUNNING" and mine)):
+            self._checkpoint()
+            return fresh["status"]  # ended meanwhile, or another driver has it now
+        now = utcnow()
+        where = fresh["node_path"] or "root"
+        if isinstance(exc, StepFailure):
+            error = normalize_error(exc, where, iso_millis(now))
+        else:
+            log.exception("run %s failed on an unexpected error", run["run_id"], exc_info=exc)
+            error = internal_error(exc, where, iso_millis(now))
+        records.close_open_records(self.conn, run["run_id"], at=now, step_status="FAILED",
+                                   error=error)  # fmt: skip
+        self._finish(fresh, fresh["state_json"], "FAILED", error)
+        return "FAILED"
+
+    def _step(self, run: dict[str, Any], program: Program, state: dict[str, Any]) -> str:
+        """Perform and record the current step; returns the run status afterwards."""
+        child = state.get("child")
+        if child:
+            return self._await_child(run, program, state, child)
+        now = utcnow()
+        plan = core.plan(program, state, now, secrets=self.options.secret_resolver)
+        if plan.kind in ("done", "control"):
+            transition = plan.transition
+            assert transition is not None
+        elif plan.kind == "wait" and not _due(plan, now):
+            return self._open_wait(run, state, plan, now)
+        elif plan.kind == "wait":  # a time.wait already due: no sleep, like Alga
+            self._record_resolved_wait(run, plan, now)
+            resumed = {**plan.request["payload"], "resumedAt": iso_millis(now)}
+            transition = core.complete(program, state, plan.path, {"ok": resumed}, now)
+        elif plan.kind == "child":
+            state["child"] = {"path": plan.path, "runId": self._start_child(run, plan, now)}
+            self._open_step(run, state, plan, now)
+            self._save(run, state, plan.path, "RUNNING")
+            return "RUNNING"
+        else:
+            outcome = self._perform(run, plan, now)
+            transition = core.complete(program, state, plan.path, outcome, utcnow())
+        return self._record(run, program, plan, transition, now)
 
     def _perform(self, run: dict[str, Any], plan: core.Plan, now: datetime) -> dict[str, Any]:
         """Run an action or a node handler; every failure becomes ``{"error": ...}``."""
@@ -207,7 +296,8 @@ class Driver:
                 return {"ok": self._call_action(run, plan.path, plan.request, now)}
             return {"ok": self._run_node(run, plan, now)}
         except Exception as exc:  # handlers must never crash the driver
-            return {"error": normalize_error(exc, plan.path, iso_millis(utcnow()))}
+            error = normalize_error(exc, plan.path, iso_millis(utcnow()))
+            return {"error": storable_error(error)}
 
     def _call_action(
         self, run: dict[str, Any], path: str, request: dict[str, Any], now: datetime
@@ -226,8 +316,9 @@ class Driver:
             expression_context=request.get("expressionContext"),
         )
         return invoke(
-            self.conn, self.registry, call, now=now, timeout_s=self.options.action_timeout_s
-        )
+            self.conn, self.registry, call, now=now, timeout_s=self.options.action_timeout_s,
+            commit=self._checkpoint,
+        )  # fmt: skip
 
     def _run_node(self, run: dict[str, Any], plan: core.Plan, now: datetime) -> dict[str, Any]:
         request = plan.request
@@ -235,18 +326,13 @@ class Driver:
         if node is None or node.handler is None:
             raise StepFailure("ActionError", f"Unknown node type {request['type']}")
         config = node.parse_config(request["config"])
-
-        def call_action(action_id: str, version: int, args: dict[str, Any]) -> Any:
-            return self._call_action(
-                run, plan.path, {"actionId": action_id, "version": version, "input": args}, now
-            )
-
+        calls = _NodeActions(self, run, plan.path, now)
         context = NodeContext(
             run_id=run["run_id"],
             step_path=plan.path,
             tenant_id=run["tenant"],
             now_iso=iso_millis(now),
-            call_action=call_action,
+            call_action=calls,
         )
         try:
             result = call_with_timeout(
@@ -255,9 +341,11 @@ class Driver:
             )
         except TimeoutError as exc:
             raise StepFailure("TimeoutError", f"Node {request['type']} {exc}") from None
+        finally:
+            calls.stop()
         if not isinstance(result, dict):
             raise StepFailure("ActionError", f"Node {request['type']} did not return an envelope")
-        return result
+        return ensure_storable(result, f"The envelope node {request['type']} returned")
 
     # --- recording -------------------------------------------------------------------------------
 
@@ -292,8 +380,7 @@ class Driver:
         if transition.run_status:
             self._finish(run, state, transition.run_status, transition.run_error)
             return transition.run_status
-        if not self._save(run, state, core.current_path(program, state), "RUNNING"):
-            return "CANCELED"
+        self._save(run, state, core.current_path(program, state), "RUNNING")
         return "RUNNING"
 
     def _next_attempt(self, state: dict[str, Any], path: str) -> int:
@@ -314,22 +401,48 @@ class Driver:
         )  # fmt: skip
         state["openStep"] = {"path": plan.path, "id": row_id, "startedAt": now.isoformat()}
 
+    def _owner(self) -> str | None:
+        """The lease every write must still hold (durable mode only)."""
+        return self.options.owner if self.durable else None
+
+    def _lease(self, now: datetime) -> dict[str, Any]:
+        if not self.durable:
+            return {"lease_owner": None, "lease_expires_at": None}
+        return {
+            "lease_owner": self.options.owner,
+            "lease_expires_at": now + timedelta(seconds=self.options.lease_s),
+        }
+
     def _save(
         self, run: dict[str, Any], state: dict[str, Any], node_path: str | None, status: str
-    ) -> bool:
+    ) -> None:
         now = utcnow()
         lease = (
-            {"lease_owner": self.options.owner,
-             "lease_expires_at": now + timedelta(seconds=self.options.lease_s)}
-            if self.durable and status == "RUNNING"
+            self._lease(now)
+            if status == "RUNNING"
             else {"lease_owner": None, "lease_expires_at": None}
-        )  # fmt: skip
-        ok = records.update_run(
-            self.conn, run["run_id"], only_if=("RUNNING",), state_json=state, node_path=node_path,
-            status=status, error_json=None, updated_at=now, **lease,
-        )  # fmt: skip
+        )
+        if not records.update_run(
+            self.conn, run["run_id"], only_if=("RUNNING",), owner=self._owner(),
+            state_json=state, node_path=node_path, status=status, error_json=None,
+            updated_at=now, **lease,
+        ):  # fmt: skip
+            raise LeaseLost(run["run_id"])
+        self._renew_parents(now)
         self._checkpoint()
-        return ok
+
+    def _renew_parents(self, now: datetime) -> None:
+        """A parent driving its child inline keeps its lease while the child makes progress."""
+        parents = self._driving[:-1]
+        if self.durable and parents:
+            self.conn.execute(
+                workflow_runs.update()
+                .where(
+                    workflow_runs.c.run_id.in_(parents),
+                    workflow_runs.c.lease_owner == self.options.owner,
+                )
+                .values(lease_expires_at=now + timedelta(seconds=self.options.lease_s))
+            )
 
     def _finish(
         self,
@@ -351,7 +464,10 @@ class Driver:
         if state is not None:
             values["state_json"] = state
             values["final_vars_json"] = state["scopes"]["workflow"]
-        records.update_run(self.conn, run["run_id"], only_if=("RUNNING", "WAITING"), **values)
+        if not records.update_run(
+            self.conn, run["run_id"], only_if=records.ACTIVE, owner=self._owner(), **values
+        ):
+            raise LeaseLost(run["run_id"])
         if status != "SUCCEEDED":
             level = "WARN" if status == "CANCELED" else "ERROR"
             records.log(
@@ -360,13 +476,26 @@ class Driver:
             )  # fmt: skip
         self._checkpoint()
 
-    def _after_finish(self, run: dict[str, Any], status: str, resume_parent: bool) -> str:
-        if resume_parent and run.get("parent_run_id"):
-            parent = records.load_run(self.conn, run["tenant"], run["parent_run_id"])
-            if (parent["state_json"] or {}).get("child", {}).get("runId") == run["run_id"]:
-                if parent["status"] == "WAITING":
-                    records.update_run(self.conn, parent["run_id"], status="RUNNING")
-                self.drive(run["tenant"], parent["run_id"])
+    def _wake_parent(self, tenant_id: str, child_id: str) -> str | None:
+        """The parent awaiting the ended run ``child_id``, made RUNNING (not driven yet)."""
+        child = records.load_run(self.conn, tenant_id, child_id)
+        parent_id = child["parent_run_id"]
+        if child["status"] not in TERMINAL_STATUSES or not parent_id or parent_id in self._driving:
+            return None
+        parent = records.load_run(self.conn, tenant_id, parent_id)
+        state = parent["state_json"] or {}
+        if (state.get("child") or {}).get("runId") != child_id or state.get("wait"):
+            return None
+        if parent["status"] == "WAITING":
+            woken = records.update_run(
+                self.conn, parent_id, only_if=("WAITING",), status="RUNNING", updated_at=utcnow()
+            )
+            return parent_id if woken else None
+        return parent_id if parent["status"] == "RUNNING" else None
+
+    def _status(self, tenant_id: str, run_id: str) -> str:
+        status = records.load_run(self.conn, tenant_id, run_id)["status"]
+        self._checkpoint()
         return status
 
     def _checkpoint(self) -> None:
@@ -385,10 +514,7 @@ class Driver:
                     workflow_runs.c.lease_owner == self.options.owner,
                 ),
             )
-            .values(
-                lease_owner=self.options.owner,
-                lease_expires_at=now + timedelta(seconds=self.options.lease_s),
-            )
+            .values(**self._lease(now))
         ).rowcount
         self._checkpoint()
         return claimed == 1
@@ -488,40 +614,53 @@ class Driver:
 
     def resolve_wait(
         self, tenant_id: str, run_id: str, wait_id: str, outcome: dict[str, Any]
-    ) -> bool:
-        """Apply a wait's outcome to its run and make the run RUNNING again (not driven yet).
+    ) -> list[str] | None:
+        """Apply a wait's outcome to its run; nothing is driven here.
 
-        False when the wait was already resolved (by another event, a timeout, a cancel).
+        None when the wait was already resolved (by another event, a timeout, a cancel).
+        Otherwise the runs the caller should drive next: this run while it goes on, or the
+        parent it woke by ending (made RUNNING).
         """
         now = utcnow()
         if not records.close_wait(self.conn, wait_id, status="RESOLVED", at=now):
-            return False
+            self._checkpoint()
+            return None
         run = records.load_run(self.conn, tenant_id, run_id)
         state = run["state_json"]
         if run["status"] != "WAITING" or (state.get("wait") or {}).get("waitId") != wait_id:
-            return False
-        try:
-            program = self._program(run)
-        except StepFailure as exc:
-            error = normalize_error(exc, run["node_path"] or "root", iso_millis(now))
-            self._finish(run, state, "FAILED", error)
-            self._after_finish(run, "FAILED", True)
-            return True
-        wait = state.pop("wait")
-        records.update_run(self.conn, run_id, status="RUNNING")
+            self._checkpoint()
+            return None
+        records.update_run(self.conn, run_id, only_if=("WAITING",), status="RUNNING",
+                           **self._lease(now))  # fmt: skip
         run["status"] = "RUNNING"
+        try:
+            status = self._guarded(run, lambda: self._apply_wait(run, state, outcome, now))
+        except LeaseLost:
+            status = "LOST"
+        self._checkpoint()
+        if status == "RUNNING":
+            return [run_id]
+        if status in TERMINAL_STATUSES:
+            parent = self._wake_parent(tenant_id, run_id)
+            self._checkpoint()
+            return [parent] if parent else []
+        return []
+
+    def _apply_wait(
+        self, run: dict[str, Any], state: dict[str, Any], outcome: dict[str, Any], now: datetime
+    ) -> str:
+        program = self._program(run)
+        wait = state.pop("wait")
         if wait["type"] == "retry":  # the next plan() makes the next attempt
             self._save(run, state, wait["path"], "RUNNING")
-            return True
+            return "RUNNING"
         if wait["type"] == "time" and "error" not in outcome:
-            outcome = {"ok": {**run_wait_payload(self.conn, wait_id), "resumedAt": iso_millis(now)}}
+            payload = run_wait_payload(self.conn, wait["waitId"])
+            outcome = {"ok": {**payload, "resumedAt": iso_millis(now)}}
         step = program.step(wait["path"]) or {}
         plan = core.Plan("wait", wait["path"], step)
         transition = core.complete(program, state, wait["path"], outcome, now)
-        self._record(run, program, plan, transition, now)
-        if transition.run_status:
-            self._after_finish(run, transition.run_status, True)
-        return True
+        return self._record(run, program, plan, transition, now)
 
     # --- child runs ------------------------------------------------------------------------------
 
@@ -565,6 +704,38 @@ class Driver:
         plan = core.Plan("child", path, step)
         transition = core.complete(program, state, path, outcome, utcnow())
         return self._record(run, program, plan, transition, utcnow())
+
+
+class _NodeActions:
+    """``call_action`` for a node handler, refused once the node's step has timed out.
+
+    The handler runs on its own thread and uses the driver's connection through this; ``stop``
+    waits for a call in progress to end, so after it the connection is the driver's alone again
+    (a timed-out handler's thread cannot be killed and may try to call more actions).
+    """
+
+    def __init__(self, driver: Driver, run: dict[str, Any], path: str, now: datetime) -> None:
+        self._driver, self._run, self._path, self._now = driver, run, path, now
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    def __call__(self, action_id: str, version: int, args: dict[str, Any]) -> Any:
+        with self._lock:
+            if self._stopped:
+                raise StepFailure(
+                    "TimeoutError",
+                    "The node step has ended (timed out); it cannot call actions any more",
+                    code="NODE_STEP_ENDED",
+                )
+            request = {"actionId": action_id, "version": version, "input": args}
+            try:
+                return self._driver._call_action(self._run, self._path, request, self._now)
+            finally:
+                self._driver._checkpoint()  # the handler goes on: hold nothing open meanwhile
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
 
 
 def _due(plan: core.Plan, now: datetime) -> bool:

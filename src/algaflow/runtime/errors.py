@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import json
 import re
+from itertools import islice
 from typing import Any
 
 from algaflow.errors import AlgaflowError
+from algaflow.store.types import unstorable_paths
 
 _CANCELED = re.compile(r"cancel(l)?ed", re.IGNORECASE)
 _SENSITIVE = re.compile(r"secret|token|password|api[_-]?key|authorization", re.IGNORECASE)
 MAX_ERROR_JSON = 32 * 1024
+_UNPRINTABLE = re.compile("[\x00\ud800-\udfff]")
+_MAX_PATHS = 10
 
 
 class StepFailure(Exception):
@@ -106,3 +110,68 @@ def stored_error(error: dict[str, Any]) -> dict[str, Any]:
         keep = max(0, len(stored["message"]) - (size - MAX_ERROR_JSON) - 20)
         stored["message"] = stored["message"][:keep] + "...[truncated]"
     return stored
+
+
+# --- values the databases cannot store -----------------------------------------------------------
+
+
+def printable(text: str) -> str:
+    """``text`` with NUL and lone surrogates written as ``\\uXXXX``, so any database stores it."""
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def unstorable_failure(value: Any, what: str) -> StepFailure | None:
+    """``UNSTORABLE_VALUE`` when ``value`` holds a NUL, a lone surrogate or a non-finite number.
+
+    PostgreSQL refuses those (SQLite would keep what no JSON reader parses), so a step that
+    produced one fails, before anything is written, the same way on both databases.
+    """
+    paths = [printable(p) for p, _ in islice(unstorable_paths(value), _MAX_PATHS)]
+    if not paths:
+        return None
+    return StepFailure(
+        "ActionError",
+        f"{what} holds a value the database cannot store (NUL, a lone surrogate or a "
+        f"non-finite number) at {paths[0] or 'its top level'}",
+        code="UNSTORABLE_VALUE",
+        details={"paths": paths},
+    )
+
+
+def ensure_storable(value: Any, what: str) -> Any:
+    """``value`` itself, or the ``UNSTORABLE_VALUE`` failure raised."""
+    failure = unstorable_failure(value, what)
+    if failure is not None:
+        raise failure
+    return value
+
+
+def storable_error(error: dict[str, Any]) -> dict[str, Any]:
+    """A runtime error the databases can store: an unstorable one keeps its category and its
+    (escaped) message, and becomes ``UNSTORABLE_VALUE``."""
+    failure = unstorable_failure(error, "The error")
+    if failure is None:
+        return error
+    category = error.get("category")
+    message = error.get("message")
+    return {
+        "category": printable(category) if isinstance(category, str) else "ActionError",
+        "code": failure.code,
+        "message": printable(message if isinstance(message, str) else failure.message),
+        "details": failure.details,
+        "nodePath": printable(str(error.get("nodePath"))),
+        "at": error.get("at"),
+    }
+
+
+def internal_error(exc: BaseException, node_path: str, at: str) -> dict[str, Any]:
+    """What a run that failed on an unexpected exception (a bug, a database refusal) records."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return {
+        "category": "ActionError",
+        "code": "INTERNAL_ERROR",
+        "message": printable(f"Internal error: {type(exc).__name__}: {text}")[:2000],
+        "details": {"name": type(exc).__name__},
+        "nodePath": node_path,
+        "at": at,
+    }

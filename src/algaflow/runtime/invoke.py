@@ -1,10 +1,21 @@
 """Action invocation with idempotency (§3.7), handler timeouts and redacted stored input.
 
-Differences from Alga, all deliberate: a retry after a FAILED (or interrupted) invocation updates
-that row and runs the handler again (quirk Q5); resolved secrets are replaced by ``[REDACTED]`` in
-the stored input (Q6); a handler that does not return within ``timeout_s`` fails the step with
-``TimeoutError``. A timed-out handler's thread cannot be killed in Python: it is left running as a
-daemon thread and its result is ignored.
+Like Alga, an invocation row is written ``STARTED`` before the handler runs. Here it is also
+committed first (in durable mode), so no transaction is held open across a handler and every other
+caller of the same key sees it. An existing row for the key decides what happens:
+
+* ``SUCCEEDED``: its output is returned and the handler does not run;
+* ``STARTED`` by another run that is still RUNNING or WAITING: the step fails with a retryable
+  ``TransientError`` ``IDEMPOTENCY_KEY_IN_USE`` (two runs never run one key at the same time);
+* ``FAILED``, or ``STARTED`` by this run or by a run that has ended (its process died between the
+  handler and the commit): the row is taken over (``attempt`` + 1) and the handler runs again.
+  Delivery is therefore at-least-once unless the invocation is recorded ``SUCCEEDED``.
+
+Other differences from Alga, all deliberate: a retry after a FAILED invocation runs the handler
+again (quirk Q5); resolved secrets are ``[REDACTED]`` in the stored input (Q6); a handler that does
+not return within ``timeout_s`` fails the step with ``TimeoutError`` (its thread cannot be killed in
+Python: it is left running as a daemon thread and its result is ignored); an output the databases
+cannot store fails the step with ``UNSTORABLE_VALUE``.
 """
 
 from __future__ import annotations
@@ -19,11 +30,20 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from algaflow.clock import iso_millis, new_id
+from algaflow.clock import iso_millis, new_id, utcnow
 from algaflow.registry.actions import ActionContext
 from algaflow.store.run_tables import workflow_action_invocations as inv_t
+from algaflow.store.run_tables import workflow_runs
 
-from .errors import StepFailure, normalize_action_error, normalize_error, stored_error
+from . import records
+from .errors import (
+    StepFailure,
+    normalize_action_error,
+    normalize_error,
+    storable_error,
+    stored_error,
+    unstorable_failure,
+)
 from .idempotency import engine_key, tenant_scoped
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -73,8 +93,13 @@ def invoke(
     *,
     now: datetime,
     timeout_s: float | None = DEFAULT_TIMEOUT_S,
+    commit: Callable[[], None] = lambda: None,
 ) -> Any:
-    """Run one action (or return its cached output); raises a runtime-error-shaped failure."""
+    """Run one action (or return its cached output); raises a runtime-error-shaped failure.
+
+    ``commit`` is called once the STARTED row is written, before the handler runs. The final
+    status is written but not committed: it goes with the caller's next commit (the step's).
+    """
     action = registry.actions.get(call.action_id, call.version)
     if action is None:
         raise StepFailure("ActionError", f"Unknown action {call.action_id}@{call.version}")
@@ -84,22 +109,10 @@ def invoke(
         or engine_key(call.run_id, call.step_path, call.action_id, call.version, parsed),
         call.tenant_id,
     )
-    existing = (
-        conn.execute(
-            sa.select(
-                inv_t.c.invocation_id, inv_t.c.status, inv_t.c.attempt, inv_t.c.output_json
-            ).where(
-                inv_t.c.tenant == call.tenant_id,
-                inv_t.c.action_id == call.action_id,
-                inv_t.c.action_version == call.version,
-                inv_t.c.idempotency_key == key,
-            )
-        )
-        .mappings()
-        .first()
-    )
-    if existing is not None and existing["status"] == "SUCCEEDED":
-        return action.parse_output(existing["output_json"] or {})
+    claim = _claim(conn, call, key, redact_pointers(parsed, call.redactions), now)
+    if isinstance(claim, _Cached):
+        return action.parse_output(claim.output or {})
+    commit()
     context = ActionContext(
         run_id=call.run_id,
         step_path=call.step_path,
@@ -112,47 +125,34 @@ def invoke(
     )
     output: Any = None
     error: dict[str, Any] | None = None
+    label = f"{call.action_id}@{call.version}"
     try:
         raw = call_with_timeout(lambda: action.handler(copy.deepcopy(parsed), context), timeout_s)
         output = action.parse_output(raw)
+        failure = unstorable_failure(output, f"The output of action {label}")
+        if failure is not None:
+            raise failure
     except TimeoutError as exc:
-        error = {
-            "category": "TimeoutError",
-            "code": "ACTION_TIMEOUT",
-            "message": f"Action {call.action_id}@{call.version} {exc}",
-        }
+        error = {"category": "TimeoutError", "code": "ACTION_TIMEOUT",
+                 "message": f"Action {label} {exc}"}  # fmt: skip
     except Exception as exc:  # a handler's failure is the step's failure, never the process's
         error = normalize_error(normalize_action_error(exc), call.step_path, iso_millis(now))
-    values = {
-        "status": "FAILED" if error else "SUCCEEDED",
-        "input_json": redact_pointers(parsed, call.redactions),
-        "output_json": None if error else output,
-        "error_json": stored_error(error) if error else None,
-        "error_message": error["message"] if error else None,
-        "started_at": now,
-        "completed_at": now,
-    }
-    if existing is None:
-        conn.execute(
-            inv_t.insert().values(
-                invocation_id=new_id(),
-                tenant=call.tenant_id,
-                run_id=call.run_id,
-                step_path=call.step_path,
-                action_id=call.action_id,
-                action_version=call.version,
-                idempotency_key=key,
-                attempt=call.attempt,
-                created_at=now,
-                **values,
-            )
+        error = storable_error(error)
+    conn.execute(
+        inv_t.update()
+        .where(
+            inv_t.c.invocation_id == claim.invocation_id,
+            inv_t.c.attempt == claim.attempt,
+            inv_t.c.status == "STARTED",
         )
-    else:
-        conn.execute(
-            inv_t.update()
-            .where(inv_t.c.invocation_id == existing["invocation_id"])
-            .values(attempt=existing["attempt"] + 1, **values)
+        .values(
+            status="FAILED" if error else "SUCCEEDED",
+            output_json=None if error else output,
+            error_json=stored_error(error) if error else None,
+            error_message=error["message"] if error else None,
+            completed_at=utcnow(),
         )
+    )
     if error:
         raise StepFailure(
             error["category"],
@@ -161,6 +161,86 @@ def invoke(
             details=error.get("details"),
         )
     return output
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    invocation_id: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class _Cached:
+    output: Any
+
+
+_CLAIM_TRIES = 3
+
+
+def _claim(
+    conn: Connection, call: Invocation, key: str, stored_input: Any, now: datetime
+) -> _Claimed | _Cached:
+    """Insert the STARTED row, or take over the existing one, or return its cached output."""
+    for _ in range(_CLAIM_TRIES):
+        invocation_id = new_id()
+        if records.insert_ignore(
+            conn, inv_t, ("tenant", "action_id", "action_version", "idempotency_key"),
+            invocation_id=invocation_id, tenant=call.tenant_id, run_id=call.run_id,
+            step_path=call.step_path, action_id=call.action_id, action_version=call.version,
+            idempotency_key=key, status="STARTED", attempt=call.attempt, input_json=stored_input,
+            created_at=now, started_at=now,
+        ):  # fmt: skip
+            return _Claimed(invocation_id, call.attempt)
+        row = (
+            conn.execute(
+                sa.select(inv_t).where(
+                    inv_t.c.tenant == call.tenant_id,
+                    inv_t.c.action_id == call.action_id,
+                    inv_t.c.action_version == call.version,
+                    inv_t.c.idempotency_key == key,
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:  # deleted since (its run was): insert again
+            continue
+        if row["status"] == "SUCCEEDED":
+            return _Cached(row["output_json"])
+        if row["status"] == "STARTED" and row["run_id"] != call.run_id and _active(conn, row):
+            raise _key_in_use(row["run_id"])
+        taken = conn.execute(
+            inv_t.update()
+            .where(
+                inv_t.c.invocation_id == row["invocation_id"],
+                inv_t.c.status == row["status"],
+                inv_t.c.attempt == row["attempt"],
+            )
+            .values(
+                status="STARTED", attempt=row["attempt"] + 1, run_id=call.run_id,
+                step_path=call.step_path, input_json=stored_input, output_json=None,
+                error_json=None, error_message=None, started_at=now, completed_at=None,
+            )
+        ).rowcount  # fmt: skip
+        if taken == 1:
+            return _Claimed(row["invocation_id"], row["attempt"] + 1)
+    raise _key_in_use(None)
+
+
+def _active(conn: Connection, row: Any) -> bool:
+    status = conn.execute(
+        sa.select(workflow_runs.c.status).where(workflow_runs.c.run_id == row["run_id"])
+    ).scalar()
+    return status in records.ACTIVE
+
+
+def _key_in_use(run_id: str | None) -> StepFailure:
+    return StepFailure(
+        "TransientError",
+        "The idempotency key is in use by another run's invocation that has not finished",
+        code="IDEMPOTENCY_KEY_IN_USE",
+        details={"runId": run_id},
+    )
 
 
 def redact_pointers(value: Any, pointers: tuple[str, ...] | list[str]) -> Any:

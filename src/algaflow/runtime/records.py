@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from algaflow.clock import new_id
@@ -15,6 +16,7 @@ from algaflow.store.run_tables import (
     workflow_run_steps,
     workflow_run_waits,
     workflow_runs,
+    workflow_tasks,
 )
 
 ACTIVE = ("RUNNING", "WAITING")
@@ -43,13 +45,63 @@ def load_run(conn: Connection, tenant_id: str, run_id: str) -> dict[str, Any]:
 
 
 def update_run(
-    conn: Connection, run_id: str, *, only_if: tuple[str, ...] = (), **values: Any
+    conn: Connection,
+    run_id: str,
+    *,
+    only_if: tuple[str, ...] = (),
+    owner: str | None = None,
+    **values: Any,
 ) -> bool:
-    """Update one run, with ``only_if`` only in those statuses; True when a row changed."""
-    query = workflow_runs.update().where(workflow_runs.c.run_id == run_id)
+    """Update one run; True when a row changed.
+
+    ``only_if``: only in those statuses. ``owner``: only while that driver holds the run's lease
+    (a WAITING run is parked and leased by nobody, so it passes too).
+    """
+    runs = workflow_runs
+    query = runs.update().where(runs.c.run_id == run_id)
     if only_if:
-        query = query.where(workflow_runs.c.status.in_(only_if))
+        query = query.where(runs.c.status.in_(only_if))
+    if owner is not None:
+        query = query.where(sa.or_(runs.c.lease_owner == owner, runs.c.status == "WAITING"))
     return conn.execute(query.values(**values)).rowcount == 1
+
+
+def insert_ignore(
+    conn: Connection, table: sa.Table, conflict: tuple[str, ...], **values: Any
+) -> bool:
+    """Insert unless a row with the same ``conflict`` columns exists; True when inserted.
+
+    One statement, race-free: a concurrent insert of the same key makes this one a no-op instead
+    of an IntegrityError (which on PostgreSQL would also abort the whole transaction).
+    """
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    query = (
+        dialect.insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=conflict)
+        .returning(table.c[conflict[0]])  # rowcount of an INSERT is not reliable (-1 on psycopg)
+    )
+    return conn.execute(query).first() is not None
+
+
+def close_open_records(
+    conn: Connection, run_id: str, *, at: datetime, step_status: str, error: Any = None
+) -> None:
+    """An ended run's WAITING waits and PENDING tasks become CANCELED, its STARTED steps
+    ``step_status`` (so no event, task or timer resumes it any more)."""
+    for table, open_status, closed_at, status in (
+        (workflow_run_waits, "WAITING", "resolved_at", "CANCELED"),
+        (workflow_tasks, "PENDING", "completed_at", "CANCELED"),
+        (workflow_run_steps, "STARTED", "completed_at", step_status),
+    ):
+        values: dict[str, Any] = {"status": status, closed_at: at}
+        if table is workflow_run_steps and status == "FAILED":
+            values["error_json"] = error
+        conn.execute(
+            table.update()
+            .where(table.c.run_id == run_id, table.c.status == open_status)
+            .values(values)
+        )
 
 
 def insert_step(

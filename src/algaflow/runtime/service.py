@@ -3,13 +3,18 @@
 Each function takes a connection, then the tenant id. With ``drive=True`` (the default) the runs a
 call starts or resumes are executed right away on that connection, inside the caller's transaction.
 With ``drive=False`` they are only recorded (RUNNING); :func:`drive_runs` or :func:`run_due_work`
-then execute them with a commit after every step, which is what the API and the CLI do.
+then execute them with a commit after every step, which is what the ``*_durable`` functions (the
+API and the CLI) do.
+
+Inputs are refused before anything is written when the databases cannot store them
+(``UNSTORABLE_VALUE``: NUL, lone surrogates, non-finite numbers), so both behave the same.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
+import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +25,9 @@ from algaflow.clock import new_id, utcnow
 from algaflow.errors import AlgaflowError
 from algaflow.expressions import MappingError, resolve_input_mapping
 from algaflow.store import run_tables as rt
+from algaflow.store.engine import write_connection
 from algaflow.store.tables import workflow_definitions
+from algaflow.store.types import canonical_uuid, unstorable_paths
 from algaflow.store.workflows import get_version, get_workflow, latest_version
 
 from . import records
@@ -31,6 +38,19 @@ from .waits import filters_pass, timeout_error
 
 MAX_PAYLOAD_BYTES = 512 * 1024
 DEFAULT_LIMIT = 100
+log = logging.getLogger("algaflow.runtime")
+
+
+def check_storable(**fields: Any) -> None:
+    """``UNSTORABLE_VALUE`` (400) listing every value in ``fields`` the databases cannot store."""
+    problems = [{"instancePath": p, "message": m} for p, m in unstorable_paths(fields)]
+    if problems:
+        first = problems[0]
+        raise AlgaflowError(
+            "UNSTORABLE_VALUE",
+            f"{first['instancePath']}: {first['message']}",
+            details={"errors": problems},
+        )
 
 
 # --- starting runs -------------------------------------------------------------------------------
@@ -53,11 +73,12 @@ def start_run(
     raised: commit it to keep it (the route and the CLI do).
     """
     payload = {} if payload is None else payload
+    check_storable(payload=payload)
+    if len(json.dumps(payload, ensure_ascii=False, default=str).encode()) > MAX_PAYLOAD_BYTES:
+        raise AlgaflowError("PAYLOAD_TOO_LARGE", "Workflow run payload exceeds 512 KiB", status=413)
     workflow = get_workflow(conn, tenant_id, workflow_id)
     _check_launchable(conn, workflow)
     row = _pick_version(conn, tenant_id, workflow, version)
-    if len(json.dumps(payload, default=str)) > MAX_PAYLOAD_BYTES:
-        raise AlgaflowError("PAYLOAD_TOO_LARGE", "Workflow run payload exceeds 512 KiB", status=413)
     ref = _schema_ref(workflow, row)
     payload = _drop_undeclared_tenant_id(registry, ref, payload)
     driver = Driver(conn, registry, options=options)
@@ -172,10 +193,10 @@ def get_run(
 
 def _run_id(value: Any) -> str:
     """Ids that are not UUIDs cannot exist: answer them as not found, before any SQL runs."""
-    try:
-        return str(uuid.UUID(str(value)))
-    except ValueError:
-        raise records.run_not_found(value) from None
+    run_id = canonical_uuid(value)
+    if run_id is None:
+        raise records.run_not_found(value)
+    return run_id
 
 
 def list_runs(
@@ -186,11 +207,14 @@ def list_runs(
     status: str | None = None,
     limit: int = DEFAULT_LIMIT,
 ) -> list[dict[str, Any]]:
-    """Newest first."""
+    """Newest first. A ``workflow_id`` that is not a UUID matches no run."""
     runs = rt.workflow_runs
     query = sa.select(runs).where(runs.c.tenant == tenant_id)
     if workflow_id is not None:
-        query = query.where(runs.c.workflow_id == _run_id(workflow_id))
+        workflow_key = canonical_uuid(workflow_id)
+        if workflow_key is None:
+            return []
+        query = query.where(runs.c.workflow_id == workflow_key)
     if status is not None:
         if status not in rt.RUN_STATUSES:
             raise AlgaflowError(
@@ -234,16 +258,7 @@ def _cancel_tree(conn: Connection, run: dict[str, Any], now: datetime) -> None:
     )  # fmt: skip
     if not updated:
         return
-    for table, open_status, closed_at in (
-        (rt.workflow_run_waits, "WAITING", "resolved_at"),
-        (rt.workflow_tasks, "PENDING", "completed_at"),
-        (rt.workflow_run_steps, "STARTED", "completed_at"),
-    ):
-        conn.execute(
-            table.update()
-            .where(table.c.run_id == run["run_id"], table.c.status == open_status)
-            .values({"status": "CANCELED", closed_at: now})
-        )
+    records.close_open_records(conn, run["run_id"], at=now, step_status="CANCELED")
     records.log(
         conn, tenant_id=run["tenant"], run_id=run["run_id"], level="WARN",
         message="Run canceled by operator", at=now,
@@ -275,35 +290,54 @@ def emit_event(
 ) -> dict[str, Any]:
     """Resume the event waits it matches, then start the runs its triggers name (§7.1).
 
-    ``event_id`` makes a delivery idempotent: a second delivery with the same id starts nothing
-    (each run's trigger fire key is ``event:<eventId>:<workflowId>``).
+    ``event_id`` (a UUID) makes a delivery idempotent per tenant: a second delivery with the same
+    id starts nothing (each run's trigger fire key is ``event:<eventId>:<workflowId>``).
     """
+    result, to_drive = _emit(conn, tenant_id, name, payload, registry=registry,
+                             correlation_key=correlation_key,
+                             payload_schema_ref=payload_schema_ref, event_id=event_id,
+                             options=options)  # fmt: skip
+    if drive:
+        driver = Driver(conn, registry, options=options)
+        for run_id in to_drive:
+            driver.drive(tenant_id, run_id)
+    return result
+
+
+def _emit(
+    conn: Connection,
+    tenant_id: str,
+    name: str,
+    payload: Any,
+    *,
+    registry: Any,
+    correlation_key: str | None,
+    payload_schema_ref: str | None,
+    event_id: str | None,
+    options: DriverOptions | None,
+) -> tuple[dict[str, Any], list[str]]:
+    """:func:`emit_event` without driving: the result, and the runs to drive."""
     if not isinstance(name, str) or not name.strip():
         raise AlgaflowError("INVALID_FIELD", "eventName must be a non-empty string.", status=422,
                             details={"field": "eventName"})  # fmt: skip
     payload = {} if payload is None else payload
+    event_id = _event_id(event_id)
+    check_storable(eventName=name, correlationKey=correlation_key,
+                   payloadSchemaRef=payload_schema_ref, payload=payload)  # fmt: skip
     _check_event_payload(registry, payload, payload_schema_ref)
     now = utcnow()
-    event_id = event_id or new_id()
     events = rt.workflow_runtime_events
-    seen = conn.execute(
-        sa.select(events.c.event_id).where(
-            events.c.tenant == tenant_id, events.c.event_id == event_id
-        )
-    ).first()
-    if seen is not None:
-        return {"status": "no_wait", "eventId": event_id, "startedRuns": [], "resumedRuns": [],
-                "duplicate": True}  # fmt: skip
     keys = correlation_keys(name, payload, correlation_key)
-    conn.execute(
-        events.insert().values(
-            event_id=event_id, tenant=tenant_id, event_name=name,
-            correlation_key=keys[0] if keys else None, payload=payload,
-            payload_schema_ref=payload_schema_ref, created_at=now,
-        )
-    )  # fmt: skip
+    if not records.insert_ignore(
+        conn, events, ("tenant", "event_id"), event_id=event_id, tenant=tenant_id,
+        event_name=name, correlation_key=keys[0] if keys else None, payload=payload,
+        payload_schema_ref=payload_schema_ref, created_at=now,
+    ):  # fmt: skip
+        duplicate = {"status": "no_wait", "eventId": event_id, "startedRuns": [],
+                     "resumedRuns": [], "duplicate": True}  # fmt: skip
+        return duplicate, []
     driver = Driver(conn, registry, options=options)
-    resumed, matched_wait = _resume_event_waits(
+    resumed, matched_wait, to_drive = _resume_event_waits(
         conn, driver, tenant_id, name, keys, payload, event_id
     )
     started, errors = _start_triggered(
@@ -312,15 +346,12 @@ def emit_event(
     matched = resumed[0] if resumed else (started[0] if started else None)
     conn.execute(
         events.update()
-        .where(events.c.event_id == event_id)
+        .where(events.c.tenant == tenant_id, events.c.event_id == event_id)
         .values(
             processed_at=utcnow(), matched_run_id=matched, matched_wait_id=matched_wait,
             error_message="; ".join(errors) if errors and not matched else None,
         )
     )  # fmt: skip
-    if drive:
-        for run_id in [*resumed, *started]:
-            driver.drive(tenant_id, run_id)
     result: dict[str, Any] = {
         "status": "resumed" if resumed else "no_wait",
         "eventId": event_id,
@@ -331,7 +362,18 @@ def emit_event(
         result["runId"] = resumed[0]
     if errors:
         result["errors"] = errors
-    return result
+    return result, [*to_drive, *started]
+
+
+def _event_id(value: Any) -> str:
+    """A new id, or the caller's in canonical form; anything but a UUID is refused (422)."""
+    if value is None:
+        return new_id()
+    event_id = canonical_uuid(value)
+    if event_id is None:
+        raise AlgaflowError("INVALID_FIELD", "eventId must be a UUID.", status=422,
+                            details={"field": "eventId"})  # fmt: skip
+    return event_id
 
 
 def _check_event_payload(registry: Any, payload: Any, ref: str | None) -> None:
@@ -361,10 +403,13 @@ def _resume_event_waits(
     keys: list[str],
     payload: Any,
     event_id: str,
-) -> tuple[list[str], str | None]:
-    """Every WAITING event/human wait with this name and one of the keys, whose filters pass."""
+) -> tuple[list[str], str | None, list[str]]:
+    """Every WAITING event/human wait with this name and one of the keys, whose filters pass.
+
+    Returns the runs resumed, the first wait resolved and the runs to drive now.
+    """
     if not keys:
-        return [], None
+        return [], None, []
     waits = rt.workflow_run_waits
     rows = conn.execute(
         sa.select(waits)
@@ -378,6 +423,7 @@ def _resume_event_waits(
         .order_by(waits.c.created_at)
     ).mappings()
     resumed: list[str] = []
+    to_drive: list[str] = []
     first_wait = None
     for wait in [dict(r) for r in rows]:
         if wait["wait_type"] == "human":
@@ -387,10 +433,12 @@ def _resume_event_waits(
             outcome = {"ok": {"eventId": event_id, "eventName": name, "payload": payload}}
         else:
             continue
-        if driver.resolve_wait(tenant_id, wait["run_id"], wait["wait_id"], outcome):
+        runs = driver.resolve_wait(tenant_id, wait["run_id"], wait["wait_id"], outcome)
+        if runs is not None:
             resumed.append(wait["run_id"])
+            to_drive.extend(runs)
             first_wait = first_wait or wait["wait_id"]
-    return resumed, first_wait
+    return resumed, first_wait, to_drive
 
 
 def _start_triggered(
@@ -522,7 +570,10 @@ def list_tasks(
     if status is not None:
         query = query.where(tasks.c.status == status)
     if run_id is not None:
-        query = query.where(tasks.c.run_id == _run_id(run_id))
+        run_key = canonical_uuid(run_id)
+        if run_key is None:
+            return []
+        query = query.where(tasks.c.run_id == run_key)
     rows = conn.execute(query.order_by(tasks.c.created_at, tasks.c.task_id)).mappings()
     return [task_view(dict(r)) for r in rows]
 
@@ -538,11 +589,31 @@ def complete_task(
     options: DriverOptions | None = None,
 ) -> dict[str, Any]:
     """Complete a PENDING task; its run resumes with ``vars.event = output``."""
+    task, to_drive = _complete_task(conn, tenant_id, task_id, output, registry=registry,
+                                    options=options)  # fmt: skip
+    if drive:
+        driver = Driver(conn, registry, options=options)
+        for run_id in to_drive:
+            driver.drive(tenant_id, run_id)
+    return task
+
+
+def _complete_task(
+    conn: Connection,
+    tenant_id: str,
+    task_id: str,
+    output: Any,
+    *,
+    registry: Any,
+    options: DriverOptions | None,
+) -> tuple[dict[str, Any], list[str]]:
+    """:func:`complete_task` without driving: the completed task, and the runs to drive."""
     tasks = rt.workflow_tasks
-    try:
-        task_key = _run_id(task_id)
-    except AlgaflowError:
-        raise _task_not_found(task_id) from None
+    task_key = canonical_uuid(task_id)
+    if task_key is None:
+        raise _task_not_found(task_id)
+    output = {} if output is None else output
+    check_storable(output=output)
     task = conn.execute(
         sa.select(tasks).where(tasks.c.tenant == tenant_id, tasks.c.task_id == task_key)
     ).mappings().first()  # fmt: skip
@@ -555,19 +626,16 @@ def complete_task(
             status=409,
             details={"taskId": task_key, "status": task["status"]},
         )
-    output = {} if output is None else output
     if not _complete_task_row(conn, task_key, output):
         raise AlgaflowError("TASK_ALREADY_COMPLETED", "Task is already completed", status=409,
                             details={"taskId": task_key})  # fmt: skip
     driver = Driver(conn, registry, options=options)
     outcome = {"ok": {"taskId": task_key, "eventName": "HUMAN_TASK_COMPLETED", "response": output}}
-    resumed = task["wait_id"] and driver.resolve_wait(
-        tenant_id, task["run_id"], task["wait_id"], outcome
-    )
-    if resumed and drive:
-        driver.drive(tenant_id, task["run_id"])
+    to_drive = []
+    if task["wait_id"]:
+        to_drive = driver.resolve_wait(tenant_id, task["run_id"], task["wait_id"], outcome) or []
     row = conn.execute(sa.select(tasks).where(tasks.c.task_id == task_key)).mappings().one()
-    return task_view(dict(row))
+    return task_view(dict(row)), to_drive
 
 
 def _complete_task_row(conn: Connection, task_id: str, response: Any) -> bool:
@@ -598,14 +666,17 @@ def run_due_work(
     now: datetime | None = None,
     options: DriverOptions | None = None,
 ) -> int:
-    """Resume due time and retry waits, time out event waits, and continue RUNNING runs nobody
-    drives (left by a killed process, or recorded with ``drive=False``). Returns how many runs it
-    touched. Each run is driven with a commit after every step."""
+    """Resume due time and retry waits, time out event waits, continue RUNNING runs nobody drives
+    (left by a killed process, or recorded with ``drive=False``) and parents whose child ended
+    while nobody was there to resume them. Returns how many runs it touched.
+
+    Each run is driven with a commit after every step. A run whose work fails is logged and
+    skipped: one run never stops the pass for the others.
+    """
     now = now or utcnow()
-    touched = 0
     waits = rt.workflow_run_waits
     runs = rt.workflow_runs
-    with engine.connect() as conn:
+    with write_connection(engine) as conn:
         driver = Driver(conn, registry, durable=True, options=options)
         due = conn.execute(
             sa.select(waits.c.wait_id, waits.c.tenant, waits.c.run_id, waits.c.wait_type,
@@ -614,23 +685,9 @@ def run_due_work(
                    waits.c.wait_type.in_(("time", "retry", "event")))
             .order_by(waits.c.timeout_at)
         ).mappings().all()  # fmt: skip
-        for wait in due:
-            outcome: dict[str, Any] = {"ok": {}}
-            if wait["wait_type"] == "event":
-                failure = timeout_error(wait["payload"] or {})
-                outcome = {
-                    "error": {
-                        "category": failure.category,
-                        "message": failure.message,
-                        "details": failure.details,
-                        "at": now.isoformat(),
-                    }
-                }
-            if driver.resolve_wait(wait["tenant"], wait["run_id"], wait["wait_id"], outcome):
-                conn.commit()
-                driver.drive(wait["tenant"], wait["run_id"])
-                touched += 1
         conn.commit()
+        touched = sum(_isolated(conn, wait["run_id"], lambda w=wait: _resume_due(driver, w, now))
+                      for wait in due)  # fmt: skip
         orphans = conn.execute(
             sa.select(runs.c.run_id, runs.c.tenant).where(
                 runs.c.status == "RUNNING",
@@ -639,33 +696,80 @@ def run_due_work(
         ).mappings().all()  # fmt: skip
         conn.commit()
         for run in orphans:
-            driver.drive(run["tenant"], run["run_id"], now=now)
-            touched += 1
-        touched += _resume_parents_of_finished_children(conn, driver)
+
+            def drive(run: Any = run) -> int:
+                driver.drive(run["tenant"], run["run_id"], now=now)
+                return 1
+
+            touched += _isolated(conn, run["run_id"], drive)
+        for parent in _parents_of_ended_children(conn):
+
+            def resume(parent: Any = parent) -> int:
+                return int(driver.resume_parent(parent["tenant"], parent["child"]))
+
+            touched += _isolated(conn, parent["run_id"], resume)
         conn.commit()
     return touched
 
 
-def _resume_parents_of_finished_children(conn: Connection, driver: Driver) -> int:
-    """A WAITING parent whose child has ended (its process died in between) resumes."""
+def _isolated(conn: Connection, run_id: str, work: Callable[[], int]) -> int:
+    """``work()``, or 0 when it raised: logged, rolled back, and the pass goes on."""
+    try:
+        return work()
+    except Exception:
+        log.exception("run_due_work: run %s failed; going on with the others", run_id)
+        conn.rollback()
+        return 0
+
+
+def _resume_due(driver: Driver, wait: dict[str, Any], now: datetime) -> int:
+    """A due timer or retry delay resumes its run; a due event wait times out."""
+    outcome: dict[str, Any] = {"ok": {}}
+    if wait["wait_type"] == "event":
+        failure = timeout_error(wait["payload"] or {})
+        outcome = {
+            "error": {
+                "category": failure.category,
+                "message": failure.message,
+                "details": failure.details,
+                "at": now.isoformat(),
+            }
+        }
+    to_drive = driver.resolve_wait(wait["tenant"], wait["run_id"], wait["wait_id"], outcome)
+    for run_id in to_drive or []:
+        driver.drive(wait["tenant"], run_id)
+    return 0 if to_drive is None else 1
+
+
+def _parents_of_ended_children(conn: Connection) -> list[dict[str, Any]]:
+    """WAITING parents whose awaited child has ended (a process died in between).
+
+    A parent awaits its newest child: one with ended children and no active child is a
+    candidate; its state names the child it awaits, which must have ended.
+    """
     runs = rt.workflow_runs
     parent = runs.alias("parent")
+    ended = runs.alias("ended")
+
+    def child_in(statuses: tuple[str, ...], table: Any) -> Any:
+        return sa.exists().where(table.c.parent_run_id == parent.c.run_id,
+                                 table.c.status.in_(statuses))  # fmt: skip
+
     rows = conn.execute(
-        sa.select(parent.c.run_id, parent.c.tenant)
-        .join(runs, runs.c.parent_run_id == parent.c.run_id)
-        .where(parent.c.status == "WAITING", runs.c.status.in_(rt.TERMINAL_STATUSES))
-        .distinct()
+        sa.select(parent.c.run_id, parent.c.tenant, parent.c.state_json).where(
+            parent.c.status == "WAITING",
+            child_in(rt.TERMINAL_STATUSES, ended),
+            ~child_in(records.ACTIVE, runs),
+        )
     ).mappings().all()  # fmt: skip
     conn.commit()
-    count = 0
+    found = []
     for row in rows:
-        state = records.load_run(conn, row["tenant"], row["run_id"])["state_json"] or {}
-        if state.get("child") and not state.get("wait"):
-            records.update_run(conn, row["run_id"], only_if=("WAITING",), status="RUNNING")
-            conn.commit()
-            driver.drive(row["tenant"], row["run_id"])
-            count += 1
-    return count
+        state = row["state_json"] or {}
+        child = (state.get("child") or {}).get("runId")
+        if child and not state.get("wait"):
+            found.append({"run_id": row["run_id"], "tenant": row["tenant"], "child": child})
+    return found
 
 
 def drive_runs(
@@ -677,7 +781,7 @@ def drive_runs(
     options: DriverOptions | None = None,
 ) -> None:
     """Execute recorded RUNNING runs with a commit after every step (the API's way)."""
-    with engine.connect() as conn:
+    with write_connection(engine) as conn:
         driver = Driver(conn, registry, durable=True, options=options)
         for run_id in run_ids:
             driver.drive(tenant_id, run_id)
@@ -701,7 +805,7 @@ def start_run_durable(
 
     A refused payload keeps its FAILED run (committed before the error is raised).
     """
-    with engine.connect() as conn:
+    with write_connection(engine) as conn:
         try:
             run = start_run(conn, tenant_id, workflow_id, registry=registry, version=version,
                             payload=payload, drive=False)  # fmt: skip
@@ -727,13 +831,14 @@ def emit_event_durable(
     event_id: str | None = None,
     options: DriverOptions | None = None,
 ) -> dict[str, Any]:
-    """:func:`emit_event`, then the started and resumed runs executed step by step."""
-    with engine.begin() as conn:
-        result = emit_event(conn, tenant_id, name, payload, registry=registry,
-                            correlation_key=correlation_key, payload_schema_ref=payload_schema_ref,
-                            event_id=event_id, drive=False)  # fmt: skip
-    runs = [*result["resumedRuns"], *result["startedRuns"]]
-    drive_runs(engine, tenant_id, runs, registry=registry, options=options)
+    """:func:`emit_event`, then the started and resumed runs (and the parents that resumed runs
+    woke by ending) executed step by step."""
+    with write_connection(engine) as conn, conn.begin():
+        result, to_drive = _emit(conn, tenant_id, name, payload, registry=registry,
+                                 correlation_key=correlation_key,
+                                 payload_schema_ref=payload_schema_ref, event_id=event_id,
+                                 options=options)  # fmt: skip
+    drive_runs(engine, tenant_id, to_drive, registry=registry, options=options)
     return result
 
 
@@ -747,12 +852,13 @@ def complete_task_durable(
     options: DriverOptions | None = None,
 ) -> dict[str, Any]:
     """:func:`complete_task`, then its run executed step by step."""
-    with engine.begin() as conn:
-        task = complete_task(conn, tenant_id, task_id, output, registry=registry, drive=False)
-    drive_runs(engine, tenant_id, [task["runId"]], registry=registry, options=options)
+    with write_connection(engine) as conn, conn.begin():
+        task, to_drive = _complete_task(conn, tenant_id, task_id, output, registry=registry,
+                                        options=options)  # fmt: skip
+    drive_runs(engine, tenant_id, to_drive, registry=registry, options=options)
     return task
 
 
 def cancel_run_durable(engine: Engine, tenant_id: str, run_id: str) -> dict[str, Any]:
-    with engine.begin() as conn:
+    with write_connection(engine) as conn, conn.begin():
         return cancel_run(conn, tenant_id, run_id)

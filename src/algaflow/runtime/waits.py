@@ -48,7 +48,7 @@ def _event_request(
     if timeout_ms is not None:
         if not _positive_int(timeout_ms):
             raise StepFailure("ValidationError", "event.wait timeoutMs must be a positive integer")
-        due = iso_millis(now + timedelta(milliseconds=timeout_ms))
+        due = iso_millis(later(now, timeout_ms, "event.wait timeoutMs"))
     filters = config.get("filters") if isinstance(config.get("filters"), list) else []
     return {
         "type": "event",
@@ -70,7 +70,7 @@ def _time_request(
                 "ValidationError",
                 "time.wait duration mode requires a positive safe-integer durationMs",
             )
-        due = now + timedelta(milliseconds=duration)
+        due = later(now, duration, "time.wait durationMs")
     elif mode == "until":
         if not is_expr(config.get("until")):
             raise StepFailure("ValidationError", "time.wait until mode requires until expression")
@@ -125,13 +125,27 @@ def _positive_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_SAFE_INTEGER
 
 
+def later(now: datetime, ms: int, what: str) -> datetime:
+    """``now`` plus ``ms`` milliseconds; a ValidationError past year 9999 (JS would go further,
+    to year 275760, but a wait that long cannot be told from one that never ends)."""
+    try:
+        return now + timedelta(milliseconds=ms)
+    except OverflowError:
+        raise StepFailure(
+            "ValidationError", f"{what} ends after year 9999", code="DATE_OUT_OF_RANGE"
+        ) from None
+
+
 def parse_instant(text: str) -> datetime | None:
-    """ISO-8601 only; a date alone is UTC midnight and a missing zone means UTC (§3.8.2)."""
+    """ISO-8601 only; a date alone is UTC midnight and a missing zone means UTC (§3.8.2).
+
+    None for anything else, including instants that leave years 1-9999 once moved to UTC.
+    """
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def apply_resolution(

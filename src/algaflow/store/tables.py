@@ -34,7 +34,8 @@ api_keys = sa.Table(
     sa.Column("id", UUIDType, primary_key=True),
     sa.Column("tenant", UUIDType, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
     sa.Column("name", sa.Text, nullable=False),
-    # The first characters of the secret, shown in listings and used to find the row.
+    # The first characters of the secret, for humans telling keys apart in listings; a request's
+    # key is found by key_hash.
     sa.Column("prefix", sa.String(16), nullable=False, index=True),
     sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("permissions", JSONType, nullable=False),

@@ -8,9 +8,8 @@ raw database errors: they become :class:`~algaflow.errors.AlgaflowError` with a 
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,12 +17,25 @@ from sqlalchemy.engine import Connection
 
 from algaflow.clock import new_id, utcnow
 from algaflow.errors import AlgaflowError
+from algaflow.jsvalues import MAX_JSON_DEPTH, json_pointer, value_depth
 from algaflow.store.tables import workflow_definition_versions as versions_t
 from algaflow.store.tables import workflow_definitions as defs_t
+from algaflow.store.types import canonical_uuid, unstorable_paths
 
-KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]*")
+#: Workflow keys (Alga's ``/^[a-z0-9][a-z0-9._-]*$/``), anchored with ``\Z`` so that ``match``,
+#: ``search`` and ``fullmatch`` all refuse a trailing newline as JavaScript's ``$`` does. The
+#: one copy: the bundle format uses it too.
+KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*\Z")
+#: What may start a key: its alphabet, possibly empty.
+KEY_PREFIX_PATTERN = re.compile(r"[a-z0-9._-]*\Z")
 PAYLOAD_SCHEMA_MODES = ("pinned", "inferred")
 INT4_MAX = 2**31 - 1
+#: Levels a bundle puts above the deepest value it carries (root, ``workflows``, the entry,
+#: ``publishedVersions``, the version: a published definition or payload schema).
+BUNDLE_LEVELS_ABOVE_A_VALUE = 5
+#: Deepest nesting of a stored JSON value, so that everything stored exports as a bundle that
+#: imports again (bundles are limited to :data:`~algaflow.jsvalues.MAX_JSON_DEPTH`).
+MAX_STORED_DEPTH = MAX_JSON_DEPTH - BUNDLE_LEVELS_ABOVE_A_VALUE
 
 #: Metadata fields a user may change, and the column each maps to.
 METADATA_FIELDS: dict[str, str] = {
@@ -44,7 +56,7 @@ METADATA_FIELDS: dict[str, str] = {
 
 def validate_key(key: Any) -> str:
     """A workflow key must match ``^[a-z0-9][a-z0-9._-]*$`` in full (no trailing newline)."""
-    if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
+    if not isinstance(key, str) or not KEY_PATTERN.search(key):
         raise AlgaflowError(
             "INVALID_WORKFLOW_KEY",
             f"Invalid workflow key {key!r}. Expected pattern: ^[a-z0-9][a-z0-9._-]*$",
@@ -55,10 +67,10 @@ def validate_key(key: Any) -> str:
 
 def validate_uuid(value: Any, *, code: str = "WORKFLOW_NOT_FOUND", what: str = "Workflow") -> str:
     """Ids that are not UUIDs cannot exist: answer them as not found, before any SQL runs."""
-    try:
-        return str(uuid.UUID(value))
-    except (ValueError, TypeError, AttributeError):
-        raise AlgaflowError(code, f"{what} not found: {value!r}", status=404) from None
+    canonical = canonical_uuid(value)
+    if canonical is None:
+        raise AlgaflowError(code, f"{what} not found: {value!r}", status=404)
+    return canonical
 
 
 def _require_text(value: Any, field: str) -> str:
@@ -104,7 +116,11 @@ def _bool(value: Any, field: str) -> bool:
 
 
 def parse_failure_rate_threshold(value: Any) -> Decimal | None:
-    """NUMERIC(5,2): a number or numeric string below 1000 in magnitude, kept to two places."""
+    """NUMERIC(5,2) exactly as PostgreSQL (and so Alga) stores it, the same on SQLite.
+
+    PostgreSQL rounds half away from zero (``0.025`` -> ``0.03``) and checks the range *after*
+    rounding (``999.995`` -> ``1000.00`` does not fit); it has no negative zero.
+    """
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
@@ -113,9 +129,12 @@ def parse_failure_rate_threshold(value: Any) -> Decimal | None:
         number = Decimal(str(value).strip())
     except InvalidOperation:
         raise _threshold_error(value) from None
-    if not number.is_finite() or abs(number) >= 1000:
+    if not number.is_finite() or number.copy_abs() >= 1000:  # keeps quantize in range
         raise _threshold_error(value)
-    return number.quantize(Decimal("0.01"))
+    rounded = number.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if abs(rounded) >= 1000:
+        raise _threshold_error(value)
+    return rounded.copy_abs() if rounded.is_zero() else rounded
 
 
 def _threshold_error(value: Any) -> AlgaflowError:
@@ -125,6 +144,42 @@ def _threshold_error(value: Any) -> AlgaflowError:
         status=422,
         details={"field": "failureRateThreshold"},
     )
+
+
+def check_storable(values: Mapping[str, Any]) -> None:
+    """Refuse what one of the two databases would refuse or store differently, before any SQL.
+
+    ``values`` maps field names (as the API calls them) to what will be stored. JSON nested
+    deeper than :data:`MAX_STORED_DEPTH` is ``JSON_TOO_DEEP`` (it would export as a bundle too
+    deep to import; checked first, without recursion). NUL, lone surrogates and non-finite
+    numbers are ``UNSTORABLE_VALUE`` listing every one by JSON pointer (PostgreSQL refuses them,
+    SQLite keeps them and exports a bundle that no import accepts).
+    """
+    depth, field = max(((value_depth(v), f) for f, v in values.items()), default=(0, ""))
+    if depth > MAX_STORED_DEPTH:
+        raise AlgaflowError(
+            "JSON_TOO_DEEP",
+            f"{field} is nested {depth} levels deep; the limit for a stored value is "
+            f"{MAX_STORED_DEPTH}.",
+            details={
+                "instancePath": json_pointer(field),
+                "depth": depth,
+                "maxDepth": MAX_STORED_DEPTH,
+            },
+        )
+    problems = [
+        {"instancePath": json_pointer(field) + path, "message": message}
+        for field, value in values.items()
+        for path, message in unstorable_paths(value)
+    ]
+    if problems:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise AlgaflowError(
+            "UNSTORABLE_VALUE",
+            f"{first['instancePath']}: {first['message']}{more}",
+            details={"errors": problems},
+        )
 
 
 def normalize_metadata(changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,11 +227,21 @@ def _row(result: sa.engine.Result[Any]) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+def _published_version(tenant_id: str) -> sa.Label[Any]:
+    """The highest published version of the row's workflow (None when unpublished)."""
+    return (
+        sa.select(sa.func.max(versions_t.c.version))
+        .where(versions_t.c.tenant == tenant_id, versions_t.c.workflow_id == defs_t.c.workflow_id)
+        .scalar_subquery()
+        .label("published_version")
+    )
+
+
 def get_workflow(conn: Connection, tenant_id: str, workflow_id: str) -> dict[str, Any]:
     workflow_id = validate_uuid(workflow_id)
     row = _row(
         conn.execute(
-            sa.select(defs_t).where(
+            sa.select(defs_t, _published_version(tenant_id)).where(
                 defs_t.c.tenant == tenant_id, defs_t.c.workflow_id == workflow_id
             )
         )
@@ -218,20 +283,24 @@ def list_workflows(
     paused: bool | None = None,
 ) -> list[dict[str, Any]]:
     """Workflows ordered by key, each with ``published_version`` (the highest, or None)."""
-    latest = (
-        sa.select(sa.func.max(versions_t.c.version))
-        .where(versions_t.c.tenant == tenant_id, versions_t.c.workflow_id == defs_t.c.workflow_id)
-        .scalar_subquery()
-    )
-    query = sa.select(defs_t, latest.label("published_version")).where(defs_t.c.tenant == tenant_id)
+    query = sa.select(defs_t, _published_version(tenant_id)).where(defs_t.c.tenant == tenant_id)
     if key_prefix:
-        escaped = key_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(defs_t.c.key.like(escaped + "%", escape="\\"))
+        if not KEY_PREFIX_PATTERN.match(key_prefix):
+            return []  # no key holds such a character (and NUL would upset PostgreSQL)
+        # Exact and case-sensitive on both databases, unlike LIKE (case-blind on SQLite).
+        prefix_of_key = sa.func.substr(defs_t.c.key, 1, len(key_prefix))
+        query = query.where(prefix_of_key == key_prefix)
     if status is not None:
         query = query.where(defs_t.c.status == status)
     if paused is not None:
         query = query.where(defs_t.c.is_paused == paused)
-    return [dict(r) for r in conn.execute(query.order_by(defs_t.c.key)).mappings()]
+    return [dict(r) for r in conn.execute(query.order_by(_binary(conn, defs_t.c.key))).mappings()]
+
+
+def _binary(conn: Connection, column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
+    """``column`` compared by code point, as SQLite always does (PostgreSQL's default collation
+    follows the locale, where ``a-b`` may sort after ``a.c``)."""
+    return column.collate("C") if conn.dialect.name == "postgresql" else column
 
 
 def list_versions(conn: Connection, tenant_id: str, workflow_id: str) -> list[dict[str, Any]]:
@@ -323,8 +392,6 @@ def create_workflow(
             "pinnedPayloadSchemaRef": pinned_payload_schema_ref,
         }
     )
-    if find_workflow_by_key(conn, tenant_id, key) is not None:
-        raise _key_conflict(conn, tenant_id, key)
     workflow_id = new_id()
     draft = (
         dict(source)
@@ -339,6 +406,18 @@ def create_workflow(
     if trigger is not None and "trigger" not in draft:
         draft["trigger"] = trigger
     draft["id"] = workflow_id
+    check_storable(
+        {
+            "name": name,
+            "description": description,
+            "payloadSchemaRef": payload_schema_ref,
+            "pinnedPayloadSchemaRef": pinned_payload_schema_ref,
+            "trigger": trigger,
+            "definition": draft,
+        }
+    )
+    if find_workflow_by_key(conn, tenant_id, key) is not None:
+        raise _key_conflict(conn, tenant_id, key)
     draft_version = draft.get("version")
     now = utcnow()
     row = {
@@ -368,11 +447,29 @@ def _is_int(value: Any) -> bool:
 
 def _key_conflict(conn: Connection, tenant_id: str, key: str) -> AlgaflowError:
     existing = find_workflow_by_key(conn, tenant_id, key)
-    return AlgaflowError(
+    return key_conflict({key: existing and existing["workflow_id"]})
+
+
+def key_conflict(
+    existing: Mapping[str, str | None],
+    *,
+    hint: str = "",
+    error: type[AlgaflowError] = AlgaflowError,
+) -> AlgaflowError:
+    """``WORKFLOW_KEY_CONFLICT`` (409) for taken keys (``existing``: key -> workflow id, in order).
+
+    One shape everywhere (create, import, a concurrent import): the first conflict's
+    ``workflowKey``/``existingWorkflowId`` (Alga's fields) and all of them in ``conflicts``.
+    ``error`` lets the bundle importer raise its own error type.
+    """
+    conflicts = [{"workflowKey": k, "existingWorkflowId": v} for k, v in existing.items()]
+    first = conflicts[0]
+    more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
+    return error(
         "WORKFLOW_KEY_CONFLICT",
-        f'Workflow with key "{key}" already exists.',
+        f'Workflow with key "{first["workflowKey"]}" already exists{more}.{hint}',
         status=409,
-        details={"workflowKey": key, "existingWorkflowId": existing and existing["workflow_id"]},
+        details={**first, "conflicts": conflicts},
     )
 
 
@@ -397,6 +494,7 @@ def replace_draft(
     current = get_workflow(conn, tenant_id, workflow_id)
     draft = dict(_require_object(definition, "definition") or {})
     draft["id"] = current["workflow_id"]
+    check_storable({"definition": draft})
     conn.execute(
         defs_t.update()
         .where(defs_t.c.tenant == tenant_id, defs_t.c.workflow_id == current["workflow_id"])
@@ -415,6 +513,7 @@ def update_metadata(
 ) -> dict[str, Any]:
     current = get_workflow(conn, tenant_id, workflow_id)
     values = normalize_metadata(changes)
+    check_storable(changes)
     conn.execute(
         defs_t.update()
         .where(defs_t.c.tenant == tenant_id, defs_t.c.workflow_id == current["workflow_id"])
@@ -447,7 +546,7 @@ def insert_version(
     validated_at: Any = None,
     published_by: str | None = None,
 ) -> dict[str, Any]:
-    """Insert one immutable published version (publish and import use this)."""
+    """Insert one immutable published version (publish uses this)."""
     if not _is_int(version) or not 1 <= version <= INT4_MAX:
         raise AlgaflowError(
             "INVALID_FIELD",
@@ -455,8 +554,50 @@ def insert_version(
             status=422,
             details={"field": "version"},
         )
-    now = utcnow()
-    row = {
+    check_storable({"definition": definition_json, "payloadSchemaJson": payload_schema_json})
+    row = version_row(
+        tenant_id,
+        workflow_id,
+        version,
+        definition_json,
+        payload_schema_json,
+        published_by=published_by,
+        now=utcnow(),
+        validation_status=validation_status,
+        validation_errors=validation_errors,
+        validation_warnings=validation_warnings,
+        validated_at=validated_at,
+    )
+    _insert(
+        conn,
+        versions_t,
+        row,
+        lambda: AlgaflowError(
+            "WORKFLOW_VERSION_CONFLICT",
+            f"Workflow version {version} already exists. Refresh and retry.",
+            status=409,
+            details={"workflowId": workflow_id, "version": version},
+        ),
+    )
+    return row
+
+
+def version_row(
+    tenant_id: str,
+    workflow_id: str,
+    version: int,
+    definition_json: Any,
+    payload_schema_json: Any,
+    *,
+    published_by: str | None,
+    now: Any,
+    validation_status: str | None = None,
+    validation_errors: list[Any] | None = None,
+    validation_warnings: list[Any] | None = None,
+    validated_at: Any = None,
+) -> dict[str, Any]:
+    """The row of one published version; publish and import (in bulk) both build it here."""
+    return {
         "version_id": new_id(),
         "tenant": tenant_id,
         "workflow_id": workflow_id,
@@ -472,15 +613,3 @@ def insert_version(
         "created_at": now,
         "updated_at": now,
     }
-    _insert(
-        conn,
-        versions_t,
-        row,
-        lambda: AlgaflowError(
-            "WORKFLOW_VERSION_CONFLICT",
-            f"Workflow version {version} already exists. Refresh and retry.",
-            status=409,
-            details={"workflowId": workflow_id, "version": version},
-        ),
-    )
-    return row

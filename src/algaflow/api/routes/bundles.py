@@ -17,6 +17,7 @@ from algaflow.bundle.export import export_bundle_bytes
 from algaflow.bundle.importer import import_bundle
 from algaflow.errors import AlgaflowError
 from algaflow.registry import Registry
+from algaflow.store.engine import write_transaction
 
 from ..bodies import MAX_JSON_DEPTH, check_export_keys, parse_bundle_body
 from ..deps import Principal, get_engine, get_registry, read_conn, require
@@ -167,7 +168,7 @@ async def import_(
 
     def run() -> dict[str, Any]:
         bundle = parse_bundle_body(raw)
-        with engine.begin() as conn:
+        with write_transaction(engine) as conn:
             return import_bundle(
                 conn,
                 principal.tenant_id,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Connection
 
@@ -17,6 +17,8 @@ from algaflow.store import workflows as store
 from ..deps import Principal, get_registry, read_conn, require, write_conn
 
 router = APIRouter(prefix="/workflow-definitions", tags=["workflow-definitions"])
+#: A version in a path: an int4 column, so anything else cannot exist (and would overflow SQL).
+VersionPath = Annotated[int, Path(ge=1, le=store.INT4_MAX)]
 
 
 class CreateWorkflow(BaseModel):
@@ -130,7 +132,7 @@ def update_metadata(
 @router.get("/{workflowId}/{version}")
 def get_definition(
     workflowId: str,
-    version: int,
+    version: VersionPath,
     principal: Principal = Depends(require("workflow:read")),
     conn: Connection = Depends(read_conn),
 ) -> dict[str, Any]:
@@ -150,7 +152,7 @@ def get_definition(
 @router.put("/{workflowId}/{version}")
 def replace_draft(
     workflowId: str,
-    version: int,
+    version: VersionPath,
     body: ReplaceDraft,
     principal: Principal = Depends(require("workflow:write")),
     conn: Connection = Depends(write_conn),
@@ -196,7 +198,7 @@ def validate(
 @router.post("/{workflowId}/{version}/publish")
 def publish(
     workflowId: str,
-    version: int,
+    version: VersionPath,
     body: PublishRequest | None = None,
     principal: Principal = Depends(require("workflow:publish")),
     registry: Registry = Depends(get_registry),

@@ -7,12 +7,6 @@ from typing import Any
 from algaflow.jsvalues import js_string
 from algaflow.registry.actions import ActionDef, ActionHandler
 
-# ECMAScript WhiteSpace + LineTerminator: what String.prototype.trim removes.
-JS_WHITESPACE = (
-    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
-    "\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
-)
-
 ANY: dict[str, Any] = {}
 JSON_VALUE: dict[str, Any] = {"type": ["string", "number", "boolean", "null", "array", "object"]}
 TEXT_OUTPUT: dict[str, Any] = {
@@ -35,10 +29,6 @@ ITEMS_OUTPUT: dict[str, Any] = {
 def coerce_text(value: Any) -> str:
     """Alga's ``coerceText``: ``''`` for null/undefined, else JavaScript ``String(v)``."""
     return "" if value is None else js_string(value)
-
-
-def js_trim(text: str) -> str:
-    return text.strip(JS_WHITESPACE)
 
 
 def utf16_slice(text: str, start: int, end: int | None = None) -> str:

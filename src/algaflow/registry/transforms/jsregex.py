@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from algaflow.registry.transforms.common import JS_WHITESPACE
+from algaflow.jsvalues import JS_WHITESPACE
 
 SUPPORTED_FLAGS = "dgimsuvy"
 _WORD = "A-Za-z0-9_"

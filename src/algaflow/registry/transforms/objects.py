@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from algaflow.jsvalues import js_trim
 from algaflow.registry.actions import ActionContext, ActionDef
 from algaflow.registry.transforms.common import (
     ITEMS_OUTPUT,
     OBJECT_OUTPUT,
-    js_trim,
     obj,
     transform,
 )

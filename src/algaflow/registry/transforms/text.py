@@ -5,13 +5,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from algaflow.jsvalues import utf16_len
+from algaflow.jsvalues import js_trim, utf16_len
 from algaflow.registry.actions import ActionContext, ActionDef
 from algaflow.registry.transforms.common import (
     ANY,
     TEXT_OUTPUT,
     coerce_text,
-    js_trim,
     obj,
     transform,
     utf16_slice,

@@ -190,8 +190,8 @@ def upgrade() -> None:
 
     op.create_table(
         "workflow_runtime_events",
-        sa.Column("event_id", UUIDType, nullable=False),
         sa.Column("tenant", UUIDType, nullable=False),
+        sa.Column("event_id", UUIDType, nullable=False),
         sa.Column("event_name", sa.Text, nullable=False),
         sa.Column("correlation_key", sa.Text, nullable=True),
         sa.Column("payload", JSONType, nullable=True),
@@ -202,7 +202,7 @@ def upgrade() -> None:
         sa.Column("matched_wait_id", UUIDType, nullable=True),
         sa.Column("matched_step_path", sa.Text, nullable=True),
         sa.Column("error_message", sa.Text, nullable=True),
-        sa.PrimaryKeyConstraint("event_id", name="pk_workflow_runtime_events"),
+        sa.PrimaryKeyConstraint("tenant", "event_id", name="pk_workflow_runtime_events"),
         _tenant_fk("workflow_runtime_events"),
     )
     op.create_index(
