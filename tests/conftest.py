@@ -114,3 +114,20 @@ def tenant(engine: Engine) -> str:
 def other_tenant(engine: Engine) -> str:
     with engine.begin() as conn:
         return create_tenant(conn, "tenant-b")["id"]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line saying how many tests ran on each database, so a CI log shows PostgreSQL ran."""
+    counts: dict[str, dict[str, int]] = {"sqlite": {}, "postgres": {}}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            nodeid = getattr(report, "nodeid", "")
+            for name, tally in counts.items():
+                if f"[{name}" in nodeid or f"-{name}]" in nodeid or f"-{name}-" in nodeid:
+                    tally[outcome] = tally.get(outcome, 0) + 1
+    where = PG_URL.split("@")[-1]
+    for name, tally in counts.items():
+        if tally:
+            summary = ", ".join(f"{n} {o}" for o, n in sorted(tally.items()))
+            suffix = f" ({where})" if name == "postgres" else ""
+            terminalreporter.write_line(f"database tests on {name}{suffix}: {summary}")
