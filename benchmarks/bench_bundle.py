@@ -5,7 +5,8 @@ For SQLite (a temporary file) and PostgreSQL (``ALGAFLOW_TEST_POSTGRES_URL`` or 
 prints the median of a few runs of:
 
 * import time (every check, then the writes, committed) and export time (canonical bytes);
-* peak traced memory of one import and one export (``tracemalloc``, in separate untimed runs);
+* peak traced memory of one import, one export as bytes (the CLI) and one streamed export (the
+  HTTP route: pieces consumed, not joined) (``tracemalloc``, in separate untimed runs);
 * import time / a plain ``executemany`` of the same rows into the two tables: the price of the
   checks and of the planning on top of the writes themselves;
 * canonical encoding / ``json.dumps(sort_keys=True, indent=2)`` of the same bundle.
@@ -34,7 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from algaflow.bundle.canonical import dumps_canonical
-from algaflow.bundle.export import export_bundle_bytes
+from algaflow.bundle.export import export_bundle_bytes, iter_export_bundle_bytes
 from algaflow.bundle.importer import import_bundle
 from algaflow.registry import default_registry
 from algaflow.store import migrate
@@ -178,6 +179,11 @@ def _measure(engine: Engine, bundle: dict[str, Any], runs: int) -> dict[str, flo
         with engine.connect() as conn:
             return export_bundle_bytes(conn, state["tenant"], all=True)
 
+    def run_stream() -> None:  # what the HTTP route does: each piece is sent, then dropped
+        with engine.connect() as conn:
+            for _piece in iter_export_bundle_bytes(conn, state["tenant"], all=True):
+                pass
+
     def baseline_setup() -> None:
         fresh()
         state["rows"] = _plain_rows(bundle, state["tenant"])
@@ -188,12 +194,14 @@ def _measure(engine: Engine, bundle: dict[str, Any], runs: int) -> dict[str, flo
     fresh()
     import_mib = _peak_mib(run_import)
     export_mib = _peak_mib(run_export)
+    stream_mib = _peak_mib(run_stream)
     bulk_s = _median(lambda: _bulk_insert(engine, state["rows"]), runs, baseline_setup)
     return {
         "import_s": import_s,
         "export_s": export_s,
         "import_mib": import_mib,
         "export_mib": export_mib,
+        "stream_mib": stream_mib,
         "bulk_s": bulk_s,
     }
 
@@ -222,11 +230,12 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{name}: skipped, not reachable ({str(exc).splitlines()[0]})")
 
     header = f"{'':<12}{'import s':>10}{'export s':>10}{'import MiB':>12}{'export MiB':>12}"
-    print(header + f"{'bulk insert s':>15}{'import/bulk':>13}")
+    print(header + f"{'stream MiB':>12}{'bulk insert s':>15}{'import/bulk':>13}")
     for name, r in results.items():
         print(
             f"{name:<12}{r['import_s']:>10.2f}{r['export_s']:>10.2f}{r['import_mib']:>12.1f}"
-            f"{r['export_mib']:>12.1f}{r['bulk_s']:>15.2f}{r['import_s'] / r['bulk_s']:>12.2f}x"
+            f"{r['export_mib']:>12.1f}{r['stream_mib']:>12.1f}{r['bulk_s']:>15.2f}"
+            f"{r['import_s'] / r['bulk_s']:>12.2f}x"
         )
     print(
         f"canonical encoding {canonical_s * 1000:.0f} ms / json.dumps(sort_keys=True, indent=2) "

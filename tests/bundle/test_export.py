@@ -16,11 +16,12 @@ from bundle_factory import (
 
 from algaflow.bundle.canonical import dumps_canonical, loads_json
 from algaflow.bundle.errors import BundleError
-from algaflow.bundle.export import export_bundle, export_bundle_bytes
+from algaflow.bundle.export import export_bundle, export_bundle_bytes, iter_export_bundle_bytes
 from algaflow.bundle.format import validate_bundle
 from algaflow.clock import frozen
 from algaflow.errors import AlgaflowError
 from algaflow.store import workflows as store
+from algaflow.store.tables import workflow_definition_versions as versions_t
 from algaflow.store.tables import workflow_definitions as defs_t
 
 UNKNOWN_ID = "99999999-9999-4999-8999-999999999999"
@@ -137,22 +138,64 @@ def test_nothing_selected_is_refused(engine, tenant):
         assert caught.value.code == "NOTHING_TO_EXPORT"
 
 
-def test_two_queries_whatever_the_number_of_workflows(engine, tenant, registry):
-    for n in range(5):
-        _make(engine, tenant, registry, f"a.w{n}", publish_times=2)
+def _selects(engine, export):
+    """What ``export()`` returns, and the SELECT statements it ran."""
     statements = []
 
     def record(conn, cursor, statement, *args):
         statements.append(statement)
 
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        result = export()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    return result, [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+
+
+def test_one_key_query_then_two_queries_per_batch(engine, tenant, registry):
+    for n in range(5):
+        _make(engine, tenant, registry, f"a.w{n}", publish_times=2)
     with engine.connect() as conn:
-        sa.event.listen(engine, "before_cursor_execute", record)
-        try:
-            bundle = export_bundle(conn, tenant, all=True)
-        finally:
-            sa.event.remove(engine, "before_cursor_execute", record)
-    assert len(bundle["workflows"]) == 5
-    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2
+        whole, selects = _selects(
+            engine, lambda: export_bundle_bytes(conn, tenant, all=True, exported_at="latest-change")
+        )
+        assert len(selects) == 1 + 2
+        batched, selects = _selects(
+            engine,
+            lambda: export_bundle_bytes(
+                conn, tenant, all=True, exported_at="latest-change", batch_size=2
+            ),
+        )
+        assert len(selects) == 1 + 2 * 3
+    assert batched == whole
+    assert [w["key"] for w in loads_json(whole)["workflows"]] == [f"a.w{n}" for n in range(5)]
+
+
+def test_streamed_export_raises_before_the_first_piece(engine, tenant, registry):
+    _make(engine, tenant, registry, "a.one")
+    with engine.connect() as conn:
+        with pytest.raises(BundleError):
+            iter_export_bundle_bytes(conn, tenant, keys=["a.one", "zzz"])
+        with pytest.raises(AlgaflowError) as caught:
+            iter_export_bundle_bytes(conn, tenant, all=True, exported_at="yesterday")
+        assert caught.value.code == "INVALID_EXPORTED_AT"
+        pieces = iter_export_bundle_bytes(conn, tenant, all=True, exported_at="latest-change")
+        assert b"".join(pieces) == export_bundle_bytes(
+            conn, tenant, all=True, exported_at="latest-change"
+        )
+
+
+def test_workflow_deleted_during_a_stream_is_left_out(engine, tenant, registry):
+    for key in ("a.one", "a.two"):
+        _make(engine, tenant, registry, key)
+    with engine.connect() as conn:
+        pieces = iter_export_bundle_bytes(conn, tenant, all=True, exported_at="latest-change")
+        conn.execute(defs_t.delete().where(defs_t.c.tenant == tenant))
+        data = b"".join(pieces)
+        conn.rollback()
+    assert data.decode() == dumps_canonical(loads_json(data))  # "[]", still canonical
+    assert loads_json(data)["workflows"] == []
 
 
 def test_exported_at_is_the_clock_unless_pinned(engine, tenant, registry):
@@ -216,6 +259,20 @@ def test_latest_change_follows_the_newest_row(engine, tenant, registry):
         again = export_bundle_bytes(conn, tenant, all=True, exported_at="latest-change")
     assert b'"exportedAt": "2026-02-02T00:00:00.000Z"' in data
     assert data == again
+    with engine.begin() as conn, frozen(now=lambda: datetime(2026, 3, 3, tzinfo=UTC)):
+        create_published(conn, tenant, registry, "a.two", definition(), publish_times=1)
+        conn.execute(  # a version newer than every definition row still counts
+            versions_t.update()
+            .where(versions_t.c.workflow_id == workflow_id)
+            .values(updated_at=datetime(2026, 4, 4, tzinfo=UTC))
+        )
+    with engine.connect() as conn:
+        data = export_bundle_bytes(conn, tenant, keys=["a.one"], exported_at="latest-change")
+        both = export_bundle_bytes(conn, tenant, all=True, exported_at="latest-change")
+        other = export_bundle_bytes(conn, tenant, keys=["a.two"], exported_at="latest-change")
+    assert b'"exportedAt": "2026-04-04T00:00:00.000Z"' in data
+    assert b'"exportedAt": "2026-04-04T00:00:00.000Z"' in both
+    assert b'"exportedAt": "2026-03-03T00:00:00.000Z"' in other
 
 
 def test_progress_is_reported_per_workflow(engine, tenant, registry):

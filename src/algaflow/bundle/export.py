@@ -3,7 +3,9 @@
 Matches Alga's exporters (reference §4): workflows ordered by key with ``localeCompare``, published
 versions ascending, audit fields and ids left out (the id still travels as ``definition.id``),
 ``isSystem`` always false, ``failureRateThreshold`` as the NUMERIC string (``"0.50"``), dependencies
-per §2.6. Two queries whatever the number of workflows: one for definitions, one for versions.
+per §2.6. One light query checks the selection and fixes the order (keys, ids, ``updated_at``);
+definitions and versions are then read :data:`BATCH_SIZE` workflows at a time, so the streamed
+bytes (:func:`iter_export_bundle_bytes`) need memory for one batch, not for the bundle.
 
 ``exportedAt`` is the export time, like Alga, unless pinned: fixtures kept in git need the same
 database state to give the same bytes, so ``exported_at="latest-change"`` uses the latest
@@ -12,7 +14,7 @@ database state to give the same bytes, so ``exported_at="latest-change"`` uses t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -34,6 +36,8 @@ from algaflow.store.types import canonical_uuid
 LATEST_CHANGE = "latest-change"
 ExportedAt = datetime | str | None | Literal["latest-change"]
 Progress = Callable[[int, int], None]
+#: Workflows read per step (two queries): bounds the rows alive at once during an export.
+BATCH_SIZE = 50
 
 _DEF_COLUMNS = [
     c
@@ -71,41 +75,71 @@ def export_bundle(
 
     Unknown ids or keys raise 404 ``WORKFLOW_NOT_FOUND`` listing every missing one in
     ``details["missingWorkflowIds"]`` / ``details["missingKeys"]``; another tenant's rows count as
-    missing.
+    missing. The whole bundle is in memory: for large exports prefer
+    :func:`iter_export_bundle_bytes`.
     """
-    condition = _selection(tenant_id, workflow_ids, keys, all)
-    rows = [dict(r) for r in conn.execute(sa.select(*_DEF_COLUMNS).where(condition)).mappings()]
-    _check_found(rows, workflow_ids or (), keys or (), all)
-    versions = _versions_by_workflow(conn, tenant_id, condition)
-    rows.sort(key=lambda r: locale_compare_key(r["key"]))
-    workflows = []
-    for index, row in enumerate(rows, start=1):
-        workflows.append(_workflow_entry(row, versions.get(row["workflow_id"], [])))
-        if progress is not None:
-            progress(index, len(rows))
+    stamp, order = _plan(conn, tenant_id, workflow_ids, keys, all, exported_at)
     return {
         "format": BUNDLE_FORMAT,
         "formatVersion": BUNDLE_FORMAT_VERSION,
-        "exportedAt": _exported_at(exported_at, rows, versions),
-        "workflows": workflows,
+        "exportedAt": stamp,
+        "workflows": list(_entries(conn, tenant_id, order, BATCH_SIZE, progress)),
     }
 
 
-def export_bundle_bytes(conn: Connection, tenant_id: str, **options: Any) -> bytes:
-    """:func:`export_bundle` as canonical JSON bytes (what the HTTP route and the CLI write).
+def iter_export_bundle_bytes(
+    conn: Connection,
+    tenant_id: str,
+    *,
+    workflow_ids: Sequence[str] | None = None,
+    keys: Sequence[str] | None = None,
+    all: bool = False,
+    exported_at: ExportedAt = None,
+    batch_size: int = BATCH_SIZE,
+) -> Iterator[bytes]:
+    """:func:`export_bundle`'s canonical JSON bytes, in pieces, for streaming.
 
-    The same bytes as ``dumps_canonical_bytes(export_bundle(...))``, but encoded one workflow at a
-    time: the encoder's intermediate pieces for a whole large export cost several times its size.
+    Every error (nothing selected, 404, ``INVALID_EXPORTED_AT``) is raised by this call, before
+    any piece exists, so an HTTP response can still become an error. The pieces then read
+    ``batch_size`` workflows per step (two queries each) on ``conn``, which must stay open until
+    they are consumed; only one batch of rows is alive at a time. A workflow deleted meanwhile
+    is left out.
+    """
+    stamp, order = _plan(conn, tenant_id, workflow_ids, keys, all, exported_at)
+    return _encode(stamp, _entries(conn, tenant_id, order, batch_size, None))
+
+
+def export_bundle_bytes(conn: Connection, tenant_id: str, **options: Any) -> bytes:
+    """:func:`iter_export_bundle_bytes` joined (what the CLI writes).
+
+    The same bytes as ``dumps_canonical_bytes(export_bundle(...))``, without the bundle's value:
+    the rows and the encoder's intermediate pieces for a whole large export cost several times its
+    size.
+    """
+    return b"".join(iter_export_bundle_bytes(conn, tenant_id, **options))
+
+
+def _encode(stamp: str, entries: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    """The canonical bundle, one workflow entry per piece.
+
     ``"workflows"`` sorts last among the four top-level keys, and a canonical string never holds a
     raw newline, so each entry is its own canonical text indented by two levels.
     """
-    bundle = export_bundle(conn, tenant_id, **options)
-    entries = [
-        b"\n".join(b"    " + line for line in dumps_canonical_bytes(entry)[:-1].split(b"\n"))
-        for entry in bundle["workflows"]
-    ]
-    head = dumps_canonical_bytes({**bundle, "workflows": []})
-    return head[: -len(b"[]\n}\n")] + b"[\n" + b",\n".join(entries) + b"\n  ]\n}\n"
+    head = dumps_canonical_bytes(
+        {
+            "format": BUNDLE_FORMAT,
+            "formatVersion": BUNDLE_FORMAT_VERSION,
+            "exportedAt": stamp,
+            "workflows": [],
+        }
+    )
+    yield head[: -len(b"]\n}\n")]
+    separator = b"\n"
+    for entry in entries:
+        text = dumps_canonical_bytes(entry)[:-1]
+        yield separator + b"\n".join(b"    " + line for line in text.split(b"\n"))
+        separator = b",\n"
+    yield b"]\n}\n" if separator == b"\n" else b"\n  ]\n}\n"
 
 
 # --- selection ---------------------------------------------------------------------------------
@@ -155,31 +189,86 @@ def _unique(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-# --- rows -> bundle ----------------------------------------------------------------------------
+# --- order, then rows in batches -> entries ----------------------------------------------------
+
+
+def _plan(
+    conn: Connection,
+    tenant_id: str,
+    workflow_ids: Sequence[str] | None,
+    keys: Sequence[str] | None,
+    all: bool,
+    exported_at: ExportedAt,
+) -> tuple[str, list[str]]:
+    """Check the selection with one light query: ``(exportedAt, workflow ids in export order)``.
+
+    Each row carries the newest ``updated_at`` of its published versions, so ``latest-change``
+    is known before any definition is read.
+    """
+    condition = _selection(tenant_id, workflow_ids, keys, all)
+    newest_version = (
+        sa.select(sa.func.max(versions_t.c.updated_at))
+        .where(versions_t.c.tenant == tenant_id, versions_t.c.workflow_id == defs_t.c.workflow_id)
+        .scalar_subquery()
+    )
+    query = sa.select(
+        defs_t.c.workflow_id, defs_t.c.key, defs_t.c.updated_at, newest_version.label("newest")
+    ).where(condition)
+    rows = [dict(r) for r in conn.execute(query).mappings()]
+    _check_found(rows, workflow_ids or (), keys or (), all)
+    moments = [m for r in rows for m in (r["updated_at"], r["newest"]) if m is not None]
+    stamp = _exported_at(exported_at, moments)
+    # Keys are unique per tenant; code-point order only breaks ties between keys that collate equal.
+    rows.sort(key=lambda r: (locale_compare_key(r["key"]), r["key"]))
+    return stamp, [r["workflow_id"] for r in rows]
+
+
+def _entries(
+    conn: Connection,
+    tenant_id: str,
+    order: list[str],
+    batch_size: int,
+    progress: Progress | None,
+) -> Iterator[dict[str, Any]]:
+    """The workflow entries in ``order``, reading ``batch_size`` workflows per two queries."""
+    done = 0
+    for start in range(0, len(order), batch_size):
+        batch = order[start : start + batch_size]
+        query = sa.select(*_DEF_COLUMNS).where(
+            defs_t.c.tenant == tenant_id, defs_t.c.workflow_id.in_(batch)
+        )
+        rows = {r["workflow_id"]: r for r in conn.execute(query).mappings()}
+        versions = _versions_by_workflow(conn, tenant_id, batch)
+        for workflow_id in batch:
+            row = rows.get(workflow_id)
+            done += 1
+            if row is not None:
+                yield _workflow_entry(row, versions.get(workflow_id, []))
+            if progress is not None:
+                progress(done, len(order))
+        del rows, versions  # before the next batch is read, not after
 
 
 def _versions_by_workflow(
-    conn: Connection, tenant_id: str, condition: sa.ColumnElement[bool]
-) -> dict[str, list[dict[str, Any]]]:
-    selected = sa.select(defs_t.c.workflow_id).where(condition)
+    conn: Connection, tenant_id: str, workflow_ids: list[str]
+) -> dict[str, list[Any]]:
     query = (
         sa.select(
             versions_t.c.workflow_id,
             versions_t.c.version,
             versions_t.c.definition_json,
             versions_t.c.payload_schema_json,
-            versions_t.c.updated_at,
         )
-        .where(versions_t.c.tenant == tenant_id, versions_t.c.workflow_id.in_(selected))
+        .where(versions_t.c.tenant == tenant_id, versions_t.c.workflow_id.in_(workflow_ids))
         .order_by(versions_t.c.workflow_id, versions_t.c.version)
     )
-    grouped: dict[str, list[dict[str, Any]]] = {}
+    grouped: dict[str, list[Any]] = {}
     for row in conn.execute(query).mappings():
-        grouped.setdefault(row["workflow_id"], []).append(dict(row))
+        grouped.setdefault(row["workflow_id"], []).append(row)
     return grouped
 
 
-def _workflow_entry(row: dict[str, Any], versions: list[dict[str, Any]]) -> dict[str, Any]:
+def _workflow_entry(row: Mapping[str, Any], versions: list[Mapping[str, Any]]) -> dict[str, Any]:
     pinned = row["pinned_payload_schema_ref"]
     return {
         "key": row["key"],
@@ -214,14 +303,10 @@ def _workflow_entry(row: dict[str, Any], versions: list[dict[str, Any]]) -> dict
     }
 
 
-def _exported_at(
-    value: ExportedAt, rows: list[dict[str, Any]], versions: dict[str, list[dict[str, Any]]]
-) -> str:
+def _exported_at(value: ExportedAt, moments: list[datetime]) -> str:
     if value is None:
         return iso_millis(utcnow())
     if value == LATEST_CHANGE:
-        moments = [r["updated_at"] for r in rows]
-        moments += [v["updated_at"] for vs in versions.values() for v in vs]
         return iso_millis(max(moments))
     if isinstance(value, str):
         try:

@@ -1,11 +1,14 @@
-"""``algaflow db|tenants|keys``: operating the instance itself."""
+"""``algaflow db|tenants|keys``: operating the instance itself.
+
+Each command imports the store module it uses (SQLAlchemy, Alembic), so that loading the CLI
+does not.
+"""
 
 from __future__ import annotations
 
 import typer
 
 from algaflow.errors import AlgaflowError
-from algaflow.store import api_keys, migrate, tenants
 
 from .common import (
     DatabaseUrlOption,
@@ -28,6 +31,8 @@ keys_app = typer.Typer(
 @db_app.command("upgrade")
 def db_upgrade(database_url: str | None = DatabaseUrlOption) -> None:
     """Apply all pending migrations."""
+    from algaflow.store import migrate
+
     engine = open_engine(settings_for(database_url), auto_migrate=True)
     stdout.print(f"database at revision {migrate.current_revision(engine)}")
 
@@ -36,9 +41,13 @@ def db_upgrade(database_url: str | None = DatabaseUrlOption) -> None:
 def tenants_create(
     name: str, database_url: str | None = DatabaseUrlOption, as_json: bool = JsonOption
 ) -> None:
+    from algaflow.store import tenants
+
     engine = open_engine(settings_for(database_url))
     try:
-        with engine.begin() as conn:
+        from algaflow.store.engine import write_transaction
+
+        with write_transaction(engine) as conn:
             row = tenants.create_tenant(conn, name)
     except AlgaflowError as err:
         fail(err)
@@ -50,6 +59,8 @@ def tenants_create(
 
 @tenants_app.command("list")
 def tenants_list(database_url: str | None = DatabaseUrlOption, as_json: bool = JsonOption) -> None:
+    from algaflow.store import tenants
+
     engine = open_engine(settings_for(database_url))
     with engine.connect() as conn:
         rows = [{"id": t["id"], "name": t["name"]} for t in tenants.list_tenants(conn)]
@@ -69,10 +80,14 @@ def keys_create(
     as_json: bool = JsonOption,
 ) -> None:
     """Create a key; the secret is printed once and cannot be shown again."""
+    from algaflow.store import api_keys
+
     engine = open_engine(settings_for(database_url))
     try:
         tenant_id = resolve_tenant(engine, tenant)
-        with engine.begin() as conn:
+        from algaflow.store.engine import write_transaction
+
+        with write_transaction(engine) as conn:
             row, secret = api_keys.create_api_key(
                 conn, tenant_id, name=name, permissions=permission
             )
@@ -88,6 +103,8 @@ def keys_create(
 
 @keys_app.command("list")
 def keys_list(database_url: str | None = DatabaseUrlOption, as_json: bool = JsonOption) -> None:
+    from algaflow.store import api_keys
+
     engine = open_engine(settings_for(database_url))
     with engine.connect() as conn:
         rows = [
@@ -114,9 +131,13 @@ def keys_list(database_url: str | None = DatabaseUrlOption, as_json: bool = Json
 
 @keys_app.command("revoke")
 def keys_revoke(key_id: str, database_url: str | None = DatabaseUrlOption) -> None:
+    from algaflow.store import api_keys
+
     engine = open_engine(settings_for(database_url))
     try:
-        with engine.begin() as conn:
+        from algaflow.store.engine import write_transaction
+
+        with write_transaction(engine) as conn:
             api_keys.revoke_api_key(conn, key_id)
     except AlgaflowError as err:
         fail(err)

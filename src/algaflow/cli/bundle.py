@@ -1,7 +1,8 @@
 """``algaflow bundle``: export, import, validate and format workflow bundles.
 
 ``export`` and ``import`` work on a server or a database like every command (``uses_backend``);
-``validate`` and ``fmt`` are offline.
+``validate`` and ``fmt`` are offline. Each command imports the bundle code it uses when it runs
+(``algaflow.bundle`` loads jsonschema and SQLAlchemy), so that loading the CLI does not.
 """
 
 from __future__ import annotations
@@ -15,9 +16,6 @@ from typing import Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from algaflow.api.bodies import check_export_keys, parse_bundle_body, parse_json_body
-from algaflow.bundle import dumps_canonical_bytes
-from algaflow.bundle.importer import check_bundle
 from algaflow.errors import AlgaflowError
 
 from .backends import Backend
@@ -94,6 +92,8 @@ def export(
     ),
 ) -> None:
     """Write a canonical bundle: the server's bytes, verbatim."""
+    from algaflow.api.bodies import check_export_keys
+
     if sum([bool(workflow_id), bool(key), all_]) != 1:
         raise typer.BadParameter("give exactly one of --workflow-id, --key or --all")
     check_export_keys(key)
@@ -115,6 +115,8 @@ def import_(
     as_json: bool = JsonOption,
 ) -> None:
     """Import a bundle in one transaction and print the summary."""
+    from algaflow.api.bodies import parse_bundle_body
+
     raw = read_input(file)
     bundle = parse_bundle_body(raw)
     total = _workflow_count(bundle)
@@ -153,6 +155,9 @@ def validate(
     as_json: bool = JsonOption,
 ) -> None:
     """Check a bundle offline: header, schema, definitions, dependencies (local registries)."""
+    from algaflow.api.bodies import parse_bundle_body
+    from algaflow.bundle.importer import check_bundle
+
     try:
         bundle = parse_bundle_body(read_input(file))
         check_bundle(bundle, registry=load_registry(settings_for(None, plugin)))
@@ -171,6 +176,9 @@ def fmt(
     check: bool = typer.Option(False, "--check", help="Only report; exit 1 if any would change."),
 ) -> None:
     """Rewrite bundles in canonical form (sorted keys, two-space indent, trailing newline)."""
+    from algaflow.api.bodies import parse_json_body
+    from algaflow.bundle import dumps_canonical_bytes
+
     changed = []
     try:
         for name in files:

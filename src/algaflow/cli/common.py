@@ -17,12 +17,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from algaflow.bundle import BUNDLE_ERROR_STATUS
 from algaflow.errors import AlgaflowError
-from algaflow.store.tenants import DEFAULT_TENANT_NAME
 
-from .backends import Backend, LocalBackend, RemoteBackend
-from .client import ApiClient
+from .backends import Backend, RemoteBackend
+from .constants import DEFAULT_TENANT_NAME, INVALID_BUNDLE_CODES
 from .database import settings_for
 
 stdout = Console(soft_wrap=True)
@@ -30,8 +28,8 @@ stderr = Console(stderr=True, soft_wrap=True)
 
 #: Documented, stable exit codes (docs/guides/workflows/workflow-import-export.md).
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INVALID_BUNDLE, EXIT_CONFLICT, EXIT_MISSING_DEPS = range(6)
-#: Codes that mean "the bundle itself is wrong" besides the bundle module's own 400s.
-_INVALID_INPUT_CODES = {"JSON_TOO_DEEP", "INVALID_WORKFLOW_KEY"}
+#: Codes that mean "the bundle itself is wrong": the bundle module's 400s and two more.
+_INVALID_INPUT_CODES = {"JSON_TOO_DEEP", "INVALID_WORKFLOW_KEY", *INVALID_BUNDLE_CODES}
 
 #: Where the commands on workflows, runs, events, tasks and bundles work (see open_backend).
 WHERE_COMMANDS_GO = (
@@ -59,7 +57,7 @@ def exit_code_for(error: AlgaflowError) -> int:
         return EXIT_MISSING_DEPS
     if error.status == 409:
         return EXIT_CONFLICT
-    if error.code in _INVALID_INPUT_CODES or BUNDLE_ERROR_STATUS.get(error.code) == 400:
+    if error.code in _INVALID_INPUT_CODES:
         return EXIT_INVALID_BUNDLE
     return EXIT_ERROR
 
@@ -147,6 +145,8 @@ def open_backend(
 
     ``ALGAFLOW_DATABASE_URL`` is read by :func:`settings_for`, never by an option, so a database
     configured for ``serve`` in the same shell cannot silently win over the server.
+    The client (httpx) and the local backend (the store, the runtime) are imported only when
+    chosen.
     """
     if base_url and not database_url:
         if tenant or plugin:
@@ -155,7 +155,11 @@ def open_backend(
                 " plugins (add --database-url to work on a database).",
                 param_hint="--tenant/--plugin",
             )
+        from .client import ApiClient
+
         return RemoteBackend(ApiClient(base_url, api_key))
+    from .local import LocalBackend
+
     return LocalBackend(settings_for(database_url, plugin), tenant)
 
 

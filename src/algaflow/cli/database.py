@@ -1,17 +1,23 @@
-"""Opening the database the commands work on directly: settings, migrations, the tenant."""
+"""Opening the database the commands work on directly: settings, migrations, the tenant.
+
+The store (SQLAlchemy, Alembic) and the registry (jsonschema) are imported by the functions that
+use them, so that merely importing the CLI (``--help``, server-mode commands) loads neither.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING
 
 from algaflow.config import Settings, load_settings
 from algaflow.errors import AlgaflowError
-from algaflow.registry import Registry, build_registry
-from algaflow.store import migrate
-from algaflow.store.engine import make_engine
-from algaflow.store.tenants import DEFAULT_TENANT_NAME, ensure_tenant, get_tenant_by_name
+
+from .constants import DEFAULT_TENANT_NAME
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from algaflow.registry import Registry
 
 
 def settings_for(database_url: str | None, plugins: Sequence[str] | None = None) -> Settings:
@@ -31,6 +37,9 @@ def open_engine(settings: Settings, *, auto_migrate: bool | None = None) -> Engi
     The embedded SQLite default is upgraded automatically; PostgreSQL only on request
     (``algaflow db upgrade`` or ``--migrate``), as operators expect.
     """
+    from algaflow.store import migrate
+    from algaflow.store.engine import make_engine
+
     engine = make_engine(settings.database_url)
     if auto_migrate if auto_migrate is not None else settings.is_sqlite:
         migrate.upgrade(engine)
@@ -44,12 +53,17 @@ def open_engine(settings: Settings, *, auto_migrate: bool | None = None) -> Engi
 
 
 def load_registry(settings: Settings) -> Registry:
+    from algaflow.registry import build_registry
+
     return build_registry(settings)
 
 
 def resolve_tenant(engine: Engine, name: str) -> str:
     """The tenant's id; the default tenant is created on first use."""
-    with engine.begin() as conn:
+    from algaflow.store.engine import write_transaction
+    from algaflow.store.tenants import ensure_tenant, get_tenant_by_name
+
+    with write_transaction(engine) as conn:
         if name == DEFAULT_TENANT_NAME:
             return ensure_tenant(conn)["id"]
         row = get_tenant_by_name(conn, name)

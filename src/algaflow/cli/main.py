@@ -1,14 +1,18 @@
-"""The ``algaflow`` command: serve, and the same service functions as the HTTP API."""
+"""The ``algaflow`` command: serve, and the same service functions as the HTTP API.
+
+Heavy libraries (SQLAlchemy, Alembic, jsonschema, uvicorn, FastAPI) are imported inside the
+commands that use them, so ``--help`` and server-mode commands start fast
+(``tests/cli/test_cli_startup.py``).
+"""
 
 from __future__ import annotations
 
+import sys
+from typing import TYPE_CHECKING
+
 import typer
-import uvicorn
-from sqlalchemy.engine import Engine
 
 from algaflow.errors import AlgaflowError
-from algaflow.store import api_keys
-from algaflow.store.tenants import ensure_tenant
 
 from .admin import db_app, keys_app, tenants_app
 from .bundle import bundle_app
@@ -17,6 +21,9 @@ from .database import open_engine, settings_for
 from .registry import registry_app
 from .runs import events_app, runs_app, tasks_app, worker
 from .workflows import workflows_app
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 app = typer.Typer(
     name="algaflow",
@@ -38,7 +45,11 @@ app.command("worker")(worker)
 
 def bootstrap_admin_key(engine: Engine) -> str | None:
     """On the very first start, a default tenant and one admin key (returned once)."""
-    with engine.begin() as conn:
+    from algaflow.store import api_keys
+    from algaflow.store.engine import write_transaction
+    from algaflow.store.tenants import ensure_tenant
+
+    with write_transaction(engine) as conn:
         if api_keys.count_api_keys(conn):
             return None
         tenant = ensure_tenant(conn)
@@ -57,6 +68,8 @@ def serve(
     migrate: bool = typer.Option(False, "--migrate", help="Apply migrations first (PostgreSQL)."),
 ) -> None:
     """Run the HTTP API (and the background worker for timers and resumptions)."""
+    import uvicorn
+
     from algaflow.api.app import create_app
 
     settings = settings_for(database_url, plugin)
@@ -73,5 +86,29 @@ def serve(
     uvicorn.run(application, host=host, port=port, log_level="info")
 
 
+def database_error(exc: Exception) -> AlgaflowError | None:
+    """A coded error for a database failure no command anticipated (not a traceback)."""
+    if not type(exc).__module__.startswith("sqlalchemy"):
+        return None
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    if "database is locked" in reason:
+        return AlgaflowError("DATABASE_BUSY", "The database stayed locked; retry.", status=503)
+    return AlgaflowError("DATABASE_ERROR", f"Database error: {reason}", status=503)
+
+
+def main() -> None:
+    """The console entry point."""
+    try:
+        app()
+    except Exception as exc:
+        error = database_error(exc)
+        if error is None:
+            raise
+        try:
+            fail(error)
+        except typer.Exit as done:
+            sys.exit(done.exit_code)
+
+
 if __name__ == "__main__":
-    app()
+    main()

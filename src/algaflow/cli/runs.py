@@ -1,4 +1,7 @@
-"""``algaflow runs|events|tasks``, on a database or a server (``uses_backend``); ``worker``."""
+"""``algaflow runs|events|tasks``, on a database or a server (``uses_backend``); ``worker``.
+
+``worker`` imports the runtime when it runs, so that loading the CLI does not.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +12,6 @@ from typing import Any, Literal
 import typer
 
 from algaflow.errors import AlgaflowError
-from algaflow.runtime import service
-from algaflow.runtime.worker import DEFAULT_INTERVAL_S, run_worker
-from algaflow.store.run_tables import RUN_STATUSES
-from algaflow.store.workflows import INT4_MAX
 
 from .backends import Backend
 from .common import (
@@ -26,6 +25,7 @@ from .common import (
     stdout,
     uses_backend,
 )
+from .constants import DEFAULT_RUN_LIMIT, DEFAULT_WORKER_INTERVAL_S, INT4_MAX, RUN_STATUSES
 from .database import load_registry, open_engine, settings_for
 
 runs_app = typer.Typer(help="Workflow runs.", no_args_is_help=True)
@@ -89,7 +89,7 @@ def list_(
     backend: Backend,
     workflow_id: str | None = typer.Option(None, "--workflow-id"),
     status: RunStatus | None = typer.Option(None, "--status"),
-    limit: int = typer.Option(service.DEFAULT_LIMIT, "--limit", min=1, max=1000),
+    limit: int = typer.Option(DEFAULT_RUN_LIMIT, "--limit", min=1, max=1000),
     as_json: bool = JsonOption,
 ) -> None:
     """Runs, newest first."""
@@ -150,11 +150,13 @@ def tasks_complete(
 
 
 def worker(
-    interval: float = typer.Option(DEFAULT_INTERVAL_S, "--interval", min=0.05),
+    interval: float = typer.Option(DEFAULT_WORKER_INTERVAL_S, "--interval", min=0.05),
     database_url: str | None = DatabaseUrlOption,
     plugin: list[str] | None = PluginOption,
 ) -> None:
     """Resume due timers and retries and runs left by a stopped process, until interrupted."""
+    from algaflow.runtime.worker import run_worker
+
     settings = settings_for(database_url, plugin)
     try:
         engine = open_engine(settings)

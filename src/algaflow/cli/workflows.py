@@ -1,4 +1,8 @@
-"""``algaflow workflows``: the definition store, on a database or a server (``uses_backend``)."""
+"""``algaflow workflows``: the definition store, on a database or a server (``uses_backend``).
+
+``validate`` imports publish validation (jsonschema, jlens) when it runs, so that loading the
+CLI does not.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,7 @@ from typing import Any, Literal
 
 import typer
 
-from algaflow.definitions.publish import validate_for_publish
 from algaflow.errors import AlgaflowError
-from algaflow.store.workflows import INT4_MAX
 
 from .backends import Backend, find_workflow
 from .common import (
@@ -22,6 +24,7 @@ from .common import (
     stdout,
     uses_backend,
 )
+from .constants import INT4_MAX
 from .database import load_registry, settings_for
 
 workflows_app = typer.Typer(help="Workflow definitions.", no_args_is_help=True)
@@ -140,6 +143,8 @@ def validate(
     as_json: bool = JsonOption,
 ) -> None:
     """Run publish validation on a definition file, offline."""
+    from algaflow.definitions.publish import validate_for_publish
+
     try:
         definition = read_json_file(file)
         result = validate_for_publish(definition, load_registry(settings_for(None, plugin)))

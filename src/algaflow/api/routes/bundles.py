@@ -6,14 +6,16 @@ workflow ids answer 404 like unknown ones. Errors answer ``{code, error, details
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 
-from algaflow.bundle.export import export_bundle_bytes
+from algaflow.bundle.export import iter_export_bundle_bytes
 from algaflow.bundle.importer import import_bundle
 from algaflow.errors import AlgaflowError
 from algaflow.registry import Registry
@@ -71,8 +73,12 @@ _BUNDLE_BODY = {
 }
 
 
-def _bundle_response(data: bytes) -> Response:
-    return Response(data, media_type="application/json; charset=utf-8", headers=_DOWNLOAD_HEADERS)
+def _bundle_response(pieces: Iterator[bytes]) -> Response:
+    """Streams the bundle: errors were raised before the first piece; the request's connection
+    (a dependency with yield) stays open until the last piece is sent."""
+    return StreamingResponse(
+        pieces, media_type="application/json; charset=utf-8", headers=_DOWNLOAD_HEADERS
+    )
 
 
 def parse_flag(value: str | None) -> bool:
@@ -118,10 +124,10 @@ def export_one(
     conn: Connection = Depends(read_conn),
 ) -> Response:
     """One workflow as a canonical bundle (Alga's route)."""
-    data = export_bundle_bytes(
+    pieces = iter_export_bundle_bytes(
         conn, principal.tenant_id, workflow_ids=[workflowId], exported_at=exportedAt
     )
-    return _bundle_response(data)
+    return _bundle_response(pieces)
 
 
 @router.post("/export", response_class=Response, responses=_BUNDLE_RESPONSE)
@@ -138,7 +144,7 @@ def export_many(
             'Give exactly one of "workflowIds", "keys" or "all": true.',
         )
     check_export_keys(body.keys)
-    data = export_bundle_bytes(
+    pieces = iter_export_bundle_bytes(
         conn,
         principal.tenant_id,
         workflow_ids=body.workflowIds,
@@ -146,7 +152,7 @@ def export_many(
         all=body.all,
         exported_at=body.exportedAt,
     )
-    return _bundle_response(data)
+    return _bundle_response(pieces)
 
 
 @router.post(
