@@ -298,10 +298,22 @@ def emit_event(
                              payload_schema_ref=payload_schema_ref, event_id=event_id,
                              options=options)  # fmt: skip
     if drive:
-        driver = Driver(conn, registry, options=options)
-        for run_id in to_drive:
-            driver.drive(tenant_id, run_id)
+        _drive_in_transaction(conn, tenant_id, to_drive, registry=registry, options=options)
     return result
+
+
+def _drive_in_transaction(
+    conn: Connection,
+    tenant_id: str,
+    run_ids: list[str],
+    *,
+    registry: Any,
+    options: DriverOptions | None,
+) -> None:
+    """Drive ``run_ids`` inside the caller's transaction (the non-durable entry points)."""
+    driver = Driver(conn, registry, options=options)
+    for run_id in run_ids:
+        driver.drive(tenant_id, run_id)
 
 
 def _emit(
@@ -592,9 +604,7 @@ def complete_task(
     task, to_drive = _complete_task(conn, tenant_id, task_id, output, registry=registry,
                                     options=options)  # fmt: skip
     if drive:
-        driver = Driver(conn, registry, options=options)
-        for run_id in to_drive:
-            driver.drive(tenant_id, run_id)
+        _drive_in_transaction(conn, tenant_id, to_drive, registry=registry, options=options)
     return task
 
 
