@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,13 +13,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from algaflow.store import migrate
-from algaflow.store.engine import ensure_database, make_engine
+from algaflow.store.engine import drop_database, ensure_database, make_engine
 from algaflow.store.tenants import create_tenant
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_DIR = ROOT.parent / "shared" / "corpus" / "alga-sample"
+#: The PostgreSQL database of this run. Without ``ALGAFLOW_TEST_POSTGRES_URL`` (which CI sets to
+#: a database it creates and drops) each run makes its own, uniquely named, and drops it after,
+#: so two checkouts testing on one server never meet.
+_OWN_PG_DATABASE = "ALGAFLOW_TEST_POSTGRES_URL" not in os.environ
 PG_URL = os.environ.get(
-    "ALGAFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/algaflow_test"
+    "ALGAFLOW_TEST_POSTGRES_URL",
+    f"postgresql+psycopg://postgres@127.0.0.1:5432/algaflow_test_{os.getpid()}_{uuid.uuid4().hex[:8]}",
 )
 
 
@@ -57,6 +63,8 @@ def _pg_engine() -> Iterator[Engine | str]:
     migrate.upgrade(engine)
     yield engine
     engine.dispose()
+    if _OWN_PG_DATABASE:
+        drop_database(PG_URL)
 
 
 @pytest.fixture(scope="session")

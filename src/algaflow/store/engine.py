@@ -64,19 +64,32 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-def ensure_database(url: str) -> None:
-    """Create the PostgreSQL database ``url`` names when it does not exist (tests, benchmarks)."""
+@contextmanager
+def _pg_admin(url: str) -> Iterator[tuple[Connection, str]]:
+    """An autocommit connection to the server's ``postgres`` database, and ``url``'s database."""
     target = sa.engine.make_url(url)
     admin = make_engine(target.set(database="postgres").render_as_string(hide_password=False))
     try:
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            exists = conn.execute(
-                sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}
-            ).first()
-            if not exists:
-                conn.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
+            yield conn, str(target.database)
     finally:
         admin.dispose()
+
+
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL database ``url`` names when it does not exist (tests, benchmarks)."""
+    with _pg_admin(url) as (conn, name):
+        exists = conn.execute(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+        ).first()
+        if not exists:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(url: str) -> None:
+    """Drop the PostgreSQL database ``url`` names, closing its sessions (tests, benchmarks)."""
+    with _pg_admin(url) as (conn, name):
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager
