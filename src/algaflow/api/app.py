@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from algaflow import __version__
@@ -17,7 +19,8 @@ from algaflow.registry import Registry, build_registry
 from algaflow.runtime.worker import start_background_worker
 from algaflow.store.engine import make_engine
 
-from .bodies import BODY_ERROR, too_deep
+from .bodies import BODY_ERROR, PRINCIPAL, too_deep
+from .deps import authenticate_key, presented_secret
 from .errors import JSONBody, install_error_handlers, problem
 from .routes import bundles, definitions, runs
 from .routes import registry as registry_routes
@@ -66,13 +69,17 @@ class JsonDepthLimit:
 
     Every body of this API is JSON, and FastAPI parses typed bodies before a route runs; past a
     few hundred levels parsing, validation or echoing the value back would hit Python's recursion
-    limit (a 500). So the raw bytes are measured here, before anything parses them. A body within
-    the limit goes on unchanged; a deeper one is replaced by an empty body and its error is left
-    in the request state for :func:`~algaflow.api.deps.require` to raise *after* authentication,
-    so an anonymous or under-privileged caller still gets 401/403 first.
-    The store refuses stored values deeper than ``MAX_STORED_DEPTH`` (a bundle's levels less),
-    with the pointer; this guard keeps every layer safe. Install it *inside* :class:`BodyLimit`,
-    which bounds what is buffered here.
+    limit (a 500). So the raw bytes are measured here, before anything parses them.
+
+    Measuring costs time in proportion to the body, so an anonymous caller gets none of it: a body
+    is measured only once its API key is known to be valid (one keyed lookup, which the route then
+    reuses), and both run in a worker thread, never on the event loop. A body without a valid key
+    is dropped unread, and the route answers 401. A body within the limit goes on unchanged; a
+    deeper one is dropped and its error left in the request state for
+    :func:`~algaflow.api.deps.require` to raise after the permission check, so an
+    under-privileged caller still gets 403 first. The store refuses stored values deeper than
+    ``MAX_STORED_DEPTH`` (a bundle's levels less), with the pointer; this guard keeps every layer
+    safe. Install it *inside* :class:`BodyLimit`, which bounds what is buffered here.
     """
 
     def __init__(self, app: ASGIApp, limit: int = MAX_JSON_DEPTH) -> None:
@@ -97,12 +104,27 @@ class JsonDepthLimit:
             await problem(error)(scope, receive, send)
             return
         body = b"".join(chunks)
-        depth = json_depth(body)
-        if depth > self.limit:
-            scope.setdefault("state", {})[BODY_ERROR] = too_deep(depth, self.limit)
-            body = b""
+        if body:
+            body = await self._admit(scope, body)
         whole: Message = {"type": "http.request", "body": body, "more_body": False}
         await self.app(scope, _replay(whole, receive), send)
+
+    async def _admit(self, scope: Scope, body: bytes) -> bytes:
+        """``body`` if its caller is authenticated and it is shallow enough, else ``b""``."""
+        secret = presented_secret(Headers(scope=scope))
+        if secret is None:
+            return b""
+        try:
+            principal = await run_in_threadpool(authenticate_key, scope["app"].state.engine, secret)
+        except AlgaflowError:
+            return b""  # the route's own check answers 401
+        state = scope.setdefault("state", {})
+        state[PRINCIPAL] = principal
+        depth = await run_in_threadpool(json_depth, body)
+        if depth > self.limit:
+            state[BODY_ERROR] = too_deep(depth, self.limit)
+            return b""
+        return body
 
 
 def _replay(first: Message, receive: Receive) -> Receive:

@@ -21,6 +21,8 @@ from algaflow.jsvalues import MAX_JSON_DEPTH, json_depth
 
 #: Request-state key of a body refused before parsing, raised once the caller is authenticated.
 BODY_ERROR = "body_error"
+#: Request-state key of the principal that the body guard authenticated before measuring a body.
+PRINCIPAL = "principal"
 
 
 def too_deep(depth: int, max_depth: int) -> AlgaflowError:

@@ -6,14 +6,14 @@ no route takes a tenant from the URL or the body.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Connection, Engine
 
-from algaflow.api.bodies import BODY_ERROR
+from algaflow.api.bodies import BODY_ERROR, PRINCIPAL
 from algaflow.errors import AlgaflowError
 from algaflow.registry import Registry
 from algaflow.store.api_keys import authenticate, record_use, use_record_due
@@ -49,14 +49,22 @@ def write_conn(engine: Engine = Depends(get_engine)) -> Iterator[Connection]:
         yield conn
 
 
-def get_principal(
-    engine: Engine = Depends(get_engine),
-    bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
-    api_key: str | None = Depends(_api_key_header),
-) -> Principal:
-    secret = bearer.credentials if bearer else api_key
+def presented_secret(headers: Mapping[str, str]) -> str | None:
+    """The API key a request presents (``Authorization: Bearer`` or ``x-api-key``), if any."""
+    scheme, _, credentials = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return headers.get("x-api-key") or None
+
+
+def authenticate_key(engine: Engine, secret: str | None) -> Principal:
+    """The principal of an API key, or ``UNAUTHENTICATED`` (one keyed lookup)."""
     if not secret:
-        raise AlgaflowError("UNAUTHENTICATED", "An API key is required.", status=401)
+        raise AlgaflowError(
+            "UNAUTHENTICATED",
+            "An API key is required: send it as 'Authorization: Bearer <key>' or 'x-api-key'.",
+            status=401,
+        )
     with engine.connect() as conn:
         row = authenticate(conn, secret)
     if row is None:
@@ -65,6 +73,19 @@ def get_principal(
         with engine.begin() as conn:
             record_use(conn, row["id"])
     return Principal(row["tenant"], frozenset(row["permissions"]), row["id"])
+
+
+def get_principal(
+    request: Request,
+    engine: Engine = Depends(get_engine),
+    # Declared for OpenAPI's security schemes; the secret itself is read by presented_secret.
+    bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    api_key: str | None = Depends(_api_key_header),
+) -> Principal:
+    known = getattr(request.state, PRINCIPAL, None)  # authenticated by app.JsonDepthLimit
+    if isinstance(known, Principal):
+        return known
+    return authenticate_key(engine, presented_secret(request.headers))
 
 
 def require(permission: str) -> Callable[..., Principal]:
