@@ -7,7 +7,7 @@ import sqlite3
 import sqlalchemy as sa
 from cli_helpers import run_cli
 
-from algaflow.cli.main import database_error
+from algaflow.store.failures import database_error
 
 
 def test_unreachable_postgresql_is_a_coded_error(tmp_path):
@@ -16,7 +16,7 @@ def test_unreachable_postgresql_is_a_coded_error(tmp_path):
     )
     assert done.returncode == 1
     assert done.stdout == b""
-    assert done.stderr.startswith(b"error DATABASE_ERROR: Database error: ")
+    assert done.stderr.startswith(b"error DATABASE_UNAVAILABLE: The database could not be reached")
     assert b"Traceback" not in done.stderr
 
 

@@ -16,8 +16,8 @@ from sqlalchemy.engine import Connection, Engine
 from algaflow.api.bodies import BODY_ERROR, PRINCIPAL
 from algaflow.errors import AlgaflowError
 from algaflow.registry import Registry
+from algaflow.services import UnitOfWork
 from algaflow.store.api_keys import authenticate, record_use, use_record_due
-from algaflow.store.engine import write_transaction
 
 _bearer = HTTPBearer(auto_error=False, description="An algaflow API key")
 _api_key_header = APIKeyHeader(name="x-api-key", auto_error=False)
@@ -38,14 +38,18 @@ def get_registry(request: Request) -> Registry:
     return request.app.state.registry
 
 
+def get_uow(engine: Engine = Depends(get_engine)) -> UnitOfWork:
+    """The database of this request; the service call commits before the route returns.
+
+    Deliberately not a ``yield`` dependency: FastAPI may run the exit of one after the response
+    has been sent, which would acknowledge a write before (or even without) its commit.
+    """
+    return UnitOfWork(engine)
+
+
 def read_conn(engine: Engine = Depends(get_engine)) -> Iterator[Connection]:
+    """A connection for read-only routes (nothing to commit, so nothing to acknowledge early)."""
     with engine.connect() as conn:
-        yield conn
-
-
-def write_conn(engine: Engine = Depends(get_engine)) -> Iterator[Connection]:
-    """One transaction for the whole request: committed on success, rolled back on error."""
-    with write_transaction(engine) as conn:
         yield conn
 
 

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from algaflow.errors import AlgaflowError
+from algaflow.store.failures import database_error
 
 log = logging.getLogger("algaflow.api")
 PROBLEM_JSON = "application/problem+json"
@@ -61,30 +62,13 @@ def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
     return problem(AlgaflowError(code, str(exc.detail), status=exc.status_code))
 
 
-def _data_error(_: Request, exc: sa.exc.DataError) -> JSONResponse:
-    """A value the store's own checks missed but the database refused: the client's input."""
-    log.warning("database refused a value: %s", exc)
-    reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "invalid value"
-    return problem(
-        AlgaflowError(
-            "UNSTORABLE_VALUE",
-            f"The database refused a value of the request: {reason}",
-            details={"errors": [{"message": reason}]},
-        )
-    )
-
-
-def _operational_error(request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
-    """SQLite's writer lock still held after the busy timeout: retryable, not a server fault."""
-    if "database is locked" in str(exc.orig):
-        return problem(
-            AlgaflowError(
-                "DATABASE_BUSY",
-                "The database is busy with another write. Retry the request.",
-                status=503,
-            )
-        )
-    return _unexpected(request, exc)
+def _database_error(request: Request, exc: sa.exc.DBAPIError) -> JSONResponse:
+    """A database failure no operation anticipated: coded (retryable where it is), never a 500."""
+    error = database_error(exc)
+    if error is None:
+        return _unexpected(request, exc)
+    log.warning("database failure answered %s: %s", error.code, exc)
+    return problem(error)
 
 
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -96,6 +80,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AlgaflowError, lambda _r, e: problem(e))  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
-    app.add_exception_handler(sa.exc.DataError, _data_error)  # type: ignore[arg-type]
-    app.add_exception_handler(sa.exc.OperationalError, _operational_error)  # type: ignore[arg-type]
+    app.add_exception_handler(sa.exc.DBAPIError, _database_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)

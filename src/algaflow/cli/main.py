@@ -86,21 +86,13 @@ def serve(
     uvicorn.run(application, host=host, port=port, log_level="info")
 
 
-def database_error(exc: Exception) -> AlgaflowError | None:
-    """A coded error for a database failure no command anticipated (not a traceback)."""
-    if not type(exc).__module__.startswith("sqlalchemy"):
-        return None
-    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-    if "database is locked" in reason:
-        return AlgaflowError("DATABASE_BUSY", "The database stayed locked; retry.", status=503)
-    return AlgaflowError("DATABASE_ERROR", f"Database error: {reason}", status=503)
-
-
 def main() -> None:
     """The console entry point."""
     try:
         app()
     except Exception as exc:
+        from algaflow.store.failures import database_error
+
         error = database_error(exc)
         if error is None:
             raise

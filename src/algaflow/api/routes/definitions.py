@@ -6,15 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.engine import Connection
 
-from algaflow.definitions.publish import publish_workflow, validate_for_publish
-from algaflow.definitions.views import version_view, workflow_view
-from algaflow.errors import AlgaflowError
 from algaflow.registry import Registry
+from algaflow.services import UnitOfWork
+from algaflow.services import definitions as service
 from algaflow.store import workflows as store
 
-from ..deps import Principal, get_registry, read_conn, require, write_conn
+from ..deps import Principal, get_registry, get_uow, require
 
 router = APIRouter(prefix="/workflow-definitions", tags=["workflow-definitions"])
 #: A version in a path: an int4 column, so anything else cannot exist (and would overflow SQL).
@@ -55,11 +53,12 @@ class UpdateMetadata(BaseModel):
 def create_workflow(
     body: CreateWorkflow,
     principal: Principal = Depends(require("workflow:write")),
-    conn: Connection = Depends(write_conn),
+    uow: UnitOfWork = Depends(get_uow),
 ) -> dict[str, Any]:
-    row = store.create_workflow(
-        conn,
+    return service.create_workflow(
+        uow,
         principal.tenant_id,
+        actor=principal.key_id,
         key=body.key,
         name=body.name,
         payload_schema_ref=body.payloadSchemaRef,
@@ -68,9 +67,7 @@ def create_workflow(
         definition=body.definition,
         payload_schema_mode=body.payloadSchemaMode,
         pinned_payload_schema_ref=body.pinnedPayloadSchemaRef,
-        actor=principal.key_id,
     )
-    return workflow_view(row, with_draft=True)
 
 
 @router.get("")
@@ -79,30 +76,29 @@ def list_workflows(
     status: str | None = Query(None, pattern="^(draft|published)$"),
     paused: bool | None = None,
     principal: Principal = Depends(require("workflow:read")),
-    conn: Connection = Depends(read_conn),
+    uow: UnitOfWork = Depends(get_uow),
 ) -> list[dict[str, Any]]:
-    rows = store.list_workflows(
-        conn, principal.tenant_id, key_prefix=keyPrefix, status=status, paused=paused
+    return service.list_workflows(
+        uow, principal.tenant_id, key_prefix=keyPrefix, status=status, paused=paused
     )
-    return [workflow_view(r) for r in rows]
 
 
 @router.get("/{workflowId}")
 def get_workflow(
     workflowId: str,
     principal: Principal = Depends(require("workflow:read")),
-    conn: Connection = Depends(read_conn),
+    uow: UnitOfWork = Depends(get_uow),
 ) -> dict[str, Any]:
-    return workflow_view(store.get_workflow(conn, principal.tenant_id, workflowId), with_draft=True)
+    return service.get_workflow(uow, principal.tenant_id, workflowId)
 
 
 @router.delete("/{workflowId}", status_code=204)
 def delete_workflow(
     workflowId: str,
     principal: Principal = Depends(require("workflow:write")),
-    conn: Connection = Depends(write_conn),
+    uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
-    store.delete_workflow(conn, principal.tenant_id, workflowId)
+    service.delete_workflow(uow, principal.tenant_id, workflowId)
     return Response(status_code=204)
 
 
@@ -110,9 +106,9 @@ def delete_workflow(
 def list_versions(
     workflowId: str,
     principal: Principal = Depends(require("workflow:read")),
-    conn: Connection = Depends(read_conn),
+    uow: UnitOfWork = Depends(get_uow),
 ) -> list[dict[str, Any]]:
-    return [version_view(v) for v in store.list_versions(conn, principal.tenant_id, workflowId)]
+    return service.list_versions(uow, principal.tenant_id, workflowId)
 
 
 @router.put("/{workflowId}/metadata")
@@ -120,13 +116,12 @@ def update_metadata(
     workflowId: str,
     body: UpdateMetadata,
     principal: Principal = Depends(require("workflow:write")),
-    conn: Connection = Depends(write_conn),
+    uow: UnitOfWork = Depends(get_uow),
 ) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
-    row = store.update_metadata(
-        conn, principal.tenant_id, workflowId, changes, actor=principal.key_id
+    return service.update_metadata(
+        uow, principal.tenant_id, workflowId, changes, actor=principal.key_id
     )
-    return workflow_view(row, with_draft=True)
 
 
 @router.get("/{workflowId}/{version}")
@@ -134,19 +129,10 @@ def get_definition(
     workflowId: str,
     version: VersionPath,
     principal: Principal = Depends(require("workflow:read")),
-    conn: Connection = Depends(read_conn),
+    uow: UnitOfWork = Depends(get_uow),
 ) -> dict[str, Any]:
     """The draft when ``version`` is the draft version, else that published version."""
-    row = store.get_workflow(conn, principal.tenant_id, workflowId)
-    if version == row["draft_version"]:
-        return {
-            "workflowId": row["workflow_id"],
-            "version": version,
-            "kind": "draft",
-            "definition": row["draft_definition"],
-        }
-    published = store.get_version(conn, principal.tenant_id, workflowId, version)
-    return {**version_view(published, with_definition=True), "kind": "published"}
+    return service.get_definition(uow, principal.tenant_id, workflowId, version)
 
 
 @router.put("/{workflowId}/{version}")
@@ -155,21 +141,12 @@ def replace_draft(
     version: VersionPath,
     body: ReplaceDraft,
     principal: Principal = Depends(require("workflow:write")),
-    conn: Connection = Depends(write_conn),
+    uow: UnitOfWork = Depends(get_uow),
 ) -> dict[str, Any]:
     """Replace the draft; ``version`` must be the current draft version (optimistic lock)."""
-    current = store.get_workflow(conn, principal.tenant_id, workflowId)
-    if version != current["draft_version"]:
-        raise AlgaflowError(
-            "DRAFT_VERSION_CONFLICT",
-            f"Draft version is {current['draft_version']}, not {version}. Refresh and retry.",
-            status=409,
-            details={"draftVersion": current["draft_version"]},
-        )
-    row = store.replace_draft(
-        conn, principal.tenant_id, workflowId, body.definition, actor=principal.key_id
+    return service.replace_draft(
+        uow, principal.tenant_id, workflowId, version, body.definition, actor=principal.key_id
     )
-    return workflow_view(row, with_draft=True)
 
 
 class PublishRequest(BaseModel):
@@ -190,9 +167,7 @@ def validate(
     registry: Registry = Depends(get_registry),
 ) -> dict[str, Any]:
     """Publish validation of a definition without storing anything: ``{ok, errors, warnings}``."""
-    return validate_for_publish(
-        body.definition, registry, payload_schema_mode=body.payloadSchemaMode
-    )
+    return service.validate(registry, body.definition, payload_schema_mode=body.payloadSchemaMode)
 
 
 @router.post("/{workflowId}/{version}/publish")
@@ -202,11 +177,11 @@ def publish(
     body: PublishRequest | None = None,
     principal: Principal = Depends(require("workflow:publish")),
     registry: Registry = Depends(get_registry),
-    conn: Connection = Depends(write_conn),
+    uow: UnitOfWork = Depends(get_uow),
 ) -> dict[str, Any]:
     """Publish the draft (or the given definition); errors come back as data with ``ok: false``."""
-    return publish_workflow(
-        conn,
+    return service.publish(
+        uow,
         principal.tenant_id,
         workflowId,
         registry=registry,

@@ -1,0 +1,140 @@
+"""Workflow definitions: create, read, list, replace the draft, metadata, delete, publish.
+
+Each function is one use case in one transaction, committed before it returns its view.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from algaflow.definitions.publish import publish_workflow, validate_for_publish
+from algaflow.definitions.views import version_view, workflow_view
+from algaflow.errors import AlgaflowError
+from algaflow.registry import Registry
+from algaflow.services.unit_of_work import UnitOfWork
+from algaflow.store import workflows as store
+
+
+def create_workflow(
+    uow: UnitOfWork, tenant_id: str, *, actor: str | None = None, **fields: Any
+) -> dict[str, Any]:
+    """A new workflow with its draft (``fields`` as :func:`store.create_workflow` takes them)."""
+    with uow.writing() as conn:
+        row = store.create_workflow(conn, tenant_id, actor=actor, **fields)
+    return workflow_view(row, with_draft=True)
+
+
+def list_workflows(
+    uow: UnitOfWork,
+    tenant_id: str,
+    *,
+    key_prefix: str | None = None,
+    status: str | None = None,
+    paused: bool | None = None,
+) -> list[dict[str, Any]]:
+    with uow.reading() as conn:
+        rows = store.list_workflows(
+            conn, tenant_id, key_prefix=key_prefix, status=status, paused=paused
+        )
+    return [workflow_view(r) for r in rows]
+
+
+def get_workflow(uow: UnitOfWork, tenant_id: str, workflow_id: str) -> dict[str, Any]:
+    with uow.reading() as conn:
+        row = store.get_workflow(conn, tenant_id, workflow_id)
+    return workflow_view(row, with_draft=True)
+
+
+def delete_workflow(uow: UnitOfWork, tenant_id: str, workflow_id: str) -> None:
+    with uow.writing() as conn:
+        store.delete_workflow(conn, tenant_id, workflow_id)
+
+
+def list_versions(uow: UnitOfWork, tenant_id: str, workflow_id: str) -> list[dict[str, Any]]:
+    with uow.reading() as conn:
+        rows = store.list_versions(conn, tenant_id, workflow_id)
+    return [version_view(v) for v in rows]
+
+
+def update_metadata(
+    uow: UnitOfWork,
+    tenant_id: str,
+    workflow_id: str,
+    changes: dict[str, Any],
+    *,
+    actor: str | None = None,
+) -> dict[str, Any]:
+    with uow.writing() as conn:
+        row = store.update_metadata(conn, tenant_id, workflow_id, changes, actor=actor)
+    return workflow_view(row, with_draft=True)
+
+
+def get_definition(
+    uow: UnitOfWork, tenant_id: str, workflow_id: str, version: int
+) -> dict[str, Any]:
+    """The draft when ``version`` is the draft version, else that published version."""
+    with uow.reading() as conn:
+        row = store.get_workflow(conn, tenant_id, workflow_id)
+        if version == row["draft_version"]:
+            return {
+                "workflowId": row["workflow_id"],
+                "version": version,
+                "kind": "draft",
+                "definition": row["draft_definition"],
+            }
+        published = store.get_version(conn, tenant_id, workflow_id, version)
+    return {**version_view(published, with_definition=True), "kind": "published"}
+
+
+def replace_draft(
+    uow: UnitOfWork,
+    tenant_id: str,
+    workflow_id: str,
+    version: int,
+    definition: dict[str, Any],
+    *,
+    actor: str | None = None,
+) -> dict[str, Any]:
+    """Replace the draft; ``version`` must be the current draft version (optimistic lock)."""
+    with uow.writing() as conn:
+        current = store.get_workflow(conn, tenant_id, workflow_id)
+        if version != current["draft_version"]:
+            raise AlgaflowError(
+                "DRAFT_VERSION_CONFLICT",
+                f"Draft version is {current['draft_version']}, not {version}. Refresh and retry.",
+                status=409,
+                details={"draftVersion": current["draft_version"]},
+            )
+        row = store.replace_draft(conn, tenant_id, workflow_id, definition, actor=actor)
+    return workflow_view(row, with_draft=True)
+
+
+def validate(
+    registry: Registry, definition: dict[str, Any], *, payload_schema_mode: str = "pinned"
+) -> dict[str, Any]:
+    """Publish validation without storing anything: ``{ok, errors, warnings}``."""
+    return validate_for_publish(definition, registry, payload_schema_mode=payload_schema_mode)
+
+
+def publish(
+    uow: UnitOfWork,
+    tenant_id: str,
+    workflow_id: str,
+    *,
+    registry: Registry,
+    version: int | None = None,
+    definition: dict[str, Any] | None = None,
+    actor: str | None = None,
+) -> dict[str, Any]:
+    """Publish the draft (or ``definition``); errors come back as data with ``ok: false``."""
+    with uow.writing() as conn:
+        outcome = publish_workflow(
+            conn,
+            tenant_id,
+            workflow_id,
+            registry=registry,
+            version=version,
+            definition=definition,
+            actor=actor,
+        )
+    return outcome
