@@ -1,24 +1,45 @@
-"""The one place that reads the clock and makes ids, so tests can pin both."""
+"""The one place that reads the clock and makes ids, so tests (and replays) can pin both.
+
+The sources live in a :class:`~contextvars.ContextVar`, not in module globals: pinning them with
+:func:`frozen` affects only the current thread or task (and what it starts with a copy of its
+context), so a test's frozen clock never leaks into a server's worker thread, and vice versa.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import NamedTuple
 
-_now: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
-_new_id: Callable[[], str] = lambda: str(uuid.uuid4())  # noqa: E731
+
+class _Sources(NamedTuple):
+    now: Callable[[], datetime]
+    new_id: Callable[[], str]
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def _uuid4() -> str:
+    return str(uuid.uuid4())
+
+
+_REAL = _Sources(_wall_clock, _uuid4)
+_sources: ContextVar[_Sources] = ContextVar("algaflow_clock")
 
 
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
-    return _now()
+    return _sources.get(_REAL).now()
 
 
 def new_id() -> str:
     """A new UUIDv4 as its canonical lowercase string."""
-    return _new_id()
+    return _sources.get(_REAL).new_id()
 
 
 def iso_millis(moment: datetime) -> str:
@@ -41,14 +62,10 @@ def iso_millis(moment: datetime) -> str:
 def frozen(
     now: Callable[[], datetime] | None = None, new_id: Callable[[], str] | None = None
 ) -> Iterator[None]:
-    """Replace the clock and/or the id source for the duration of a ``with`` block."""
-    global _now, _new_id
-    saved = (_now, _new_id)
-    if now is not None:
-        _now = now
-    if new_id is not None:
-        _new_id = new_id
+    """Replace the clock and/or the id source in this context for a ``with`` block."""
+    current = _sources.get(_REAL)
+    token = _sources.set(_Sources(now or current.now, new_id or current.new_id))
     try:
         yield
     finally:
-        _now, _new_id = saved
+        _sources.reset(token)

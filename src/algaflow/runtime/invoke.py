@@ -20,6 +20,7 @@ cannot store fails the step with ``UNSTORABLE_VALUE``.
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import threading
 from collections.abc import Callable
@@ -76,7 +77,11 @@ def call_with_timeout(fn: Callable[[], Any], timeout_s: float | None) -> Any:
         except BaseException as exc:  # re-raised on the calling thread
             box["error"] = exc
 
-    thread = threading.Thread(target=target, daemon=True, name="algaflow-action")
+    # The handler sees the caller's context (its clock and id sources among it).
+    context = contextvars.copy_context()
+    thread = threading.Thread(
+        target=context.run, args=(target,), daemon=True, name="algaflow-action"
+    )
     thread.start()
     thread.join(timeout_s)
     if thread.is_alive():
