@@ -1,13 +1,13 @@
-"""JavaScript ``RegExp`` on top of Python ``re``: syntax, flags, ``lastIndex`` and replacements.
+"""JavaScript ``RegExp`` as Python regex syntax: syntax, flags, ``lastIndex`` and replacements.
 
 Alga's regex actions run user patterns with JavaScript semantics. The translation covers what
 workflow authors write: named groups ``(?<n>...)`` and ``\\k<n>``, the JS meanings of ``\\d \\w
 \\s \\b . ^ $`` (ASCII digits and word characters, JS whitespace and line terminators), ``[^]``
 and ``[]``, ``\\cX``, ``\\u{...}``, legacy octal escapes and literal braces. Flags ``d g i m s u v
 y`` are honoured (``d`` has no visible effect here, ``v`` is treated as ``u``). Known gaps, which
-are reported as invalid patterns or documented: Unicode property escapes ``\\p{..}`` (``re`` has
-none), variable-width lookbehind, and matching half of a surrogate pair (Python strings hold code
-points, so an astral character is one unit).
+are reported as invalid patterns or documented: Unicode property escapes ``\\p{..}`` (not
+translated) and matching half of a surrogate pair (Python strings hold code points, so an astral
+character is one unit).
 
 Matching uses the ``regex`` module (the ``re`` syntax the translation emits, plus a per-call
 timeout that releases the GIL), because a backtracking pattern such as ``^(a|a)*$`` can take
