@@ -70,7 +70,7 @@ def test_catastrophic_backtracking_fails_the_step_promptly(
     assert outcome.category == "ActionError"
     assert outcome.details == {"timeoutMs": MATCH_TIME_LIMIT_MS}
     assert text not in outcome.message and pattern not in outcome.message
-    assert elapsed < 3 * MATCH_TIME_LIMIT_MS / 1000  # Python's re needed 21 s to many minutes
+    assert elapsed < 3.0  # 500 ms budget plus the engine's check interval; re needed 21 s and more
     assert stall < 0.3  # matching releases the GIL
 
 
