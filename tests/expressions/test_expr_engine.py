@@ -74,10 +74,10 @@ def test_size_limit_is_exact_in_utf16_units() -> None:
 
 def test_size_limit_stops_huge_results_inside_the_engine() -> None:
     started = time.perf_counter()
-    error = evaluation_error("[1..500000]")  # 3.4 MB of JSON: over the engine's byte cap
+    error = evaluation_error("[1..99000]")  # 600 kB of JSON: over the engine's byte cap
     assert error.code == "EXPRESSION_RESULT_TOO_LARGE"
     array = evaluation_error("len([1..5000000])")  # over the engine's array length limit
-    assert array.code == "EXPRESSION_EVALUATION_FAILED"
+    assert array.code == "EXPRESSION_LIMIT_EXCEEDED"
     assert array.details is not None and array.details["engineCode"] == "U1001"
     assert time.perf_counter() - started < 5
 
@@ -109,19 +109,31 @@ def test_size_check_uses_javascript_number_text() -> None:
 
 
 def test_runaway_expression_is_stopped() -> None:
+    """Many cheap steps: the deterministic step budget stops it, whatever the clock says."""
     runaway = "[1..1000].([1..1000].([1..1000].($)))[0]"
     started = time.perf_counter()
-    error = evaluation_error(runaway, timeout_ms=50)
+    error = evaluation_error(runaway, timeout_ms=60_000)
     elapsed = time.perf_counter() - started
     assert error.code == "EXPRESSION_TIMEOUT"
-    assert error.message == "Expression evaluation exceeded 50ms"
+    assert error.message == "Expression evaluation exceeded its budget of 100000 steps"
+    assert error.details == {"limit": "steps", "maxSteps": 100_000, "engineCode": "U1006"}
     assert elapsed < 2  # pre-emptive: far less than the minutes the expression would need
+
+
+def test_wall_clock_limit_stops_few_expensive_steps() -> None:
+    """Each step builds a 99,999-item array: few steps, much work, so the clock must stop it."""
+    started = time.perf_counter()
+    error = evaluation_error("len([1..99999].[1..99999])", timeout_ms=50)
+    assert error.code == "EXPRESSION_TIMEOUT"
+    assert error.message == "Expression evaluation exceeded 50ms"
+    assert error.details == {"limit": "time", "timeoutMs": 50, "engineCode": "D1012"}
+    assert time.perf_counter() - started < 2
 
 
 def test_default_timeout_applies() -> None:
     assert DEFAULT_TIMEOUT_MS == 250
     started = time.perf_counter()
-    error = evaluation_error("[1..1000].([1..1000].([1..1000].($)))[0]")
+    error = evaluation_error("len([1..99999].[1..99999])")
     assert error.message == "Expression evaluation exceeded 250ms"
     assert time.perf_counter() - started < 3
 

@@ -130,7 +130,7 @@ def test_regex_extract_limits(invoke) -> None:
         ),
         (
             {"text": "a", "pattern": "(a"},
-            'transform.regex_match: invalid regex pattern "(a": Invalid regular expression: /(a/: '
+            "transform.regex_match: invalid regex pattern at offset 2: Invalid regular expression: "
             "Unterminated group",
         ),
         ({"text": "a", "pattern": "a**"}, "Nothing to repeat"),

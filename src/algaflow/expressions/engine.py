@@ -4,9 +4,12 @@ This is the only module that imports ``jlens`` (pinned; see ``reference/jsonata-
 Swapping the engine means rewriting this file and keeping ``tests/expressions`` green.
 
 Limits are always passed, because jlens has none by default and an expression without them can run
-forever. The time limit is a real, pre-emptive engine timeout (Alga's is a 25 ms check after the
-fact that never fires inside its Temporal sandbox); the default is 250 ms, which a legitimate
-expression never needs and which a shared 2-core machine will not trip by accident.
+forever. The first line is deterministic, so a replay gets the same outcome: a budget of engine
+steps (``EXPRESSION_TIMEOUT``) and caps on every array and string the engine builds
+(``EXPRESSION_LIMIT_EXCEEDED``). Behind them is a pre-emptive wall-clock timeout (Alga's is a 25 ms
+check after the fact that never fires inside its Temporal sandbox), 250 ms by default, for work
+the step count does not see (one step can build a whole array). Evaluation runs on a converted
+:class:`jlens.Document` so the engine releases the GIL and a runaway never stalls other threads.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from typing import Any, NoReturn
 
 import jlens
 
+from algaflow.expressions.budget import host_budget, metered
 from algaflow.expressions.errors import (
     EXPRESSION_DISALLOWED_FUNCTION,
     EXPRESSION_EMPTY,
     EXPRESSION_EVALUATION_FAILED,
+    EXPRESSION_LIMIT_EXCEEDED,
     EXPRESSION_RESULT_TOO_LARGE,
     EXPRESSION_SYNTAX_ERROR,
     EXPRESSION_TIMEOUT,
@@ -30,9 +35,11 @@ from algaflow.expressions.errors import (
     MSG_TOO_LARGE,
     ExpressionError,
     msg_disallowed,
+    msg_steps,
     msg_timeout,
 )
 from algaflow.expressions.functions import WORKFLOW_FUNCTIONS
+from algaflow.expressions.inputs import prune_to_reads
 from algaflow.expressions.normalize import normalize_expression_source
 from algaflow.expressions.results import MAX_OUTPUT_CHARS, check_result
 from algaflow.expressions.scanner import find_violation, tokenize
@@ -40,12 +47,22 @@ from algaflow.expressions.scanner import find_violation, tokenize
 DEFAULT_TIMEOUT_MS = 250
 CACHE_SIZE = 2048
 
+# Engine steps (one per node evaluated, so a filter over n items takes about 4n): a hundred times
+# more than any expression of Alga's sample corpus needs on a 10,000-item payload, and about 30 ms
+# of work, far inside the wall-clock limit even on a busy machine.
+MAX_STEPS = 100_000
+# Items of any array or sequence the engine builds (input arrays are not limited). A result
+# cannot hold more than MAX_OUTPUT_CHARS / 2 items anyway.
+MAX_ARRAY_LENGTH = 100_000
+MAX_STRING_BYTES = 4 * 1024 * 1024
+
 # Engine guards. max_result_size counts UTF-8 bytes of JSON: 3 bytes per UTF-16 unit at most, so
 # this cap only fires on results that are over MAX_OUTPUT_CHARS anyway.
 ENGINE_LIMITS: dict[str, int] = {
     "max_depth": 1_000,
-    "max_array_length": 1_000_000,
-    "max_string_length": 16 * 1024 * 1024,
+    "max_steps": MAX_STEPS,
+    "max_array_length": MAX_ARRAY_LENGTH,
+    "max_string_length": MAX_STRING_BYTES,
     "max_result_size": 3 * MAX_OUTPUT_CHARS + 16,
 }
 
@@ -56,6 +73,8 @@ BLOCKED_BUILTINS = ("eval", "now", "millis", "random", "shuffle")
 _DEFAULT_OPTIONS = {"timeout": DEFAULT_TIMEOUT_MS / 1000, **ENGINE_LIMITS}
 _TIMEOUT_CODE = "D1012"
 _SIZE_CODE = "U1001"
+_STEPS_CODE = "U1006"
+_NO_INPUT = jlens.Document({})
 
 
 def _blocked(name: str) -> Any:
@@ -84,7 +103,7 @@ def build_engine_expression(normalized: str) -> jlens.Expression:
     """
     expression = jlens.Expression(normalized)
     for name, function in WORKFLOW_FUNCTIONS.items():
-        expression.register_function(name, function)
+        expression.register_function(name, metered(function))
     for name, stub in _STUBS.items():
         expression.register_function(name, stub)
     return expression
@@ -93,12 +112,13 @@ def build_engine_expression(normalized: str) -> jlens.Expression:
 class CompiledExpression:
     """A validated expression, ready to evaluate against any number of contexts (thread-safe)."""
 
-    __slots__ = ("_engine", "normalized", "source")
+    __slots__ = ("_engine", "_reads", "normalized", "source")
 
     def __init__(self, source: str, normalized: str, engine: jlens.Expression) -> None:
         self.source = source
         self.normalized = normalized
         self._engine = engine
+        self._reads = engine.reads().get("input")  # None: the input is not read at all
 
     def __repr__(self) -> str:
         return f"CompiledExpression({self.source!r})"
@@ -115,12 +135,13 @@ class CompiledExpression:
         else:
             raise ValueError("timeout_ms must be positive")
         try:
-            result = self._engine.evaluate(context, **options)
+            # Only what the expression reads is converted, once, so a big context stays cheap.
+            used = None if self._reads is None else prune_to_reads(context, self._reads)
+            document = _NO_INPUT if self._reads is None else jlens.Document(used)
+            with host_budget(limit_ms):
+                result = self._engine.evaluate_document(document, **options)
             # jlens returns None for both null and undefined; only JSON text tells them apart.
-            if (
-                result is None
-                and self._engine.evaluate_json(json.dumps(context), **options) is None
-            ):
+            if result is None and self._null_is_undefined(used, limit_ms, options):
                 raise ExpressionError(
                     EXPRESSION_UNDEFINED_RESULT, MSG_NOT_SERIALIZABLE, stage="evaluate"
                 )
@@ -131,12 +152,33 @@ class CompiledExpression:
         check_result(result)
         return result
 
+    def _null_is_undefined(self, used: Any, limit_ms: int, options: dict[str, Any]) -> bool:
+        """The second pass: JSON text says ``null`` for null and nothing for undefined."""
+        with host_budget(limit_ms):
+            return self._engine.evaluate_json(json.dumps(used), **options) is None
+
 
 def _evaluation_error(exc: jlens.JlensError, limit_ms: int) -> ExpressionError:
     if exc.code == _TIMEOUT_CODE:
-        return ExpressionError(EXPRESSION_TIMEOUT, msg_timeout(limit_ms), stage="evaluate")
+        return ExpressionError(
+            EXPRESSION_TIMEOUT,
+            msg_timeout(limit_ms),
+            stage="evaluate",
+            details={"limit": "time", "timeoutMs": limit_ms, "engineCode": exc.code},
+        )
+    if exc.code == _STEPS_CODE:
+        return ExpressionError(
+            EXPRESSION_TIMEOUT,
+            msg_steps(MAX_STEPS),
+            stage="evaluate",
+            details={"limit": "steps", "maxSteps": MAX_STEPS, "engineCode": exc.code},
+        )
     if exc.code == _SIZE_CODE and "result" in str(exc):
         return ExpressionError(EXPRESSION_RESULT_TOO_LARGE, MSG_TOO_LARGE, stage="evaluate")
+    if exc.code == _SIZE_CODE:  # an array or a string the engine was building
+        return ExpressionError(
+            EXPRESSION_LIMIT_EXCEEDED, str(exc), stage="evaluate", details=_engine_details(exc)
+        )
     return ExpressionError(
         EXPRESSION_EVALUATION_FAILED, str(exc), stage="evaluate", details=_engine_details(exc)
     )

@@ -22,6 +22,7 @@ EXPRESSION_INVALID_APPLY = "EXPRESSION_INVALID_APPLY"
 EXPRESSION_UNDEFINED_RESULT = "EXPRESSION_UNDEFINED_RESULT"
 EXPRESSION_RESULT_TOO_LARGE = "EXPRESSION_RESULT_TOO_LARGE"
 EXPRESSION_TIMEOUT = "EXPRESSION_TIMEOUT"
+EXPRESSION_LIMIT_EXCEEDED = "EXPRESSION_LIMIT_EXCEEDED"
 EXPRESSION_EVALUATION_FAILED = "EXPRESSION_EVALUATION_FAILED"
 
 INVALID_ASSIGN_PATH = "INVALID_ASSIGN_PATH"
@@ -44,6 +45,16 @@ def msg_disallowed(name: str) -> str:
 
 def msg_timeout(timeout_ms: int) -> str:
     return f"Expression evaluation exceeded {timeout_ms}ms"
+
+
+def msg_steps(max_steps: int) -> str:
+    """algaflow's own: the deterministic step budget ran out (Alga only has the time check)."""
+    return f"Expression evaluation exceeded its budget of {max_steps} steps"
+
+
+def msg_host_work(max_values: int) -> str:
+    """algaflow's own: the workflow functions were handed more values than one evaluation may."""
+    return f"Expression evaluation passed more than {max_values} values to workflow functions"
 
 
 class ExpressionError(AlgaflowError):

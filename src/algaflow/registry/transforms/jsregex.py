@@ -1,20 +1,29 @@
-"""JavaScript ``RegExp`` on top of Python ``re``: syntax, flags, ``lastIndex`` and replacements.
+"""JavaScript ``RegExp`` as Python regex syntax: syntax, flags, ``lastIndex`` and replacements.
 
 Alga's regex actions run user patterns with JavaScript semantics. The translation covers what
 workflow authors write: named groups ``(?<n>...)`` and ``\\k<n>``, the JS meanings of ``\\d \\w
 \\s \\b . ^ $`` (ASCII digits and word characters, JS whitespace and line terminators), ``[^]``
 and ``[]``, ``\\cX``, ``\\u{...}``, legacy octal escapes and literal braces. Flags ``d g i m s u v
 y`` are honoured (``d`` has no visible effect here, ``v`` is treated as ``u``). Known gaps, which
-are reported as invalid patterns or documented: Unicode property escapes ``\\p{..}`` (``re`` has
-none), variable-width lookbehind, and matching half of a surrogate pair (Python strings hold code
-points, so an astral character is one unit).
+are reported as invalid patterns or documented: Unicode property escapes ``\\p{..}`` (not
+translated) and matching half of a surrogate pair (Python strings hold code points, so an astral
+character is one unit).
+
+Matching uses the ``regex`` module (the ``re`` syntax the translation emits, plus a per-call
+timeout that releases the GIL), because a backtracking pattern such as ``^(a|a)*$`` can take
+exponential time and must be stoppable without stalling every other thread: :func:`compile_js`
+patterns take a ``deadline`` and raise :class:`JsRegexTimeout` past it. Error messages never quote
+the pattern, which may come from a secret: they name the problem and its offset.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+
+import regex
 
 from algaflow.jsvalues import JS_WHITESPACE
 
@@ -29,7 +38,18 @@ _SIMPLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "f": "\f", "v": "\v"}
 
 
 class JsRegexError(ValueError):
-    """The pattern or flags would make ``new RegExp`` throw; the message mimics V8's."""
+    """The pattern or flags would make ``new RegExp`` throw; the message never quotes the pattern.
+
+    ``position`` is the code point offset in the pattern where the problem was found, if known.
+    """
+
+    def __init__(self, message: str, position: int | None = None) -> None:
+        super().__init__(message)
+        self.position = position
+
+
+class JsRegexTimeout(Exception):
+    """Matching went past its deadline (a pattern that backtracks catastrophically on the text)."""
 
 
 @dataclass(frozen=True)
@@ -38,25 +58,37 @@ class JsRegExp:
 
     source: str
     flags: str
-    compiled: re.Pattern[str]
+    compiled: regex.Pattern[str]
     names: tuple[tuple[str, int], ...]  # (JS group name, group number), in pattern order
 
     @property
     def sticky(self) -> bool:
         return "y" in self.flags
 
-    def exec(self, text: str, last_index: int = 0) -> re.Match[str] | None:
-        """``RegExp.prototype.exec`` from ``last_index`` (a code point offset)."""
+    def exec(
+        self, text: str, last_index: int = 0, deadline: float | None = None
+    ) -> regex.Match[str] | None:
+        """``RegExp.prototype.exec`` from ``last_index`` (a code point offset).
+
+        ``deadline`` is a :func:`time.monotonic` instant; past it, raise :class:`JsRegexTimeout`.
+        """
         if last_index > len(text):
             return None
-        if self.sticky:
-            return self.compiled.match(text, last_index)
-        return self.compiled.search(text, last_index)
+        timeout = None
+        if deadline is not None:
+            timeout = deadline - time.monotonic()
+            if timeout <= 0:
+                raise JsRegexTimeout
+        find = self.compiled.match if self.sticky else self.compiled.search
+        try:
+            return find(text, last_index, timeout=timeout, concurrent=True)
+        except TimeoutError as exc:
+            raise JsRegexTimeout from exc
 
-    def groups(self, match: re.Match[str]) -> list[str | None]:
+    def groups(self, match: regex.Match[str]) -> list[str | None]:
         return [match.group(i) for i in range(1, self.compiled.groups + 1)]
 
-    def named_groups(self, match: re.Match[str]) -> dict[str, str | None] | None:
+    def named_groups(self, match: regex.Match[str]) -> dict[str, str | None] | None:
         """``match.groups``: ``None`` (JS ``undefined``) when the pattern has no named groups."""
         if not self.names:
             return None
@@ -82,21 +114,33 @@ def compile_js(pattern: str, flags: str) -> JsRegExp:
         problem = "u and v together"
     if problem is not None:
         raise JsRegexError(f"Invalid flags supplied to RegExp constructor '{flags}'")
+    translator = _Translator(pattern, flags)
     try:
-        translated, names = _Translator(pattern, flags).run()
-        compiled = re.compile(translated, re.IGNORECASE if "i" in flags else 0)
-    except (JsRegexError, re.error) as exc:
-        reason = str(exc.msg if isinstance(exc, re.error) else exc)
-        reason = reason[:1].upper() + reason[1:]
-        raise JsRegexError(f"Invalid regular expression: /{pattern}/{flags}: {reason}") from exc
+        translated, names = translator.run()
+        options = regex.V0 | (regex.IGNORECASE if "i" in flags else 0)
+        compiled = regex.compile(translated, options)
+    except JsRegexError as exc:
+        position = translator.pos if exc.position is None else exc.position
+        raise JsRegexError(_invalid(str(exc)), min(position, len(pattern))) from exc
+    except regex.error as exc:  # positions refer to the translation: not worth reporting
+        raise JsRegexError(_invalid(_QUOTED.sub("...", str(exc.msg)))) from exc
     return JsRegExp(pattern, flags, compiled, names)
 
 
-def iter_matches(regex: JsRegExp, text: str) -> Iterator[re.Match[str]]:
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def _invalid(reason: str) -> str:
+    return f"Invalid regular expression: {reason[:1].upper()}{reason[1:]}"
+
+
+def iter_matches(
+    js_regex: JsRegExp, text: str, deadline: float | None = None
+) -> Iterator[regex.Match[str]]:
     """The ``exec`` loop of a global regex: ``lastIndex`` moves past empty matches by one."""
     last_index = 0
     while True:
-        match = regex.exec(text, last_index)
+        match = js_regex.exec(text, last_index, deadline)
         if match is None:
             return
         yield match

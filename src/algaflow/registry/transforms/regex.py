@@ -1,17 +1,27 @@
-"""Regex transforms: match, extract, replace, with JavaScript semantics and Alga's limits (§4.4)."""
+"""Regex transforms: match, extract, replace, with JavaScript semantics and Alga's limits (§4.4).
+
+Each action has a matching time budget (algaflow's own; Alga has only the 30 s action timeout,
+which cannot interrupt a running regex): a catastrophically backtracking pattern fails the step
+with ``REGEX_TIMEOUT`` instead of occupying a worker. Messages never quote the pattern or the
+text, since either may come from a resolved secret.
+"""
 
 from __future__ import annotations
 
-import re
+import time
+from collections.abc import Iterator
 from typing import Any
+
+import regex
 
 from algaflow.jsvalues import utf16_len
 from algaflow.registry.actions import ActionContext, ActionDef
-from algaflow.registry.errors import action_failed
+from algaflow.registry.errors import ActionRuntimeError, action_failed
 from algaflow.registry.transforms.common import coerce_text, obj, transform, utf16_index
 from algaflow.registry.transforms.jsregex import (
     JsRegexError,
     JsRegExp,
+    JsRegexTimeout,
     check_flags,
     compile_js,
     expand_replacement,
@@ -22,6 +32,24 @@ MAX_TEXT_LENGTH = 100_000
 MAX_PATTERN_LENGTH = 2_000
 DEFAULT_MAX_MATCHES = 100
 MAX_MATCHES_LIMIT = 1_000
+# Matching time for one action, all its matches together. An honest pattern on the longest text
+# allowed needs a few milliseconds.
+MATCH_TIME_LIMIT_MS = 500
+REGEX_TIMEOUT = "REGEX_TIMEOUT"
+
+
+def _timed_out(action_id: str) -> ActionRuntimeError:
+    return ActionRuntimeError(
+        "ActionError",
+        REGEX_TIMEOUT,
+        f"{action_id}: matching took longer than {MATCH_TIME_LIMIT_MS} ms "
+        "(the pattern backtracks too much on this text)",
+        {"timeoutMs": MATCH_TIME_LIMIT_MS},
+    )
+
+
+def _deadline() -> float:
+    return time.monotonic() + MATCH_TIME_LIMIT_MS / 1000
 
 
 def _text(action_id: str, value: Any) -> str:
@@ -44,16 +72,31 @@ def _compile(action_id: str, pattern: str, flags: str) -> JsRegExp:
     try:
         return compile_js(pattern, flags)
     except JsRegexError as exc:
-        raise action_failed(f'{action_id}: invalid regex pattern "{pattern}": {exc}') from exc
+        where = "" if exc.position is None else f" at offset {utf16_index(pattern, exc.position)}"
+        raise action_failed(f"{action_id}: invalid regex pattern{where}: {exc}") from exc
 
 
-def _describe(regex: JsRegExp, text: str, match: re.Match[str]) -> dict[str, Any]:
+def _describe(js_regex: JsRegExp, text: str, match: regex.Match[str]) -> dict[str, Any]:
     return {
         "text": match.group(0),
         "index": utf16_index(text, match.start()),
-        "groups": regex.groups(match),
-        "namedGroups": regex.named_groups(match) or {},
+        "groups": js_regex.groups(match),
+        "namedGroups": js_regex.named_groups(match) or {},
     }
+
+
+def _first(action_id: str, js_regex: JsRegExp, text: str) -> regex.Match[str] | None:
+    try:
+        return js_regex.exec(text, 0, _deadline())
+    except JsRegexTimeout as exc:
+        raise _timed_out(action_id) from exc
+
+
+def _all(action_id: str, js_regex: JsRegExp, text: str) -> Iterator[regex.Match[str]]:
+    try:
+        yield from iter_matches(js_regex, text, _deadline())
+    except JsRegexTimeout as exc:
+        raise _timed_out(action_id) from exc
 
 
 def _no_match(action_id: str) -> Exception:
@@ -63,13 +106,13 @@ def _no_match(action_id: str) -> Exception:
 def _match(args: dict[str, Any], _ctx: ActionContext) -> dict[str, Any]:
     action_id = "transform.regex_match"
     text = _text(action_id, args["text"])
-    regex = _compile(action_id, args["pattern"], args["flags"])
-    match = regex.exec(text, 0)
+    js_regex = _compile(action_id, args["pattern"], args["flags"])
+    match = _first(action_id, js_regex, text)
     if match is None:
         if args["requireMatch"]:
             raise _no_match(action_id)
         return {"matched": False, "match": None, "index": None, "groups": [], "namedGroups": {}}
-    found = _describe(regex, text, match)
+    found = _describe(js_regex, text, match)
     return {"matched": True, "match": found.pop("text"), **found}
 
 
@@ -80,10 +123,10 @@ def _extract(args: dict[str, Any], _ctx: ActionContext) -> dict[str, Any]:
     if limit > MAX_MATCHES_LIMIT:
         raise action_failed(f"{action_id}: maxMatches {limit} exceeds maximum {MAX_MATCHES_LIMIT}")
     flags = args["flags"] if "g" in args["flags"] else args["flags"] + "g"
-    regex = _compile(action_id, args["pattern"], flags)
+    js_regex = _compile(action_id, args["pattern"], flags)
     matches = []
-    for match in iter_matches(regex, text):
-        matches.append(_describe(regex, text, match))
+    for match in _all(action_id, js_regex, text):
+        matches.append(_describe(js_regex, text, match))
         if len(matches) >= limit:
             break
     if not matches and args["requireMatch"]:
@@ -98,25 +141,25 @@ def _replace(args: dict[str, Any], _ctx: ActionContext) -> dict[str, Any]:
     replace_all = args["replaceAll"] is not False
     raw = args["flags"]
     flags = (raw if "g" in raw else raw + "g") if replace_all else raw.replace("g", "")
-    regex = _compile(action_id, args["pattern"], flags)
+    js_regex = _compile(action_id, args["pattern"], flags)
     if replace_all:
         matches = []
-        for match in iter_matches(regex, text):
+        for match in _all(action_id, js_regex, text):
             if len(matches) >= MAX_MATCHES_LIMIT:
                 raise action_failed(
                     f"{action_id}: match count exceeded maximum {MAX_MATCHES_LIMIT}"
                 )
             matches.append(match)
     else:
-        first = regex.exec(text, 0)
+        first = _first(action_id, js_regex, text)
         matches = [first] if first is not None else []
     pieces, cursor = [], 0
     for match in matches:
         start, end = match.span()
-        named = regex.named_groups(match)
+        named = js_regex.named_groups(match)
         pieces.append(text[cursor:start])
         pieces.append(
-            expand_replacement(args["replacement"], text, start, end, regex.groups(match), named)
+            expand_replacement(args["replacement"], text, start, end, js_regex.groups(match), named)
         )
         cursor = end
     pieces.append(text[cursor:])
