@@ -20,9 +20,11 @@ serve: $(STAMP)  ## run algaflow on the embedded SQLite default (./algaflow.db)
 test: $(STAMP)  ## run the whole test suite (PostgreSQL tests skip when no server answers, unless CI is set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff, the type checker, and the layer contracts (pyproject.toml)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks

@@ -77,7 +77,7 @@ def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(AlgaflowError, lambda _r, e: problem(e))  # type: ignore[arg-type]
+    app.add_exception_handler(AlgaflowError, lambda _r, e: problem(e))
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(sa.exc.DBAPIError, _database_error)  # type: ignore[arg-type]

@@ -751,7 +751,11 @@ class _TriggerCheck:
         event_name = trigger.get("eventName")
         override = trigger.get("sourcePayloadSchemaRef")
         workflow_ref = self.definition.get("payloadSchemaRef")
-        catalog_ref = self.event_catalog.get(event_name) if self.event_catalog else None
+        catalog_ref = (
+            self.event_catalog.get(event_name)
+            if self.event_catalog and isinstance(event_name, str)
+            else None
+        )
         if self.event_catalog and catalog_ref is None and not override:
             self.result.add(
                 issue(

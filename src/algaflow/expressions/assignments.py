@@ -91,7 +91,7 @@ def apply_node_assignments(
             details={"paths": [path for path, _ in problems]},
         )
     evaluate = evaluate or resolve_expressions
-    result = clone_json(envelope)
+    result: dict[str, Any] = clone_json(envelope)
     for path, raw in assignments.items():
         context = build_node_context(
             payload=result.get("payload"),

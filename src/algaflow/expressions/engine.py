@@ -70,7 +70,7 @@ ENGINE_LIMITS: dict[str, int] = {
 # the clock or randomness (the interpreter must stay deterministic) raise if they are ever reached.
 BLOCKED_BUILTINS = ("eval", "now", "millis", "random", "shuffle")
 
-_DEFAULT_OPTIONS = {"timeout": DEFAULT_TIMEOUT_MS / 1000, **ENGINE_LIMITS}
+_DEFAULT_OPTIONS: dict[str, Any] = {"timeout": DEFAULT_TIMEOUT_MS / 1000, **ENGINE_LIMITS}
 _TIMEOUT_CODE = "D1012"
 _SIZE_CODE = "U1001"
 _STEPS_CODE = "U1006"

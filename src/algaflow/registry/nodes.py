@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -89,10 +90,10 @@ class NodeTypeRegistry:
     def has(self, node_id: str) -> bool:
         return node_id in self._nodes
 
-    def list(self) -> list[NodeTypeDef]:
+    def list(self) -> builtins.list[NodeTypeDef]:
         return [self._nodes[k] for k in sorted(self._nodes)]
 
-    def ids(self) -> list[str]:
+    def ids(self) -> builtins.list[str]:
         return sorted(self._nodes)
 
     def __len__(self) -> int:

@@ -43,7 +43,8 @@ def _type_name(value: Any) -> str:
         return "boolean"
     if isinstance(value, int | float):
         return "number"
-    return {str: "string", list: "array", dict: "object"}.get(type(value), "unknown")
+    names: dict[type, str] = {str: "string", list: "array", dict: "object"}
+    return names.get(type(value), "unknown")
 
 
 class _Checker:
@@ -124,7 +125,7 @@ class _Checker:
         if not isinstance(output, dict):
             self.errors.append(f"Expected object, received {_type_name(output)}")
             return None
-        parsed = {
+        parsed: dict[str, Any] = {
             "id": self.string(output.get("id", _MISSING), trim=True, min1=True),
             "label": self.string(output.get("label", _MISSING), trim=True, min1=True),
             "stableKey": self.string(output.get("stableKey", _MISSING), trim=True, min1=True),
@@ -258,7 +259,7 @@ def render_document(blocks: list[dict[str, Any]], context: dict[str, Any] | None
         block = blocks[index]
         kind = block["type"]
         if kind in ("bullet_list_item", "ordered_list_item"):
-            lines = []
+            lines: list[Any] = []
             while index < len(blocks) and blocks[index]["type"] == kind:
                 line = _render_inline(blocks[index]["children"], context, key)
                 lines.append(

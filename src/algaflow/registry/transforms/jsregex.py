@@ -123,7 +123,7 @@ def compile_js(pattern: str, flags: str) -> JsRegExp:
         position = translator.pos if exc.position is None else exc.position
         raise JsRegexError(_invalid(str(exc)), min(position, len(pattern))) from exc
     except regex.error as exc:  # positions refer to the translation: not worth reporting
-        raise JsRegexError(_invalid(_QUOTED.sub("...", str(exc.msg)))) from exc
+        raise JsRegexError(_invalid(_QUOTED.sub("...", str(getattr(exc, "msg", exc))))) from exc
     return JsRegExp(pattern, flags, compiled, names)
 
 

@@ -143,7 +143,7 @@ def _replace(args: dict[str, Any], _ctx: ActionContext) -> dict[str, Any]:
     flags = (raw if "g" in raw else raw + "g") if replace_all else raw.replace("g", "")
     js_regex = _compile(action_id, args["pattern"], flags)
     if replace_all:
-        matches = []
+        matches: list[Any] = []
         for match in _all(action_id, js_regex, text):
             if len(matches) >= MAX_MATCHES_LIMIT:
                 raise action_failed(
