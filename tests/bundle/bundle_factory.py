@@ -145,14 +145,17 @@ def workflow(
     draft: dict[str, Any] | None = None,
     versions: list[dict[str, Any]] | None = None,
     *,
-    draft_version: int = 1,
+    draft_version: int | None = None,
     dependencies: dict[str, Any] | None = None,
     **meta: Any,
 ) -> dict[str, Any]:
-    """A bundle workflow entry; ``versions`` defaults to one v1 equal to the draft."""
+    """A bundle workflow entry; ``versions`` defaults to one v1 equal to the draft, and
+    ``draft_version`` to one above the highest published version (as after a publish)."""
     draft = draft if draft is not None else definition()
     if versions is None:
         versions = [{"version": 1, "definition": copy.deepcopy(draft), "payloadSchemaJson": None}]
+    if draft_version is None:
+        draft_version = max((v["version"] for v in versions), default=0) + 1
     entry = {
         "key": key,
         "metadata": metadata(**meta),

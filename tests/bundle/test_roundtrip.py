@@ -151,7 +151,7 @@ _source_ids = itertools.count(1)
 def _workflow(draw: Any, key: str) -> dict[str, Any]:
     source = f"00000000-0000-4000-8000-{next(_source_ids):012d}"  # never reused: kept on import
     draft = definition(draw(_NAME), draw(_steps()), workflow_id=source)
-    numbers = draw(st.lists(st.integers(1, 2**31 - 1), unique=True, max_size=3))
+    numbers = draw(st.lists(st.integers(1, 2**31 - 11), unique=True, max_size=3))
     versions = [
         {
             "version": n,
@@ -164,7 +164,8 @@ def _workflow(draw: Any, key: str) -> dict[str, Any]:
         key,
         draft,
         versions,
-        draft_version=draw(st.integers(-5, 10)),
+        # the draft comes after every published version (INVALID_DRAFT_VERSION otherwise)
+        draft_version=max(numbers, default=0) + draw(st.integers(1, 10)),
         name=draw(_NAME),
         description=draw(st.none() | _TEXT),
         payloadSchemaMode=draw(st.sampled_from(["pinned", "inferred", "custom"])),

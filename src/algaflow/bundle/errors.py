@@ -2,13 +2,15 @@
 
 Each code has one HTTP status, fixed here, so export, import, the API and the CLI cannot disagree
 about what a failure means. Unknown codes are refused: a typo would otherwise become a new "stable"
-code that nobody handles.
+code that nobody handles. Every message and ``details`` is bounded in size (``limits``): an
+error about a hostile bundle must not be bigger than a few kilobytes.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from algaflow.bundle.limits import MAX_MESSAGE_CHARS, bound_details, clip
 from algaflow.errors import AlgaflowError
 
 #: code -> HTTP status. The first six are Alga's whole code union (reference §5.11).
@@ -28,7 +30,10 @@ BUNDLE_ERROR_STATUS: dict[str, int] = {
     "WORKFLOW_NOT_FOUND": 404,
     # a value the database cannot store (NUL, lone surrogate, NaN, out-of-range number, NULL mode)
     "UNSTORABLE_VALUE": 400,
+    # another import or writer changed the same workflows at the same moment: retry
     "CONCURRENT_IMPORT": 409,
+    # draftVersion < 1, or not above every published version
+    "INVALID_DRAFT_VERSION": 400,
 }
 
 
@@ -47,7 +52,7 @@ class BundleError(AlgaflowError):
             raise ValueError(f"unknown bundle error code {code!r}")
         super().__init__(
             code,
-            message,
+            clip(message, MAX_MESSAGE_CHARS),
             status=BUNDLE_ERROR_STATUS[code] if status is None else status,
-            details=details,
+            details=None if details is None else bound_details(details),
         )

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Iterator
 from functools import cache
 from importlib import resources
 from typing import Any
 
-from jsonschema import Draft7Validator, FormatChecker, ValidationError
+from jsonschema import Draft7Validator, FormatChecker, ValidationError, validators
 
 from algaflow.bundle.errors import BundleError
+from algaflow.bundle.limits import MAX_REPORTED_PROBLEMS, Problems, clip, listed
 from algaflow.jsvalues import js_string, json_pointer
 from algaflow.store.workflows import KEY_PATTERN
 
@@ -78,13 +80,25 @@ def bundle_schema() -> dict[str, Any]:
     return json.loads(load_schema_text())
 
 
+def _unique_items(
+    validator: Any, unique: Any, instance: Any, _schema: dict[str, Any]
+) -> Iterator[ValidationError]:
+    """``uniqueItems`` in linear time: jsonschema compares unsortable items pairwise, which
+    took hours for a list of 100,000 objects. The message is short: it never echoes the list."""
+    if unique and validator.is_type(instance, "array") and _duplicate_pair(instance) is not None:
+        yield ValidationError("has non-unique elements")
+
+
+_Draft7Linear = validators.extend(Draft7Validator, {"uniqueItems": _unique_items})
+
+
 @cache
 def _validator() -> Draft7Validator:
     checker = FormatChecker(formats=())
     checker.checks("date-time")(is_date_time)
     schema = bundle_schema()
     Draft7Validator.check_schema(schema)
-    return Draft7Validator(schema, format_checker=checker)
+    return _Draft7Linear(schema, format_checker=checker)  # type: ignore[no-any-return]
 
 
 # --- header ------------------------------------------------------------------------------------
@@ -143,29 +157,36 @@ def _schema_pointer(schema_path: Any) -> str:
     return "#/" + "/".join(parts)
 
 
-def _json_equal(a: Any, b: Any) -> bool:
-    """Deep equality as Ajv's ``uniqueItems`` sees JSON (1 == 1.0, True != 1)."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a is b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(map(_json_equal, a, b))
-    if type(a) is not type(b) and not (isinstance(a, int | float) and isinstance(b, int | float)):
-        return False
-    return a == b
+def _json_key(value: Any) -> Any:
+    """A hashable stand-in equal for values Ajv's ``uniqueItems`` finds equal (1 == 1.0,
+    True != 1, member order ignored)."""
+    if isinstance(value, bool):
+        return ("b", value)
+    if isinstance(value, int | float):
+        return ("n", value)
+    if isinstance(value, dict):
+        return ("o", frozenset((k, _json_key(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return ("a", tuple(_json_key(v) for v in value))
+    return ("s", value)
 
 
-def _duplicate_pair(items: list[Any]) -> tuple[int, int]:
-    """Ajv's (i, j): the last item with an earlier equal one, and the nearest such earlier one."""
-    for i in range(len(items) - 1, 0, -1):
-        for j in range(i - 1, -1, -1):
-            if _json_equal(items[i], items[j]):
-                return i, j
-    return 0, 0
+def _duplicate_pair(items: list[Any]) -> tuple[int, int] | None:
+    """Ajv's (i, j): the last item with an earlier equal one, and the nearest such earlier one;
+    None when all items differ. One pass with a hash map."""
+    last_seen: dict[Any, int] = {}
+    pair = None
+    for i, item in enumerate(items):
+        key = _json_key(item)
+        if key in last_seen:
+            pair = (i, last_seen[key])
+        last_seen[key] = i
+    return pair
 
 
-def _ajv_errors(error: ValidationError) -> list[dict[str, Any]]:
+def _ajv_errors(error: ValidationError) -> Iterable[dict[str, Any]]:
+    """The Ajv-like errors ``error`` stands for (lazily: an object may have many unknown
+    members)."""
     keyword = str(error.validator)
     value = error.validator_value
     base = {
@@ -175,7 +196,7 @@ def _ajv_errors(error: ValidationError) -> list[dict[str, Any]]:
     }
     if keyword == "required":
         instance = error.instance if isinstance(error.instance, dict) else {}
-        return [
+        return (
             {
                 **base,
                 "params": {"missingProperty": p},
@@ -183,10 +204,10 @@ def _ajv_errors(error: ValidationError) -> list[dict[str, Any]]:
             }
             for p in value
             if p not in instance
-        ]
+        )
     if keyword == "additionalProperties":
         allowed = error.schema.get("properties", {})
-        return [
+        return (
             {
                 **base,
                 "params": {"additionalProperty": p},
@@ -194,12 +215,12 @@ def _ajv_errors(error: ValidationError) -> list[dict[str, Any]]:
             }
             for p in error.instance
             if p not in allowed
-        ]
+        )
     if keyword == "type":
         shown = ",".join(value) if isinstance(value, list) else value
         return [{**base, "params": {"type": value}, "message": f"must be {shown}"}]
     if keyword == "uniqueItems":
-        i, j = _duplicate_pair(error.instance)
+        i, j = _duplicate_pair(error.instance) or (0, 0)
         message = f"must NOT have duplicate items (items ## {j} and {i} are identical)"
         return [{**base, "params": {"i": i, "j": j}, "message": message}]
     simple = {
@@ -214,36 +235,65 @@ def _ajv_errors(error: ValidationError) -> list[dict[str, Any]]:
     return [{**base, "params": params, "message": message}]
 
 
-def schema_errors(value: Any) -> list[dict[str, Any]]:
-    """Every schema violation of ``value`` as Ajv-like ``{instancePath, schemaPath, keyword,
-    params, message}`` objects, in a stable order (empty when valid)."""
-    errors: list[dict[str, Any]] = []
-    seen_required: set[tuple[str, str]] = set()
+def _ajv_count(error: ValidationError) -> int:
+    """How many Ajv-like errors ``error`` stands for, without building them."""
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    if error.validator == "required":
+        return sum(1 for p in error.validator_value if p not in instance)
+    if error.validator == "additionalProperties":
+        allowed = error.schema.get("properties", {})
+        return sum(1 for p in instance if p not in allowed)
+    return 1
+
+
+def collect_schema_errors(value: Any) -> Problems:
+    """The schema violations of ``value`` as Ajv-like ``{instancePath, schemaPath, keyword,
+    params, message}`` objects in a stable order: the first ones built, the next ones only
+    counted, and none looked for once :data:`~algaflow.bundle.limits.MAX_COUNTED_PROBLEMS` are
+    found (so a bundle of empty workflows costs the same whatever its length)."""
+    problems = Problems()
+    seen_required: set[tuple[int, int]] = set()
     for error in _validator().iter_errors(value):
-        if error.validator == "required":  # jsonschema reports each missing property separately
-            marker = (
-                json_pointer(*error.absolute_path),
-                _schema_pointer(error.absolute_schema_path),
-            )
+        if problems.full:
+            break
+        if error.validator == "required":
+            # jsonschema reports each missing property separately; Ajv-like output lists them
+            # all with the first. The instance and schema objects live as long as this loop.
+            marker = (id(error.instance), id(error.schema))
             if marker in seen_required:
                 continue
             seen_required.add(marker)
-        errors.extend(_ajv_errors(error))
-    return errors
+        total = _ajv_count(error)
+        built = 0
+        if len(problems.items) < MAX_REPORTED_PROBLEMS:
+            for ajv in _ajv_errors(error):
+                if len(problems.items) >= MAX_REPORTED_PROBLEMS:
+                    break
+                problems.add(ajv)
+                built += 1
+        problems.count(max(total - built, 0))
+    return problems
+
+
+def schema_errors(value: Any) -> list[dict[str, Any]]:
+    """The first schema violations of ``value`` (see :func:`collect_schema_errors`); empty when
+    it is valid."""
+    return collect_schema_errors(value).items
 
 
 def validate_bundle_schema(value: Any) -> None:
-    """Raise ``SCHEMA_VALIDATION_FAILED`` with ``details={"errors": [...every error...]}``."""
-    errors = schema_errors(value)
-    if not errors:
+    """Raise ``SCHEMA_VALIDATION_FAILED`` with ``details={"errors": [...], "errorsOmitted": n}``:
+    the first errors and how many more were found (module :mod:`~algaflow.bundle.limits`)."""
+    problems = collect_schema_errors(value)
+    if not problems:
         return
-    first = errors[0]
+    first = problems.items[0]
     where = first["instancePath"] or first["schemaPath"]
     message = first["message"] or "invalid"
     raise BundleError(
         "SCHEMA_VALIDATION_FAILED",
-        f"Workflow bundle failed schema validation ({where}: {message}).",
-        details={"errors": errors},
+        f"Workflow bundle failed schema validation ({clip(where)}: {message}).",
+        details=listed("errors", problems),
     )
 
 
@@ -268,9 +318,10 @@ def validate_bundle(value: Any) -> None:
     validate_bundle_schema(value)
     duplicates = find_duplicate_keys(value)
     if duplicates:
-        listed = ", ".join(f'"{k}"' for k in duplicates)
+        shown = ", ".join(f'"{clip(k)}"' for k in duplicates[:10])
+        more = f" and {len(duplicates) - 10} more" if len(duplicates) > 10 else ""
         raise BundleError(
             "DUPLICATE_WORKFLOW_KEY",
-            f"Workflow bundle contains the same workflow key more than once: {listed}.",
+            f"Workflow bundle contains the same workflow key more than once: {shown}{more}.",
             details={"duplicateKeys": duplicates},
         )

@@ -6,7 +6,9 @@ numbers, ``payloadSchemaMode: null``, a threshold NUMERIC(5,2) cannot hold, inte
 Checking them here gives one coded error listing every problem, the same on both databases.
 
 Each check returns the problems it found (empty when there are none) so the importer decides the
-order; :func:`raise_if` turns a non-empty list into the coded error.
+order; :func:`raise_if` turns them into the coded error. A check keeps the first problems, counts
+the next ones and stops looking once it has counted enough (``limits``): a hostile bundle costs
+no more than a few thousand problems.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from algaflow.bundle.dependencies import derive_dependencies
 from algaflow.bundle.errors import BundleError
+from algaflow.bundle.limits import Problems, clip, listed, more_text
 from algaflow.definitions.model import definition_issues
 from algaflow.errors import AlgaflowError
 from algaflow.jsvalues import json_pointer as pointer
@@ -33,29 +36,33 @@ _INT4_FIELDS = (
 )
 
 
-def raise_if(problems: list[Problem], code: str, message: str, key: str = "errors") -> None:
-    """Raise ``code`` with ``details={key: problems}`` when there is any problem."""
+def raise_if(problems: Problems, code: str, message: str, key: str = "errors") -> None:
+    """Raise ``code`` with ``details={key: [...first problems], keyOmitted: n}`` when there is
+    any problem."""
     if problems:
-        first = problems[0]
+        first = problems.items[0]
         where = first.get("instancePath") or first.get("workflowKey", "")
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise BundleError(
-            code, f"{message} {where}: {first['message']}{more}", details={key: problems}
+            code,
+            f"{message} {clip(where)}: {clip(first['message'])}{more_text(problems)}",
+            details=listed(key, problems),
         )
 
 
 # --- duplicate published versions ----------------------------------------------------------------
 
 
-def duplicate_versions(workflows: list[dict[str, Any]]) -> list[Problem]:
+def duplicate_versions(workflows: list[dict[str, Any]]) -> Problems:
     """Version numbers used twice within one workflow (the unique constraint would refuse them)."""
-    problems = []
+    problems = Problems()
     for index, workflow in enumerate(workflows):
+        if problems.full:
+            break
         seen: set[int] = set()
         for v_index, version in enumerate(workflow["publishedVersions"]):
             number = version["version"]
             if number in seen:
-                problems.append(
+                problems.add(
                     {
                         "workflowKey": workflow["key"],
                         "version": number,
@@ -67,17 +74,69 @@ def duplicate_versions(workflows: list[dict[str, Any]]) -> list[Problem]:
     return problems
 
 
+# --- draft versions ----------------------------------------------------------------------------
+
+
+def highest_published(workflow: dict[str, Any]) -> int | None:
+    """The workflow's highest published version number, or None without any."""
+    return max((v["version"] for v in workflow["publishedVersions"]), default=None)
+
+
+def draft_version_problems(workflows: list[dict[str, Any]]) -> Problems:
+    """Draft versions that cannot work: below 1 (no request can address the draft) or below the
+    highest published version (the draft would hide that version or come before it).
+
+    A draft version *equal* to the highest published version is what Alga's own sample bundles
+    carry; the importer raises it by one instead (``draft_version_after``), with a warning.
+    """
+    problems = Problems()
+    for index, workflow in enumerate(workflows):
+        if problems.full:
+            break
+        draft_version = workflow["draft"]["draftVersion"]
+        highest = highest_published(workflow)
+        if draft_version < 1:
+            message = f"draftVersion {draft_version} must be at least 1"
+        elif highest is not None and draft_version < highest:
+            message = (
+                f"draftVersion {draft_version} is below published version {highest}; "
+                "the draft must come after every published version"
+            )
+        else:
+            continue
+        problems.add(
+            {
+                "workflowKey": workflow["key"],
+                "instancePath": pointer("workflows", index, "draft", "draftVersion"),
+                "draftVersion": draft_version,
+                "highestPublishedVersion": highest,
+                "message": message,
+            }
+        )
+    return problems
+
+
+def draft_version_after(workflow: dict[str, Any]) -> int:
+    """The draft version an import stores: the bundle's, or one above the highest published
+    version when the bundle's equals it (Alga's sample bundles: draft 1 beside published 1)."""
+    draft_version = int(workflow["draft"]["draftVersion"])
+    highest = highest_published(workflow)
+    return highest + 1 if highest is not None and draft_version == highest else draft_version
+
+
 # --- values the database cannot store ------------------------------------------------------------
 
 
-def unstorable_values(workflows: list[dict[str, Any]]) -> list[Problem]:
+def unstorable_values(workflows: list[dict[str, Any]]) -> Problems:
     """Every value of the workflows that one of the two databases would refuse or alter."""
-    problems: list[Problem] = []
+    problems = Problems()
 
     def add(workflow: dict[str, Any], path: str, message: str) -> None:
-        problems.append({"workflowKey": workflow["key"], "instancePath": path, "message": message})
+        problems.add({"workflowKey": workflow["key"], "instancePath": path, "message": message})
 
     for index, workflow in enumerate(workflows):
+        if problems.full:
+            break
         base = pointer("workflows", index)
         for path, message in unstorable_paths(workflow):
             add(workflow, base + path, message)
@@ -106,10 +165,12 @@ def unstorable_values(workflows: list[dict[str, Any]]) -> list[Problem]:
 # --- workflow definitions ------------------------------------------------------------------------
 
 
-def definition_problems(workflows: list[dict[str, Any]]) -> list[Problem]:
+def definition_problems(workflows: list[dict[str, Any]]) -> Problems:
     """Every issue of every draft and published definition against the definition schema."""
-    problems = []
+    problems = Problems()
     for index, workflow in enumerate(workflows):
+        if problems.full:
+            break
         places = [(pointer("workflows", index, "draft", "definition"), None, workflow["draft"])]
         places += [
             (pointer("workflows", index, "publishedVersions", i, "definition"), v["version"], v)
@@ -117,7 +178,7 @@ def definition_problems(workflows: list[dict[str, Any]]) -> list[Problem]:
         ]
         for instance_path, version, holder in places:
             for issue in definition_issues(holder["definition"]):
-                problems.append(
+                problems.add(
                     {
                         "workflowKey": workflow["key"],
                         "version": version,

@@ -1,11 +1,13 @@
 """Bundle import: every check first, then all writes in one savepoint (reference §5, DESIGN 1-6).
 
-Order: header -> schema (every error) -> duplicate keys -> duplicate version numbers -> values the
-database cannot store -> definition schema -> dependencies (declared and derived) against the
-registry -> key conflicts (409 unless ``force``) -> ``control.callWorkflow`` references. Only then
-are rows written, in bulk, inside ``conn.begin_nested()``: a constraint hit that slipped past the
-checks (a concurrent import of the same key) rolls back everything this import wrote and becomes a
-coded error, and a dry run rolls back on purpose after doing exactly the same work.
+Order: header -> schema -> duplicate keys -> duplicate version numbers -> draft versions -> values
+the database cannot store -> definition schema -> dependencies (declared and derived) against the
+registry (all without the database, and so before any write lock: :func:`run_import`) -> the
+bundle's keys locked (``store.workflows.lock_workflow_keys``) -> key conflicts (409 unless
+``force``) -> ``control.callWorkflow`` references. Only then are rows written, in bulk, inside
+``conn.begin_nested()``: a constraint hit that slipped past the checks (a concurrent writer that
+does not take the key locks) rolls back everything this import wrote and becomes a coded error or
+a new plan, and a dry run rolls back on purpose after doing exactly the same work.
 
 Identity: ``force`` overwrites a workflow with the same key in place (its ``workflow_id`` and
 ``created_*`` stay; metadata, draft and all published versions are replaced). A new workflow keeps
@@ -17,25 +19,30 @@ what a dry run reports, and :func:`import_bundle` for an id taken by a concurren
 
 from __future__ import annotations
 
+import random
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from algaflow.bundle.canonical import loads_json
 from algaflow.bundle.errors import BundleError
 from algaflow.bundle.format import validate_bundle
 from algaflow.bundle.import_checks import (
     definition_problems,
+    draft_version_after,
+    draft_version_problems,
     duplicate_versions,
     missing_dependencies,
     pointer,
     raise_if,
     unstorable_values,
 )
+from algaflow.bundle.limits import Problems
 from algaflow.bundle.references import (
     call_steps,
     reference_problem,
@@ -44,15 +51,23 @@ from algaflow.bundle.references import (
 )
 from algaflow.clock import new_id, utcnow
 from algaflow.errors import AlgaflowError
+from algaflow.store.engine import write_transaction
 from algaflow.store.tables import workflow_definition_versions as versions_t
 from algaflow.store.tables import workflow_definitions as defs_t
 from algaflow.store.types import canonical_uuid
-from algaflow.store.workflows import key_conflict, parse_failure_rate_threshold, version_row
+from algaflow.store.workflows import (
+    key_conflict,
+    lock_workflow_keys,
+    parse_failure_rate_threshold,
+    version_row,
+)
 
 if TYPE_CHECKING:
     from algaflow.registry import Registry
 
 Progress = Callable[[int, int], None]
+#: Write transactions :func:`run_import` tries before answering ``CONCURRENT_IMPORT``.
+IMPORT_ATTEMPTS = 3
 
 
 @dataclass
@@ -84,25 +99,101 @@ def import_bundle(
     dry_run: bool = False,
     actor: str | None = None,
     progress: Progress | None = None,
+    checked: bool = False,
 ) -> dict[str, Any]:
     """Import ``bundle`` (a parsed value, or JSON text/bytes) into the tenant; return the summary.
 
     The caller owns the transaction. Any failure raises a :class:`BundleError` and leaves the
     database as it was; ``dry_run=True`` returns the same summary and writes nothing.
+    ``checked=True`` skips :func:`check_bundle` when the caller ran it already, before it opened
+    a write transaction (:func:`run_import`).
+    """
+    if isinstance(bundle, str | bytes | bytearray):
+        bundle = loads_json(bundle)
+    if not checked:
+        check_bundle(bundle, registry=registry)
+    workflows: list[dict[str, Any]] = bundle["workflows"]
+    try:
+        lock_workflow_keys(conn, tenant_id, [w["key"] for w in workflows])
+        return _import_checked(
+            conn,
+            tenant_id,
+            workflows,
+            force=force,
+            dry_run=dry_run,
+            actor=actor,
+            progress=progress,
+        )
+    except sa.exc.OperationalError as exc:
+        if _is_transient(exc):  # a deadlock with another writer, or a serialization failure
+            raise _retry_error() from None
+        raise
+
+
+def run_import(
+    engine: Engine,
+    tenant_id: str,
+    bundle: Any,
+    *,
+    registry: Registry,
+    force: bool = False,
+    dry_run: bool = False,
+    actor: str | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Check ``bundle`` without the database, then import it in a write transaction of its own.
+
+    Nothing takes a write lock until every check that needs no database has passed: on SQLite
+    a write transaction holds the whole database, so checking a hostile bundle inside one made
+    every other tenant's writes wait. A transaction that loses a race with a concurrent writer
+    (``CONCURRENT_IMPORT``) is retried a few times before the error reaches the caller.
     """
     if isinstance(bundle, str | bytes | bytearray):
         bundle = loads_json(bundle)
     check_bundle(bundle, registry=registry)
-    workflows: list[dict[str, Any]] = bundle["workflows"]
-    existing = _existing_by_key(conn, tenant_id, [w["key"] for w in workflows])
-    if existing and not force:
-        raise _key_conflict(existing)
+    for attempt in range(1, IMPORT_ATTEMPTS + 1):
+        try:
+            with write_transaction(engine) as conn:
+                return import_bundle(
+                    conn,
+                    tenant_id,
+                    bundle,
+                    registry=registry,
+                    force=force,
+                    dry_run=dry_run,
+                    actor=actor,
+                    progress=progress,
+                    checked=True,
+                )
+        except BundleError as exc:
+            if exc.code != "CONCURRENT_IMPORT" or attempt == IMPORT_ATTEMPTS:
+                raise
+            time.sleep(random.uniform(0.01, 0.05) * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _import_checked(
+    conn: Connection,
+    tenant_id: str,
+    workflows: list[dict[str, Any]],
+    *,
+    force: bool,
+    dry_run: bool,
+    actor: str | None,
+    progress: Progress | None,
+) -> dict[str, Any]:
+    """The database part of an import, its keys locked: plan against the rows, then write."""
+    keys = [w["key"] for w in workflows]
     sources = [w["draft"]["definition"].get("id") for w in workflows]
     counts = Counter(s for s in sources if isinstance(s, str))
     ambiguous = {s for s, n in counts.items() if n > 1}
     # A source id found free can be taken by a concurrent import (another tenant importing the
-    # same bundle) before this one writes: plan again, which gives such ids up, and retry once.
-    for _attempt in range(2):
+    # same bundle) before this one writes, and with ``force`` a key can be created by a plain
+    # create meanwhile: plan again against the rows as they are now, and retry.
+    for _attempt in range(3):
+        existing = _existing_by_key(conn, tenant_id, keys)
+        if existing and not force:
+            raise _key_conflict(existing)
         targets = _target_ids(
             conn, tenant_id, workflows, sources, ambiguous, existing, dry_run=dry_run
         )
@@ -110,13 +201,28 @@ def import_bundle(
         plan = _plan(workflows, targets, existing, mapping, progress)
         warnings = _check_references(conn, tenant_id, plan, ambiguous)
         try:
-            _write(conn, tenant_id, plan, actor=actor, dry_run=dry_run)
-            return _summary(plan, warnings, dry_run)
-        except _IdTaken:
+            _write(conn, tenant_id, plan, actor=actor, dry_run=dry_run, force=force)
+            return _summary(plan, [*_draft_warnings(plan, workflows), *warnings], dry_run)
+        except _Replan:
             continue
-    raise BundleError(
-        "CONCURRENT_IMPORT", "Concurrent imports took this bundle's workflow ids twice. Retry."
+    raise _retry_error()
+
+
+def _retry_error() -> BundleError:
+    return BundleError(
+        "CONCURRENT_IMPORT",
+        "Another import or write changed these workflows at the same moment. Retry.",
+        details={"retryable": True},
     )
+
+
+#: SQLSTATEs of a transaction that lost to a concurrent one and may simply be run again:
+#: serialization failure, deadlock, lock not available.
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+
+def _is_transient(exc: sa.exc.DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES
 
 
 def check_bundle(bundle: Any, *, registry: Registry) -> None:
@@ -131,6 +237,11 @@ def check_bundle(bundle: Any, *, registry: Registry) -> None:
         duplicate_versions(workflows),
         "DUPLICATE_PUBLISHED_VERSION",
         "Workflow bundle repeats a published version number:",
+    )
+    raise_if(
+        draft_version_problems(workflows),
+        "INVALID_DRAFT_VERSION",
+        "Workflow bundle holds a draft version that cannot work:",
     )
     raise_if(
         unstorable_values(workflows),
@@ -220,7 +331,7 @@ def _plan(
                 workflow_id=target,
                 overwrite=workflow["key"] in existing,
                 metadata=workflow["metadata"],
-                draft_version=int(workflow["draft"]["draftVersion"]),
+                draft_version=draft_version_after(workflow),
                 draft=_retarget(workflow["draft"]["definition"], target, mapping),
                 versions=[
                     (
@@ -252,7 +363,7 @@ def _check_references(
     known = {p.workflow_id: set(p.version_numbers) for p in plan}
     outside = referenced_ids([d for p in plan for d in [p.draft, *(v[1] for v in p.versions)]])
     known.update(_tenant_versions(conn, tenant_id, outside - known.keys() - ambiguous))
-    errors, warnings = [], []
+    errors, warnings = Problems(), []
     for p in plan:
         places = [(None, pointer("workflows", p.index, "draft", "definition"), p.draft)]
         places += [
@@ -263,24 +374,43 @@ def _check_references(
             for step_path, step in call_steps(definition):
                 problem = reference_problem(step, known, ambiguous)
                 if problem is not None:
-                    (warnings if version is None else errors).append(
-                        {
-                            "code": "UNRESOLVED_WORKFLOW_REFERENCE",
-                            "workflowKey": p.key,
-                            "version": version,
-                            "instancePath": instance_path,
-                            "stepPath": step_path,
-                            "workflowId": step.get("workflowId"),
-                            "workflowVersion": step.get("workflowVersion"),
-                            "message": problem,
-                        }
-                    )
+                    found = {
+                        "code": "UNRESOLVED_WORKFLOW_REFERENCE",
+                        "workflowKey": p.key,
+                        "version": version,
+                        "instancePath": instance_path,
+                        "stepPath": step_path,
+                        "workflowId": step.get("workflowId"),
+                        "workflowVersion": step.get("workflowVersion"),
+                        "message": problem,
+                    }
+                    if version is None:
+                        warnings.append(found)
+                    else:
+                        errors.add(found)
     raise_if(
         errors,
         "UNRESOLVED_WORKFLOW_REFERENCE",
         "A published version calls a workflow that will not exist:",
     )
     return warnings
+
+
+def _draft_warnings(plan: list[_Planned], workflows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A warning for each draft version raised above the highest published one."""
+    return [
+        {
+            "code": "DRAFT_VERSION_RAISED",
+            "workflowKey": p.key,
+            "instancePath": pointer("workflows", p.index, "draft", "draftVersion"),
+            "draftVersion": workflows[p.index]["draft"]["draftVersion"],
+            "storedDraftVersion": p.draft_version,
+            "message": f"draftVersion equals published version {p.version_numbers[-1]}; "
+            f"stored as {p.draft_version} so that the draft does not hide it",
+        }
+        for p in plan
+        if p.draft_version != workflows[p.index]["draft"]["draftVersion"]
+    ]
 
 
 def _tenant_versions(conn: Connection, tenant_id: str, ids: Iterable[str]) -> dict[str, set[int]]:
@@ -348,12 +478,19 @@ def _int_or_none(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-class _IdTaken(Exception):
-    """A workflow id planned as free was taken (by a concurrent import) before the write."""
+class _Replan(Exception):
+    """A workflow id planned as free, or (with ``force``) a key planned as new, was taken by a
+    concurrent writer before the write: plan again against the rows as they are now."""
 
 
 def _write(
-    conn: Connection, tenant_id: str, plan: list[_Planned], *, actor: str | None, dry_run: bool
+    conn: Connection,
+    tenant_id: str,
+    plan: list[_Planned],
+    *,
+    actor: str | None,
+    dry_run: bool,
+    force: bool,
 ) -> None:
     now = utcnow()
     # A dry run's ids come from the tenant's own rows (see _target_ids): its rows, rolled back
@@ -413,7 +550,9 @@ def _write(
             if dry_run:
                 savepoint.rollback()
     except (sa.exc.IntegrityError, sa.exc.DataError) as exc:
-        raise _constraint_error(conn, tenant_id, plan, list(row_ids.values()), exc) from None
+        raise _constraint_error(
+            conn, tenant_id, plan, list(row_ids.values()), exc, force=force
+        ) from None
 
 
 def _constraint_error(
@@ -422,25 +561,38 @@ def _constraint_error(
     plan: list[_Planned],
     inserted_ids: list[str],
     exc: sa.exc.DBAPIError,
+    *,
+    force: bool,
 ) -> Exception:
     """What a constraint hit after the checks means (the savepoint undid this import's writes).
 
-    A key created concurrently since the check is a 409, as if it had been there before; a
-    workflow id taken concurrently (another tenant importing the same bundle) is :class:`_IdTaken`
-    for :func:`import_bundle` to retry; anything else is a value the checks missed.
+    A key created concurrently since the check (by a writer that does not take the key locks)
+    is a 409 as if it had been there before, or with ``force`` a reason to plan again and
+    overwrite it; a workflow id taken concurrently (another tenant importing the same bundle)
+    means planning again too (:class:`_Replan`); any other unique hit is a concurrent writer
+    (a publish of the same version, say): ``CONCURRENT_IMPORT``, retryable. Anything else is a
+    value the checks missed.
     """
     existing = _existing_by_key(conn, tenant_id, [p.key for p in plan if not p.overwrite])
     if existing:
-        return _key_conflict(existing)
+        return _Replan() if force else _key_conflict(existing)
     taken = sa.select(defs_t.c.workflow_id).where(defs_t.c.workflow_id.in_(inserted_ids))
     if inserted_ids and conn.execute(taken).first() is not None:
-        return _IdTaken()
+        return _Replan()
     message = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+    if _is_unique_violation(exc):
+        return _retry_error()
     return BundleError(
         "UNSTORABLE_VALUE",
         f"The database refused the bundle: {message}",
         details={"errors": [{"message": message}]},
     )
+
+
+def _is_unique_violation(exc: sa.exc.DBAPIError) -> bool:
+    if getattr(exc.orig, "sqlstate", None) == "23505":
+        return True
+    return "UNIQUE constraint failed" in str(exc.orig)
 
 
 # --- summary -------------------------------------------------------------------------------------

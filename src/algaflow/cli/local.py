@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from algaflow.bundle.export import export_bundle_bytes
-from algaflow.bundle.importer import import_bundle
+from algaflow.bundle.importer import run_import
 from algaflow.config import Settings
 from algaflow.definitions.publish import publish_workflow
 from algaflow.definitions.views import workflow_view
@@ -167,8 +167,8 @@ class LocalBackend:
     def import_bundle(
         self, raw: bytes, bundle: Any, *, force: bool, dry_run: bool, progress: Progress | None
     ) -> Json:
-        return self._write(
-            import_bundle,
+        return self._durable(
+            run_import,
             bundle,
             registry=self._registry,
             force=force,

@@ -7,8 +7,9 @@ raw database errors: they become :class:`~algaflow.errors.AlgaflowError` with a 
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -471,6 +472,28 @@ def key_conflict(
         status=409,
         details={**first, "conflicts": conflicts},
     )
+
+
+def key_lock_id(tenant_id: str, key: str) -> int:
+    """The PostgreSQL advisory lock (a signed 64-bit number) of one tenant's workflow key."""
+    digest = hashlib.sha256(f"algaflow.workflow-key\0{tenant_id}\0{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def lock_workflow_keys(conn: Connection, tenant_id: str, keys: Iterable[str]) -> None:
+    """Hold the tenant's ``keys`` until the transaction ends, so writers of the same keys (bundle
+    imports) take turns instead of racing on unique constraints or deadlocking.
+
+    PostgreSQL: transaction-scoped advisory locks, which also cover keys no row has yet, taken
+    in ascending lock-id order so that two overlapping sets never wait on each other in a
+    cycle. SQLite needs none: a write transaction (``BEGIN IMMEDIATE``) holds the database's
+    only write lock.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    ids = sorted({key_lock_id(tenant_id, key) for key in keys})
+    for lock_id in ids:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
 
 
 def _insert(conn: Connection, table: sa.Table, row: dict[str, Any], on_conflict: Any) -> None:

@@ -16,10 +16,9 @@ from sqlalchemy.engine import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 
 from algaflow.bundle.export import iter_export_bundle_bytes
-from algaflow.bundle.importer import import_bundle
+from algaflow.bundle.importer import run_import
 from algaflow.errors import AlgaflowError
 from algaflow.registry import Registry
-from algaflow.store.engine import write_transaction
 
 from ..bodies import MAX_JSON_DEPTH, check_export_keys, parse_bundle_body
 from ..deps import Principal, get_engine, get_registry, read_conn, require
@@ -173,16 +172,15 @@ async def import_(
     raw = await request.body()
 
     def run() -> dict[str, Any]:
-        bundle = parse_bundle_body(raw)
-        with write_transaction(engine) as conn:
-            return import_bundle(
-                conn,
-                principal.tenant_id,
-                bundle,
-                registry=registry,
-                force=parse_flag(force),
-                dry_run=parse_flag(dryRun),
-                actor=principal.key_id,
-            )
+        # Parsing and every check that needs no database run before the write transaction.
+        return run_import(
+            engine,
+            principal.tenant_id,
+            parse_bundle_body(raw),
+            registry=registry,
+            force=parse_flag(force),
+            dry_run=parse_flag(dryRun),
+            actor=principal.key_id,
+        )
 
     return await run_in_threadpool(run)
