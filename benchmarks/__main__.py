@@ -10,7 +10,7 @@ import importlib
 import sys
 import time
 
-ALL = ["expressions", "definitions", "canonical", "bundle", "runtime", "cli"]
+ALL = ["expressions", "definitions", "canonical", "bundle", "runtime", "events", "cli"]
 
 
 def main(argv: list[str]) -> None:

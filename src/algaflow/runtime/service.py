@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,13 +27,19 @@ from algaflow.errors import AlgaflowError
 from algaflow.expressions import MappingError, resolve_input_mapping
 from algaflow.store import run_tables as rt
 from algaflow.store.engine import write_connection
-from algaflow.store.tables import workflow_definitions
+from algaflow.store.tables import (
+    version_trigger_event,
+    workflow_definition_versions,
+    workflow_definitions,
+    workflow_trigger_event,
+)
 from algaflow.store.types import canonical_uuid, unstorable_paths
 from algaflow.store.workflows import get_version, get_workflow, latest_version
 
 from . import records
 from .correlation import correlation_keys
 from .driver import Driver, DriverOptions, Launch
+from .envelope import fill_envelope
 from .views import run_view, step_view, task_view, wait_view
 from .waits import filters_pass, timeout_error
 
@@ -50,6 +57,18 @@ def check_storable(**fields: Any) -> None:
             "UNSTORABLE_VALUE",
             f"{first['instancePath']}: {first['message']}",
             details={"errors": problems},
+        )
+
+
+def check_payload_size(payload: Any) -> None:
+    """``PAYLOAD_TOO_LARGE`` (413) for a run or event payload over 512 KiB of UTF-8 JSON."""
+    size = len(json.dumps(payload, ensure_ascii=False, default=str).encode("utf-8", "replace"))
+    if size > MAX_PAYLOAD_BYTES:
+        raise AlgaflowError(
+            "PAYLOAD_TOO_LARGE",
+            "Workflow run payload exceeds 512 KiB",
+            status=413,
+            details={"maxBytes": MAX_PAYLOAD_BYTES, "bytes": size},
         )
 
 
@@ -73,9 +92,8 @@ def start_run(
     raised: commit it to keep it (the route and the CLI do).
     """
     payload = {} if payload is None else payload
+    check_payload_size(payload)
     check_storable(payload=payload)
-    if len(json.dumps(payload, ensure_ascii=False, default=str).encode()) > MAX_PAYLOAD_BYTES:
-        raise AlgaflowError("PAYLOAD_TOO_LARGE", "Workflow run payload exceeds 512 KiB", status=413)
     workflow = get_workflow(conn, tenant_id, workflow_id)
     _check_launchable(conn, workflow)
     row = _pick_version(conn, tenant_id, workflow, version)
@@ -94,7 +112,7 @@ def start_run(
             "PAYLOAD_VALIDATION_FAILED",
             "Workflow payload failed validation",
             status=400,
-            details={"runId": run_id, "issues": issues},
+            details={"runId": run_id, "schemaRef": ref, "issues": issues},
         )
     run_id = driver.create_run(tenant_id, workflow, row, payload, Launch(trigger_type="manual"))
     if drive:
@@ -285,18 +303,23 @@ def emit_event(
     correlation_key: str | None = None,
     payload_schema_ref: str | None = None,
     event_id: str | None = None,
+    actor: Mapping[str, Any] | None = None,
     drive: bool = True,
     options: DriverOptions | None = None,
 ) -> dict[str, Any]:
     """Resume the event waits it matches, then start the runs its triggers name (§7.1).
 
-    ``event_id`` (a UUID) makes a delivery idempotent per tenant: a second delivery with the same
-    id starts nothing (each run's trigger fire key is ``event:<eventId>:<workflowId>``).
+    The payload's envelope is filled first (:func:`~.envelope.fill_envelope`: ``tenantId`` is
+    always ``tenant_id``; ``occurredAt`` and ``actor``, :data:`~.envelope.SYSTEM_ACTOR` by
+    default, when missing), as Alga does. ``event_id`` (a UUID) makes a delivery idempotent per
+    tenant: a second delivery with the same id starts nothing (each run's trigger fire key is
+    ``event:<eventId>:<workflowId>``).
     """
-    result, to_drive = _emit(conn, tenant_id, name, payload, registry=registry,
-                             correlation_key=correlation_key,
-                             payload_schema_ref=payload_schema_ref, event_id=event_id,
-                             options=options)  # fmt: skip
+    event = prepare_event(conn, tenant_id, name, payload, registry=registry,
+                          correlation_key=correlation_key,
+                          payload_schema_ref=payload_schema_ref, event_id=event_id,
+                          actor=actor)  # fmt: skip
+    result, to_drive = _deliver(conn, event, registry=registry, options=options)
     if drive:
         _drive_in_transaction(conn, tenant_id, to_drive, registry=registry, options=options)
     return result
@@ -316,34 +339,68 @@ def _drive_in_transaction(
         driver.drive(tenant_id, run_id)
 
 
-def _emit(
+@dataclass(frozen=True)
+class PreparedEvent:
+    """An event checked and ready to deliver: everything that needs no write lock."""
+
+    tenant_id: str
+    event_id: str
+    name: str
+    payload: Any
+    payload_schema_ref: str | None
+    keys: list[str]
+    candidates: list[str]  # workflows whose trigger may name the event (re-checked on delivery)
+
+
+def prepare_event(
     conn: Connection,
     tenant_id: str,
     name: str,
     payload: Any,
     *,
     registry: Any,
-    correlation_key: str | None,
-    payload_schema_ref: str | None,
-    event_id: str | None,
-    options: DriverOptions | None,
-) -> tuple[dict[str, Any], list[str]]:
-    """:func:`emit_event` without driving: the result, and the runs to drive."""
+    correlation_key: str | None = None,
+    payload_schema_ref: str | None = None,
+    event_id: str | None = None,
+    actor: Mapping[str, Any] | None = None,
+) -> PreparedEvent:
+    """Check the event (refusals write nothing), fill its envelope and find the workflows whose
+    trigger names it. Only reads: the durable path runs it before taking the write lock."""
     if not isinstance(name, str) or not name.strip():
         raise AlgaflowError("INVALID_FIELD", "eventName must be a non-empty string.", status=422,
                             details={"field": "eventName"})  # fmt: skip
     payload = {} if payload is None else payload
     event_id = _event_id(event_id)
+    check_payload_size(payload)
     check_storable(eventName=name, correlationKey=correlation_key,
                    payloadSchemaRef=payload_schema_ref, payload=payload)  # fmt: skip
+    payload = fill_envelope(payload, tenant_id=tenant_id, now=utcnow(), actor=actor)
     _check_event_payload(registry, payload, payload_schema_ref)
+    return PreparedEvent(
+        tenant_id=tenant_id,
+        event_id=event_id,
+        name=name,
+        payload=payload,
+        payload_schema_ref=payload_schema_ref,
+        keys=correlation_keys(name, payload, correlation_key),
+        candidates=triggered_candidates(conn, tenant_id, name),
+    )
+
+
+def _deliver(
+    conn: Connection, event: PreparedEvent, *, registry: Any, options: DriverOptions | None
+) -> tuple[dict[str, Any], list[str]]:
+    """Record a prepared event, resume its waits and start its runs (the writes): the result,
+    and the runs to drive."""
+    tenant_id, event_id, name, payload, keys = (
+        event.tenant_id, event.event_id, event.name, event.payload, event.keys
+    )  # fmt: skip
     now = utcnow()
     events = rt.workflow_runtime_events
-    keys = correlation_keys(name, payload, correlation_key)
     if not records.insert_ignore(
         conn, events, ("tenant", "event_id"), event_id=event_id, tenant=tenant_id,
         event_name=name, correlation_key=keys[0] if keys else None, payload=payload,
-        payload_schema_ref=payload_schema_ref, created_at=now,
+        payload_schema_ref=event.payload_schema_ref, created_at=now,
     ):  # fmt: skip
         duplicate = {"status": "no_wait", "eventId": event_id, "startedRuns": [],
                      "resumedRuns": [], "duplicate": True}  # fmt: skip
@@ -352,9 +409,7 @@ def _emit(
     resumed, matched_wait, to_drive = _resume_event_waits(
         conn, driver, tenant_id, name, keys, payload, event_id
     )
-    started, errors = _start_triggered(
-        conn, driver, tenant_id, name, payload, keys, payload_schema_ref, event_id
-    )
+    started, errors = _start_triggered(conn, driver, event)
     matched = resumed[0] if resumed else (started[0] if started else None)
     conn.execute(
         events.update()
@@ -396,14 +451,16 @@ def _check_event_payload(registry: Any, payload: Any, ref: str | None) -> None:
         raise AlgaflowError(
             "UNKNOWN_PAYLOAD_SCHEMA_REF",
             f"Unknown payload schema ref: {ref}",
-            details={"payloadSchemaRef": ref},
+            status=400,
+            details={"schemaRef": ref},
         )
     issues = registry.schemas.validate(ref, payload)
     if issues:
         raise AlgaflowError(
             "PAYLOAD_VALIDATION_FAILED",
             "Event payload failed validation",
-            details={"payloadSchemaRef": ref, "issues": issues},
+            status=400,
+            details={"schemaRef": ref, "issues": issues},
         )
 
 
@@ -453,22 +510,39 @@ def _resume_event_waits(
     return resumed, first_wait, to_drive
 
 
+def triggered_candidates(conn: Connection, tenant_id: str, name: str) -> list[str]:
+    """Ids of the workflows whose trigger may name the event, by two indexed lookups.
+
+    A workflow's trigger is its latest published version's (or, when that has none, the
+    workflow row's), so any version naming the event, or the row, makes it a candidate; the
+    caller checks each against its latest version. Workflows that name other events are never
+    read, so the cost follows the matching workflows, not the published ones.
+    """
+    versions, defs = workflow_definition_versions, workflow_definitions
+    query = sa.union(
+        sa.select(versions.c.workflow_id).where(
+            versions.c.tenant == tenant_id, version_trigger_event() == name
+        ),
+        sa.select(defs.c.workflow_id).where(
+            defs.c.tenant == tenant_id, workflow_trigger_event() == name
+        ),
+    )
+    return sorted(conn.execute(query).scalars())
+
+
 def _start_triggered(
-    conn: Connection,
-    driver: Driver,
-    tenant_id: str,
-    name: str,
-    payload: Any,
-    keys: list[str],
-    payload_schema_ref: str | None,
-    event_id: str,
+    conn: Connection, driver: Driver, event: PreparedEvent
 ) -> tuple[list[str], list[str]]:
-    """Start every published, unpaused workflow whose trigger names the event."""
+    """Start every published, unpaused candidate whose trigger names the event."""
+    if not event.candidates:
+        return [], []
+    tenant_id, name = event.tenant_id, event.name
     defs = workflow_definitions
     rows = conn.execute(
         sa.select(defs)
         .where(
             defs.c.tenant == tenant_id,
+            defs.c.workflow_id.in_(event.candidates),
             defs.c.status == "published",
             defs.c.is_paused.is_(False),
         )
@@ -486,8 +560,8 @@ def _start_triggered(
             continue
         try:
             run_id = _start_for_event(
-                conn, driver, tenant_id, workflow, version, trigger, name, payload, keys,
-                payload_schema_ref, event_id,
+                conn, driver, tenant_id, workflow, version, trigger, name, event.payload,
+                event.keys, event.payload_schema_ref, event.event_id,
             )  # fmt: skip
         except AlgaflowError as exc:
             errors.append(f"{workflow['key']}: {exc.message}")
@@ -839,15 +913,23 @@ def emit_event_durable(
     correlation_key: str | None = None,
     payload_schema_ref: str | None = None,
     event_id: str | None = None,
+    actor: Mapping[str, Any] | None = None,
     options: DriverOptions | None = None,
 ) -> dict[str, Any]:
     """:func:`emit_event`, then the started and resumed runs (and the parents that resumed runs
-    woke by ending) executed step by step."""
+    woke by ending) executed step by step.
+
+    The checks and the trigger lookup run on a read connection before the write transaction
+    (on SQLite, the database's one write lock), so they never hold up other writers. A workflow
+    published in between is not started, as if the event had come a moment earlier.
+    """
+    with engine.connect() as conn:
+        event = prepare_event(conn, tenant_id, name, payload, registry=registry,
+                              correlation_key=correlation_key,
+                              payload_schema_ref=payload_schema_ref, event_id=event_id,
+                              actor=actor)  # fmt: skip
     with write_connection(engine) as conn, conn.begin():
-        result, to_drive = _emit(conn, tenant_id, name, payload, registry=registry,
-                                 correlation_key=correlation_key,
-                                 payload_schema_ref=payload_schema_ref, event_id=event_id,
-                                 options=options)  # fmt: skip
+        result, to_drive = _deliver(conn, event, registry=registry, options=options)
     drive_runs(engine, tenant_id, to_drive, registry=registry, options=options)
     return result
 

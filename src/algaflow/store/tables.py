@@ -6,7 +6,12 @@ reader of Alga's schema finds the same fields here. Run records live in :mod:`.r
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from .types import JSONType, UTCDateTime, UUIDType
 
@@ -116,3 +121,52 @@ workflow_definition_versions = sa.Table(
         "tenant", "workflow_id", "version", name="uq_workflow_definition_versions_version"
     ),
 )
+
+
+# --- the event name a trigger listens to (indexed) ------------------------------------------------
+
+
+class JsonText(ColumnElement[str]):
+    """The text at ``path`` (object keys) inside a JSON column, written the way migration 0003's
+    expression indexes are, so the databases can use them: ``json_extract(col, '$.a.b')`` on
+    SQLite, ``(col -> 'a') ->> 'b'`` on PostgreSQL. Keys are literals, never bound parameters
+    (a parameter would not match the indexed expression)."""
+
+    type = sa.Text()
+    inherit_cache = True
+    _traverse_internals: ClassVar[list[tuple[str, Any]]] = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("path", InternalTraversal.dp_string_list),
+    ]
+
+    def __init__(self, column: sa.ColumnElement[Any], *path: str) -> None:
+        if not path or not all(p.isidentifier() for p in path):
+            raise ValueError(f"JSON path keys must be identifiers: {path!r}")
+        self.column = column
+        self.path = list(path)
+
+
+@compiles(JsonText)
+def _json_text_default(element: JsonText, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    return f"json_extract({column}, '$.{'.'.join(element.path)}')"
+
+
+@compiles(JsonText, "postgresql")
+def _json_text_postgresql(element: JsonText, compiler: Any, **kw: Any) -> str:
+    sql = compiler.process(element.column, **kw)
+    *objects, leaf = element.path
+    for key in objects:
+        sql = f"({sql} -> '{key}')"
+    return f"({sql} ->> '{leaf}')"
+
+
+def version_trigger_event() -> JsonText:
+    """``definition_json.trigger.eventName`` of a published version (index
+    ``ix_workflow_definition_versions_trigger_event``)."""
+    return JsonText(workflow_definition_versions.c.definition_json, "trigger", "eventName")
+
+
+def workflow_trigger_event() -> JsonText:
+    """``trigger.eventName`` of a workflow row (index ``ix_workflow_definitions_trigger_event``)."""
+    return JsonText(workflow_definitions.c.trigger, "eventName")
