@@ -6,7 +6,7 @@ reader of Alga's schema finds the same fields here. Run records live in :mod:`.r
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -134,7 +134,7 @@ class JsonText(ColumnElement[str]):
 
     type = sa.Text()
     inherit_cache = True
-    _traverse_internals: ClassVar[list[tuple[str, Any]]] = [
+    _traverse_internals = [  # noqa: RUF012  # SQLAlchemy declares it as an instance variable
         ("column", InternalTraversal.dp_clauseelement),
         ("path", InternalTraversal.dp_string_list),
     ]
