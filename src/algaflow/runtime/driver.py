@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from algaflow.clock import iso_millis, new_id, utcnow
+from algaflow.config import load_settings
 from algaflow.errors import AlgaflowError
 from algaflow.registry.nodes import NodeContext
 from algaflow.store.run_tables import (
@@ -53,6 +54,7 @@ from .errors import (
 from .invoke import DEFAULT_TIMEOUT_S, Invocation, call_with_timeout, invoke
 from .program import Program, definition_hash
 from .scopes import initial_scopes
+from .secrets import resolver_from_settings
 from .waits import parse_instant
 
 log = logging.getLogger("algaflow.runtime")
@@ -64,7 +66,8 @@ class DriverOptions:
 
     action_timeout_s: float | None = DEFAULT_TIMEOUT_S
     lease_s: float = 300.0
-    secret_resolver: Any = None
+    # Where ``$secret`` values come from; by default the settings' (environment, secrets file).
+    secret_resolver: Any = field(default_factory=lambda: resolver_from_settings(load_settings()))
     owner: str = field(default_factory=lambda: f"pid-{os.getpid()}-{new_id()[:8]}")
 
 
@@ -269,7 +272,7 @@ class Driver:
         if child:
             return self._await_child(run, program, state, child)
         now = utcnow()
-        plan = core.plan(program, state, now, secrets=self.options.secret_resolver)
+        plan = core.plan(program, state, now)
         if plan.kind in ("done", "control"):
             transition = plan.transition
             assert transition is not None
@@ -311,13 +314,13 @@ class Driver:
             args=request["input"],
             attempt=request.get("attempt", 1),
             explicit_key=request.get("idempotencyKey"),
-            redactions=tuple(request.get("redactions") or ()),
+            secrets=tuple((pointer, name) for pointer, name in request.get("secrets") or ()),
             step_config=request.get("stepConfig"),
             expression_context=request.get("expressionContext"),
         )
         return invoke(
             self.conn, self.registry, call, now=now, timeout_s=self.options.action_timeout_s,
-            commit=self._checkpoint,
+            commit=self._checkpoint, secret_resolver=self.options.secret_resolver,
         )  # fmt: skip
 
     def _run_node(self, run: dict[str, Any], plan: core.Plan, now: datetime) -> dict[str, Any]:
