@@ -108,13 +108,16 @@ def test_a_foreach_body_with_unchanged_input_runs_once_per_run(engine, tenant, r
     """What docs/runtime.md says: same path, same input -> the cached output; the index in the
     input makes each iteration its own call."""
     body = [call("same", inputMapping={"x": 1}),
-            call("distinct", "test.other", inputMapping={"item": expr("it")})]  # fmt: skip
+            call("distinct", "test.other", inputMapping={"item": expr("it")}),
+            call("indexed", "test.indexed", inputMapping={"i": expr("local.index")})]  # fmt: skip
     loop = {"id": "each", "type": "control.forEach", "items": expr("[1, 2, 3]"), "itemVar": "it",
             "body": body}  # fmt: skip
     actions.add("test.other")
+    actions.add("test.indexed")
     _runs(engine, tenant, registry, [loop], [{}])
     assert len(actions.called("test.echo")) == 1
     assert actions.called("test.other") == [{"item": 1}, {"item": 2}, {"item": 3}]
+    assert actions.called("test.indexed") == [{"i": 0}, {"i": 1}, {"i": 2}]
 
 
 @pytest.mark.parametrize(
