@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 
 DEFAULT_DATABASE_URL = "sqlite:///algaflow.db"
+#: ``{"$secret": "NAME"}`` resolves to the variable ``ALGAFLOW_SECRET_NAME`` by default.
+DEFAULT_SECRET_ENV_PREFIX = "ALGAFLOW_SECRET_"
 
 
 @dataclass(frozen=True)
@@ -14,6 +16,10 @@ class Settings:
     plugins: tuple[str, ...] = ()
     schema_dirs: tuple[str, ...] = ()
     max_body_bytes: int = 16 * 1024 * 1024
+    # Where runs find ``$secret`` values: variables with this prefix (empty: none), then this
+    # JSON/TOML file of names to strings.
+    secret_env_prefix: str = DEFAULT_SECRET_ENV_PREFIX
+    secrets_file: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -33,4 +39,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         plugins=_split(env.get("ALGAFLOW_PLUGINS"), ","),
         schema_dirs=_split(env.get("ALGAFLOW_SCHEMA_DIRS"), os.pathsep),
         max_body_bytes=int(env.get("ALGAFLOW_MAX_BODY_BYTES") or 16 * 1024 * 1024),
+        secret_env_prefix=env.get("ALGAFLOW_SECRET_ENV_PREFIX", DEFAULT_SECRET_ENV_PREFIX),
+        secrets_file=env.get("ALGAFLOW_SECRETS_FILE") or None,
     )

@@ -28,6 +28,8 @@ class ActionContext:
 
 
 ActionHandler = Callable[[dict[str, Any], ActionContext], Any]
+#: Derives an action's idempotency key from its parsed input: a string, or None for the default.
+IdempotencyKeyFn = Callable[[dict[str, Any], ActionContext], Any]
 
 
 @dataclass
@@ -41,6 +43,11 @@ class ActionDef:
     handler: ActionHandler
     side_effectful: bool = False
     idempotency: str | None = None
+    # How calls are de-duplicated across runs (Alga's ``idempotency.key(input, ctx)``): a function
+    # of the parsed input, or the dotted path of an input field such as ``"dedupe_key"``. Either
+    # implies ``idempotency="actionProvided"``; a step's explicit ``idempotencyKey`` still wins.
+    idempotency_key: IdempotencyKeyFn | None = None
+    idempotency_key_field: str | None = None
     title: str | None = None
     description: str | None = None
     category: str | None = None
@@ -116,7 +123,8 @@ def _check_action(action: ActionDef) -> None:
         problems.append("handler must be callable")
     if action.idempotency is not None and action.idempotency not in IDEMPOTENCY_MODES:
         problems.append(f"idempotency must be one of {', '.join(IDEMPOTENCY_MODES)}")
-    if action.side_effectful and action.idempotency is None:
+    problems.extend(_key_problems(action))
+    if action.side_effectful and action.idempotency is None and not _has_key(action):
         problems.append("a side-effectful action must declare idempotency")
     if problems:
         raise AlgaflowError(
@@ -124,3 +132,22 @@ def _check_action(action: ActionDef) -> None:
             f"Invalid action {action.id!r}: {'; '.join(problems)}",
             details={"problems": problems},
         )
+
+
+def _has_key(action: ActionDef) -> bool:
+    return action.idempotency_key is not None or action.idempotency_key_field is not None
+
+
+def _key_problems(action: ActionDef) -> list[str]:
+    """A key function or a key field, not both, and only with the ``actionProvided`` mode."""
+    problems = []
+    if action.idempotency_key is not None and not callable(action.idempotency_key):
+        problems.append("idempotency_key must be callable")
+    field = action.idempotency_key_field
+    if field is not None and (not isinstance(field, str) or not all(field.split("."))):
+        problems.append("idempotency_key_field must be a dotted field name such as 'dedupe_key'")
+    if action.idempotency_key is not None and field is not None:
+        problems.append("declare idempotency_key or idempotency_key_field, not both")
+    if _has_key(action) and action.idempotency == "engineProvided":
+        problems.append("an action-provided idempotency key needs idempotency='actionProvided'")
+    return problems

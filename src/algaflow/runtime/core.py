@@ -76,7 +76,7 @@ def current_path(program: Program, state: dict[str, Any]) -> str | None:
 # --- planning ------------------------------------------------------------------------------------
 
 
-def plan(program: Program, state: dict[str, Any], now: datetime, *, secrets: Any = None) -> Plan:
+def plan(program: Program, state: dict[str, Any], now: datetime) -> Plan:
     """Decide the current step. Control steps are executed here; the rest become requests."""
     frames = state["frames"]
     if not frames:
@@ -92,7 +92,7 @@ def plan(program: Program, state: dict[str, Any], now: datetime, *, secrets: Any
         }
         return Plan("done", transition=Transition(state, run_status="FAILED", run_error=error))
     try:
-        return _plan_step(program, state, path, step, now, secrets)
+        return _plan_step(program, state, path, step, now)
     except (StepFailure, ExpressionError, MappingError) as exc:
         # An action's input is resolved inside its attempt in Alga, so retry and onError apply.
         error = normalize_error(_plain(exc), path, iso_millis(now))
@@ -117,7 +117,6 @@ def _plan_step(
     path: str,
     step: dict[str, Any],
     now: datetime,
-    secrets: Any,
 ) -> Plan:
     kind = step.get("type")
     scopes = state["scopes"]
@@ -139,7 +138,7 @@ def _plan_step(
     if kind == "control.callWorkflow":
         return Plan("child", path, step, request=_child_request(step, scopes))
     if kind == "action.call":
-        return Plan("action", path, step, request=_action_request(state, path, step, secrets))
+        return Plan("action", path, step, request=_action_request(state, path, step))
     if kind in ("event.wait", "time.wait", "human.task"):
         ctx = interpreter_context(scopes)
         return Plan("wait", path, step, request=waits.request(kind, step, ctx, now, evaluate))
@@ -167,24 +166,37 @@ def evaluate(expr: Any, ctx: dict[str, Any]) -> Any:
     return expr
 
 
-def _action_request(
-    state: dict[str, Any], path: str, step: dict[str, Any], secrets: Any
-) -> dict[str, Any]:
+class _SecretRefs:
+    """A resolver that resolves nothing: each ``$secret`` stays a reference in the action's
+    input (the action call resolves it), and its name is noted in mapping order."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def resolve(self, name: str, run_id: str | None) -> Any:
+        self.names.append(name)
+        return {"$secret": name}
+
+
+def _action_request(state: dict[str, Any], path: str, step: dict[str, Any]) -> dict[str, Any]:
+    """What the driver needs to call the action. Secrets are not resolved here, so their values
+    never enter the run's state: ``secrets`` lists ``[pointer, name]`` for the call to resolve."""
     config = step.get("config") if isinstance(step.get("config"), dict) else {}
     action_id, version = config.get("actionId"), config.get("version")
     if not isinstance(action_id, str) or isinstance(version, bool) or not isinstance(version, int):
         raise StepFailure("ActionError", "action.call config requires actionId and version")
     scopes = state["scopes"]
     ctx = interpreter_context(scopes)
-    redactions: list[str] = []
+    pointers: list[str] = []
+    refs = _SecretRefs()
     mapping = config.get("inputMapping")
     args = ensure_storable(
         resolve_input_mapping(
             mapping if isinstance(mapping, dict) else {},
             ctx,
-            secret_resolver=secrets,
+            secret_resolver=refs,
             run_id=scopes["system"].get("runId"),
-            redaction_paths=redactions,
+            redaction_paths=pointers,
         )
         or {},
         f"The input of action {action_id}@{version}",
@@ -202,7 +214,7 @@ def _action_request(
         "actionId": action_id,
         "version": version,
         "input": args,
-        "redactions": redactions,
+        "secrets": [[pointer, name] for pointer, name in zip(pointers, refs.names, strict=True)],
         "idempotencyKey": key,
         "attempt": retry.get("attempt", 1) if retry.get("path") == path else 1,
         "stepConfig": step.get("config"),

@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from algaflow.clock import iso_millis, new_id, utcnow
+from algaflow.config import load_settings
 from algaflow.errors import AlgaflowError
 from algaflow.registry.nodes import NodeContext
 from algaflow.store.run_tables import (
@@ -53,6 +54,7 @@ from .errors import (
 from .invoke import DEFAULT_TIMEOUT_S, Invocation, call_with_timeout, invoke
 from .program import Program, definition_hash
 from .scopes import initial_scopes
+from .secrets import resolver_from_settings
 from .waits import parse_instant
 
 log = logging.getLogger("algaflow.runtime")
@@ -64,7 +66,8 @@ class DriverOptions:
 
     action_timeout_s: float | None = DEFAULT_TIMEOUT_S
     lease_s: float = 300.0
-    secret_resolver: Any = None
+    # Where ``$secret`` values come from; by default the settings' (environment, secrets file).
+    secret_resolver: Any = field(default_factory=lambda: resolver_from_settings(load_settings()))
     owner: str = field(default_factory=lambda: f"pid-{os.getpid()}-{new_id()[:8]}")
 
 
@@ -269,7 +272,7 @@ class Driver:
         if child:
             return self._await_child(run, program, state, child)
         now = utcnow()
-        plan = core.plan(program, state, now, secrets=self.options.secret_resolver)
+        plan = core.plan(program, state, now)
         if plan.kind in ("done", "control"):
             transition = plan.transition
             assert transition is not None
@@ -311,13 +314,13 @@ class Driver:
             args=request["input"],
             attempt=request.get("attempt", 1),
             explicit_key=request.get("idempotencyKey"),
-            redactions=tuple(request.get("redactions") or ()),
+            secrets=tuple((pointer, name) for pointer, name in request.get("secrets") or ()),
             step_config=request.get("stepConfig"),
             expression_context=request.get("expressionContext"),
         )
         return invoke(
             self.conn, self.registry, call, now=now, timeout_s=self.options.action_timeout_s,
-            commit=self._checkpoint,
+            commit=self._checkpoint, secret_resolver=self.options.secret_resolver,
         )  # fmt: skip
 
     def _run_node(self, run: dict[str, Any], plan: core.Plan, now: datetime) -> dict[str, Any]:
@@ -361,20 +364,31 @@ class Driver:
         state = transition.state
         now = utcnow()
         if transition.step_status and plan.path:
+            lines: list[dict[str, Any]] = []
             opened = state.pop("openStep", None)
             if opened and opened["path"] == plan.path:
+                row_id = opened["id"]
                 records.finish_step(
-                    self.conn, opened["id"], status=transition.step_status,
+                    self.conn, row_id, status=transition.step_status,
                     started_at=datetime.fromisoformat(opened["startedAt"]), completed_at=now,
                     error=transition.step_error,
                 )  # fmt: skip
             else:
-                records.insert_step(
+                attempt = self._next_attempt(state, plan.path)
+                row_id = records.insert_step(
                     self.conn, tenant_id=run["tenant"], run_id=run["run_id"], path=plan.path,
                     step_id=str((plan.step or {}).get("id", "")), status=transition.step_status,
-                    attempt=self._next_attempt(state, plan.path), started_at=started,
-                    completed_at=now, error=transition.step_error,
+                    attempt=attempt, started_at=started, completed_at=now,
+                    error=transition.step_error,
                 )  # fmt: skip
+                lines.append(
+                    self._step_line(run, plan, row_id, "STARTED", started, attempt=attempt)
+                )
+            lines.append(
+                self._step_line(run, plan, row_id, transition.step_status, now,
+                                error=transition.step_error)
+            )  # fmt: skip
+            records.insert_logs(self.conn, lines)  # one statement for the step's lines
         if transition.retry is not None:
             return self._schedule_retry(run, program, plan, state, transition.retry, started)
         if transition.run_status:
@@ -394,12 +408,41 @@ class Driver:
         """A STARTED row for a step that outlives this call (wait, retry delay, child run)."""
         if (state.get("openStep") or {}).get("path") == plan.path:
             return
+        attempt = self._next_attempt(state, plan.path)
         row_id = records.insert_step(
             self.conn, tenant_id=run["tenant"], run_id=run["run_id"], path=plan.path,
             step_id=str((plan.step or {}).get("id", "")), status="STARTED",
-            attempt=self._next_attempt(state, plan.path), started_at=now,
+            attempt=attempt, started_at=now,
         )  # fmt: skip
         state["openStep"] = {"path": plan.path, "id": row_id, "startedAt": now.isoformat()}
+        records.insert_logs(
+            self.conn, [self._step_line(run, plan, row_id, "STARTED", now, attempt=attempt)]
+        )
+
+    def _step_line(
+        self,
+        run: dict[str, Any],
+        plan: core.Plan,
+        row_id: str,
+        status: str,
+        at: datetime,
+        *,
+        attempt: int | None = None,
+        error: dict[str, Any] | None = None,
+        delay_ms: int | None = None,
+    ) -> dict[str, Any]:
+        """The log row of a step's start or end, naming the step row and path (Alga's columns),
+        so a failed run's logs say where it failed."""
+        step = plan.step or {}
+        line = records.step_log_line(
+            definition_step_id=str(step.get("id", "")), step_type=step.get("type"),
+            status=status, attempt=attempt, error=error, delay_ms=delay_ms,
+        )  # fmt: skip
+        return records.log_row(
+            tenant_id=run["tenant"], run_id=run["run_id"], level=line.level,
+            message=line.message, at=at, step_id=row_id, step_path=plan.path,
+            context=line.context,
+        )  # fmt: skip
 
     def _owner(self) -> str | None:
         """The lease every write must still hold (durable mode only)."""
@@ -470,9 +513,11 @@ class Driver:
             raise LeaseLost(run["run_id"])
         if status != "SUCCEEDED":
             level = "WARN" if status == "CANCELED" else "ERROR"
+            where = (error or {}).get("nodePath")
             records.log(
                 self.conn, tenant_id=run["tenant"], run_id=run["run_id"], level=level,
                 message=f"Run {status.lower()}", at=now, context=error,
+                step_path=where if isinstance(where, str) else None,
             )  # fmt: skip
         self._checkpoint()
 
@@ -597,6 +642,18 @@ class Driver:
         """A retry is another attempt in the same step row; a delay is a durable ``retry`` wait."""
         self._open_step(run, state, plan, started)
         delay = retry["delayMs"]
+        opened = state["openStep"]
+        line = self._step_line(
+            run,
+            plan,
+            opened["id"],
+            "RETRYING",
+            utcnow(),
+            attempt=retry["attempt"],
+            error=retry["error"],
+            delay_ms=delay,
+        )
+        records.insert_logs(self.conn, [line])  # fmt: skip
         if delay <= 0:
             self._save(run, state, plan.path, "RUNNING")
             return "RUNNING"

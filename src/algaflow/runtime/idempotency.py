@@ -1,4 +1,5 @@
-"""Engine-provided idempotency keys, byte-compatible with Alga's (§3.7 step 3)."""
+"""Idempotency keys: engine-provided ones byte-compatible with Alga's (§3.7 step 3), and the keys
+an action derives from its input."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import json
 import math
 from typing import Any
 
-from algaflow.jsvalues import number_to_string
+from algaflow.jsvalues import js_string, number_to_string
+from algaflow.registry.actions import ActionContext, ActionDef
+
+from .errors import StepFailure
 
 
 def js_stringify(value: Any) -> str:
@@ -65,3 +69,43 @@ def tenant_scoped(key: str, tenant_id: str | None) -> str:
     if tenant_id and not key.startswith(f"{tenant_id}:"):
         return f"{tenant_id}:{key}"
     return key
+
+
+def action_key(action: ActionDef, parsed: Any, context: ActionContext) -> str | None:
+    """The key ``action`` derives from its (parsed, secret-free) input, or None to use the
+    default. Unlike Alga (which never calls ``key()``), the declared key is used, so two runs
+    making the same call share one invocation and one side effect.
+
+    A string or number is the key; None, ``""`` or a missing field mean "no key". Anything else,
+    or a key function that raises, fails the step with ``IDEMPOTENCY_KEY_INVALID``.
+    """
+    if action.idempotency_key is not None:
+        try:
+            raw = action.idempotency_key(parsed, context)
+        except Exception as exc:
+            raise _invalid(action, f"its key function raised {type(exc).__name__}: {exc}") from None
+    elif action.idempotency_key_field is not None:
+        raw = _field(parsed, action.idempotency_key_field)
+    else:
+        return None
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        raise _invalid(action, f"the key is a {type(raw).__name__}, not a string")
+    return raw if isinstance(raw, str) else js_string(raw)
+
+
+def _field(value: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _invalid(action: ActionDef, why: str) -> StepFailure:
+    return StepFailure(
+        "ActionError",
+        f"Action {action.key} could not derive its idempotency key: {why}",
+        code="IDEMPOTENCY_KEY_INVALID",
+    )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextvars
 import copy
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from algaflow.clock import iso_millis, new_id, utcnow
+from algaflow.expressions.errors import SECRET_RESOLUTION_FAILED
 from algaflow.registry.actions import ActionContext
 from algaflow.store.run_tables import workflow_action_invocations as inv_t
 from algaflow.store.run_tables import workflow_runs
@@ -45,7 +47,8 @@ from .errors import (
     stored_error,
     unstorable_failure,
 )
-from .idempotency import engine_key, tenant_scoped
+from .idempotency import action_key, engine_key, tenant_scoped
+from .secrets import Redactor
 
 DEFAULT_TIMEOUT_S = 30.0
 
@@ -60,7 +63,8 @@ class Invocation:
     args: Any
     attempt: int = 1
     explicit_key: str | None = None
-    redactions: tuple[str, ...] = ()
+    #: ``(pointer, name)`` of each authored ``$secret`` in ``args``, resolved only here.
+    secrets: tuple[tuple[str, str], ...] = ()
     step_config: Any = None
     expression_context: dict[str, Any] | None = None
 
@@ -99,41 +103,102 @@ def invoke(
     now: datetime,
     timeout_s: float | None = DEFAULT_TIMEOUT_S,
     commit: Callable[[], None] = lambda: None,
+    secret_resolver: Any = None,
 ) -> Any:
     """Run one action (or return its cached output); raises a runtime-error-shaped failure.
 
     ``commit`` is called once the STARTED row is written, before the handler runs. The final
     status is written but not committed: it goes with the caller's next commit (the step's).
+    The call's secrets are resolved here, and whatever leaves (the output, a failure, the stored
+    row) is scrubbed of their values.
     """
+    redactor = Redactor()
+    try:
+        args = _with_secrets(call, secret_resolver, redactor)
+        return _invoke(conn, registry, call, args, redactor, now, timeout_s, commit)
+    except Exception as exc:
+        if not redactor:
+            raise
+        error = normalize_error(exc, call.step_path, iso_millis(now))
+        raise StepFailure(
+            redactor.text(error["category"]),
+            redactor.text(error["message"]),
+            code=redactor.value(error.get("code")),
+            details=redactor.value(error.get("details")),
+        ) from None  # the cause may hold a secret
+
+
+def _with_secrets(call: Invocation, resolver: Any, redactor: Redactor) -> Any:
+    """``call.args`` with each authored ``$secret`` replaced by its value (noted in
+    ``redactor``). Only the pointers the step's mapping declared are resolved: a
+    ``{"$secret": ...}`` that came from a payload or an expression stays as it is."""
+    if not call.secrets:
+        return call.args
+    args = copy.deepcopy(call.args)
+    for pointer, name in call.secrets:
+        try:
+            if resolver is None:
+                raise LookupError("no secret resolver is configured")
+            value = resolver.resolve(name, call.run_id)
+            if not isinstance(value, str):
+                raise TypeError("the resolver did not return a string")
+        except Exception as exc:  # any resolver failure is the action's failure, as in Alga
+            raise StepFailure(
+                "ActionError",
+                f'Failed to resolve secret "{name}": {exc}',
+                code=SECRET_RESOLUTION_FAILED,
+                details={"path": pointer},
+            ) from None
+        redactor.add(value)
+        _set_pointer(args, pointer, value)
+    return args
+
+
+def _invoke(
+    conn: Connection,
+    registry: Any,
+    call: Invocation,
+    args: Any,
+    redactor: Redactor,
+    now: datetime,
+    timeout_s: float | None,
+    commit: Callable[[], None],
+) -> Any:
     action = registry.actions.get(call.action_id, call.version)
     if action is None:
         raise StepFailure("ActionError", f"Unknown action {call.action_id}@{call.version}")
-    parsed = action.parse_input(call.args)
-    key = tenant_scoped(
-        call.explicit_key
-        or engine_key(call.run_id, call.step_path, call.action_id, call.version, parsed),
-        call.tenant_id,
-    )
-    claim = _claim(conn, call, key, redact_pointers(parsed, call.redactions), now)
-    if isinstance(claim, _Cached):
-        return action.parse_output(claim.output or {})
-    commit()
+    parsed = action.parse_input(args)
+    pointers = tuple(pointer for pointer, _ in call.secrets)
+    stored_input = redactor.value(redact_pointers(parsed, pointers))
     context = ActionContext(
         run_id=call.run_id,
         step_path=call.step_path,
         step_config=call.step_config,
         expression_context=call.expression_context,
         tenant_id=call.tenant_id,
-        idempotency_key=key,
+        idempotency_key=None,
         attempt=call.attempt,
         now_iso=iso_millis(now),
     )
+    key = redactor.text(
+        tenant_scoped(
+            call.explicit_key
+            or action_key(action, copy.deepcopy(stored_input), context)
+            or engine_key(call.run_id, call.step_path, call.action_id, call.version, stored_input),
+            call.tenant_id,
+        )
+    )
+    claim = _claim(conn, call, key, stored_input, now)
+    if isinstance(claim, _Cached):
+        return action.parse_output(claim.output or {})
+    commit()
+    context = dataclasses.replace(context, idempotency_key=key)
     output: Any = None
     error: dict[str, Any] | None = None
     label = f"{call.action_id}@{call.version}"
     try:
         raw = call_with_timeout(lambda: action.handler(copy.deepcopy(parsed), context), timeout_s)
-        output = action.parse_output(raw)
+        output = redactor.value(action.parse_output(raw))
         failure = unstorable_failure(output, f"The output of action {label}")
         if failure is not None:
             raise failure
@@ -142,7 +207,7 @@ def invoke(
                  "message": f"Action {label} {exc}"}  # fmt: skip
     except Exception as exc:  # a handler's failure is the step's failure, never the process's
         error = normalize_error(normalize_action_error(exc), call.step_path, iso_millis(now))
-        error = storable_error(error)
+        error = storable_error(redactor.value(error))
     conn.execute(
         inv_t.update()
         .where(
@@ -266,3 +331,15 @@ def redact_pointers(value: Any, pointers: tuple[str, ...] | list[str]) -> Any:
         ):
             node[int(parts[-1])] = "[REDACTED]"
     return result
+
+
+def _set_pointer(value: Any, pointer: str, new: Any) -> None:
+    """Set the target of a JSON pointer that exists in ``value`` (the mapping made it)."""
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+    node = value
+    for part in parts[:-1]:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    if isinstance(node, list):
+        node[int(parts[-1])] = new
+    else:
+        node[parts[-1]] = new

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -181,28 +183,104 @@ def close_wait(
     return result.rowcount == 1
 
 
-def log(
-    conn: Connection,
+#: Alga caps a log line's ``context_json`` at 64 KiB and leaves a truncation marker.
+MAX_LOG_CONTEXT = 64 * 1024
+
+
+def log(conn: Connection, **fields: Any) -> None:
+    """Write one log line (the fields of :func:`log_row`)."""
+    insert_logs(conn, [log_row(**fields)])
+
+
+def log_row(
     *,
     tenant_id: str,
     run_id: str,
     level: str,
     message: str,
     at: datetime,
+    step_id: str | None = None,
     step_path: str | None = None,
     context: Any = None,
     source: str = "runtime",
-) -> None:
-    conn.execute(
-        workflow_run_logs.insert().values(
-            log_id=new_id(),
-            tenant=tenant_id,
-            run_id=run_id,
-            step_path=step_path,
-            level=level,
-            message=message,
-            context_json=context,
-            source=source,
-            created_at=at,
-        )
-    )
+) -> dict[str, Any]:
+    """The values of one ``workflow_run_logs`` row."""
+    return {
+        "log_id": new_id(),
+        "tenant": tenant_id,
+        "run_id": run_id,
+        "step_id": step_id,
+        "step_path": step_path,
+        "level": level,
+        "message": message,
+        "context_json": capped_context(context),
+        "correlation_key": None,
+        "event_name": None,
+        "source": source,
+        "created_at": at,
+    }
+
+
+def insert_logs(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Write log rows in one statement (a step's start and end cost one round trip)."""
+    if rows:
+        conn.execute(workflow_run_logs.insert().values(rows))
+
+
+def capped_context(context: Any) -> Any:
+    """``context`` itself, or ``{truncated, size, max}`` when its JSON exceeds 64 KiB."""
+    if context is None:
+        return None
+    size = len(json.dumps(context, default=str))
+    if size <= MAX_LOG_CONTEXT:
+        return context
+    return {"truncated": True, "size": size, "max": MAX_LOG_CONTEXT}
+
+
+@dataclass(frozen=True)
+class LogLine:
+    level: str
+    message: str
+    context: dict[str, Any]
+
+
+_STEP_LEVELS = {"STARTED": "INFO", "SUCCEEDED": "INFO", "RETRYING": "WARN", "CANCELED": "WARN"}
+
+
+def step_log_line(
+    *,
+    definition_step_id: str,
+    step_type: Any,
+    status: str,
+    attempt: int | None = None,
+    error: dict[str, Any] | None = None,
+    delay_ms: int | None = None,
+) -> LogLine:
+    """The log line of a step event: started, succeeded, failed (ERROR, with the error's
+    message), continued past a failure (``onError: continue``, WARN), retrying or canceled."""
+    name = f"Step {definition_step_id or '?'}"
+    context: dict[str, Any] = {"definitionStepId": definition_step_id, "status": status}
+    if isinstance(step_type, str):
+        context["stepType"] = step_type
+    if attempt is not None:
+        context["attempt"] = attempt
+    if error is not None:
+        context["error"] = error
+    reason = (error or {}).get("message")
+    if status == "FAILED":
+        return LogLine("ERROR", f"{name} failed: {reason}", context)
+    if status == "SUCCEEDED" and error is not None:
+        return LogLine("WARN", f"{name} failed, continuing (onError: continue): {reason}", context)
+    if status == "RETRYING":
+        context["delayMs"] = delay_ms
+        return LogLine("WARN", f"{name} failed, retrying (attempt {attempt}): {reason}", context)
+    return LogLine(_STEP_LEVELS.get(status, "INFO"), f"{name} {status.lower()}", context)
+
+
+def run_logs(conn: Connection, run_id: str) -> list[dict[str, Any]]:
+    """A run's log lines in the order they were written."""
+    logs = workflow_run_logs
+    rows = conn.execute(
+        sa.select(logs).where(logs.c.run_id == run_id).order_by(logs.c.created_at, logs.c.log_id)
+    ).mappings()
+    return [dict(row) for row in rows]

@@ -40,7 +40,7 @@ from . import records
 from .correlation import correlation_keys
 from .driver import Driver, DriverOptions, Launch
 from .envelope import fill_envelope
-from .views import run_view, step_view, task_view, wait_view
+from .views import log_view, run_view, step_view, task_view, wait_view
 from .waits import filters_pass, timeout_error
 
 MAX_PAYLOAD_BYTES = 512 * 1024
@@ -206,6 +206,7 @@ def get_run(
             .order_by(rt.workflow_run_waits.c.created_at)
         ).mappings()
         view["waits"] = [wait_view(w) for w in waits]
+        view["logs"] = [log_view(line) for line in records.run_logs(conn, run["run_id"])]
     return view
 
 

@@ -79,3 +79,18 @@ def task_view(row: dict[str, Any]) -> dict[str, Any]:
         "createdAt": _iso(row["created_at"]),
         "completedAt": _iso(row["completed_at"]),
     }
+
+
+def log_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "logId": row["log_id"],
+        "stepId": row["step_id"],
+        "stepPath": row["step_path"],
+        "level": row["level"],
+        "message": row["message"],
+        "context": row["context_json"],
+        "correlationKey": row["correlation_key"],
+        "eventName": row["event_name"],
+        "source": row["source"],
+        "createdAt": _iso(row["created_at"]),
+    }

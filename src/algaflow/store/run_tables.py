@@ -152,6 +152,8 @@ workflow_run_logs = sa.Table(
     sa.Column("log_id", UUIDType, primary_key=True),
     _tenant(),
     _run_fk(),
+    # The workflow_run_steps row the line is about (no foreign key, like Alga); null for run lines.
+    sa.Column("step_id", UUIDType, nullable=True),
     sa.Column("step_path", sa.Text, nullable=True),
     sa.Column("level", sa.Text, nullable=False),
     sa.Column("message", sa.Text, nullable=False),
@@ -161,6 +163,8 @@ workflow_run_logs = sa.Table(
     sa.Column("source", sa.Text, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index("ix_workflow_run_logs_run_id_created_at", "run_id", "created_at"),
+    sa.Index("ix_workflow_run_logs_run_id_level", "run_id", "level"),
+    sa.Index("ix_workflow_run_logs_tenant_created_at", "tenant", "created_at"),
 )
 
 # An event id is the sender's idempotency key, unique per tenant: another tenant may use the same.
