@@ -186,3 +186,20 @@ def test_writes_record_the_api_key_as_actor(api):
         ).scalar_one()
     assert row["created_by"] == key_id and row["updated_by"] == key_id
     assert version == key_id
+
+
+def test_a_method_not_allowed_is_a_coded_405_naming_the_allowed_ones(api):
+    response = api.client.patch("/api/workflow-definitions")
+    assert (response.status_code, response.json()["code"]) == (405, "METHOD_NOT_ALLOWED")
+    assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+
+
+def test_the_spec_documents_every_error_answer_as_a_problem(api):
+    spec = api.client.get("/openapi.json").json()
+    api_paths = {p: ops for p, ops in spec["paths"].items() if p.startswith("/api/")}
+    assert len(api_paths) > 10
+    for path, operations in api_paths.items():
+        for method, operation in operations.items():
+            for status in ("400", "401", "403", "404", "409", "413", "503"):
+                content = operation["responses"][status]["content"]
+                assert "application/problem+json" in content, (method, path, status)

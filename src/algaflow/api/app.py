@@ -21,7 +21,7 @@ from algaflow.store.engine import make_engine
 
 from .bodies import BODY_ERROR, PRINCIPAL, too_deep
 from .deps import authenticate_key, presented_secret
-from .errors import JSONBody, install_error_handlers, problem
+from .errors import ERROR_RESPONSES, JSONBody, install_error_handlers, problem
 from .routes import bundles, definitions, runs
 from .routes import registry as registry_routes
 
@@ -179,10 +179,8 @@ def create_app(
         return {"status": "ok", "version": __version__}
 
     # Bundle routes first: "/{workflowId}/export" must win over "/{workflowId}/{version}".
-    app.include_router(bundles.router, prefix="/api")
-    app.include_router(definitions.router, prefix="/api")
-    app.include_router(registry_routes.router, prefix="/api")
-    app.include_router(runs.router, prefix="/api")
+    for router in (bundles.router, definitions.router, registry_routes.router, runs.router):
+        app.include_router(router, prefix="/api", responses=ERROR_RESPONSES)
     app.add_middleware(JsonDepthLimit)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # added last: runs first
     return app

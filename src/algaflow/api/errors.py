@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -11,7 +12,9 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 
 from algaflow.errors import AlgaflowError
 from algaflow.store.failures import database_error
@@ -31,15 +34,50 @@ class JSONBody(JSONResponse):
             return json.dumps(content, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
-def problem(error: AlgaflowError) -> JSONResponse:
+class Problem(BaseModel):
+    """An error answer: RFC 9457 fields, Alga's ``error``/``details``, and the stable ``code``."""
+
+    type: str
+    title: str
+    status: int
+    code: str = Field(description="Stable error code; see the API guide's table of codes")
+    error: str
+    details: dict[str, Any] | None = None
+
+
+_STATUS_MEANINGS = {
+    400: "Invalid JSON, request or value (a coded problem)",
+    401: "No API key, or not a valid one",
+    403: "The API key lacks the permission",
+    404: "Unknown id (or another tenant's), or nothing to export",
+    405: "Method not allowed on this path (see the Allow header)",
+    409: "Conflict with the stored state (key taken, stale draft version, concurrent import)",
+    413: "Request body or payload over its size limit",
+    422: "A field's value is refused (e.g. a definition that is not valid)",
+    503: "Database busy, unavailable or in conflict: retry after Retry-After seconds",
+}
+
+#: Every operation may answer these, each as ``application/problem+json``.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "description": meaning, "content": {PROBLEM_JSON: {}}}
+    for status, meaning in _STATUS_MEANINGS.items()
+}
+
+
+def problem(error: AlgaflowError, headers: Mapping[str, str] | None = None) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"https://algaflow.dev/errors/{error.code}",
         "title": HTTPStatus(error.status).phrase,
         "status": error.status,
         **error.to_dict(),
     }
-    headers = {401: {"WWW-Authenticate": "Bearer"}, 503: {"Retry-After": "1"}}.get(error.status)
-    return JSONBody(body, status_code=error.status, media_type=PROBLEM_JSON, headers=headers)
+    fixed = {401: {"WWW-Authenticate": "Bearer"}, 503: {"Retry-After": "1"}}.get(error.status, {})
+    return JSONBody(
+        body,
+        status_code=error.status,
+        media_type=PROBLEM_JSON,
+        headers={**(headers or {}), **fixed},
+    )
 
 
 def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -54,12 +92,29 @@ def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
     )
 
 
-def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+_METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (Starlette's own header names one route's)."""
+    routes: list[BaseRoute] = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    )
+
+
+def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     # Bodies over the size or depth limit never get this far (app.BodyLimit, app.JsonDepthLimit).
     code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}.get(
         exc.status_code, "HTTP_ERROR"
     )
-    return problem(AlgaflowError(code, str(exc.detail), status=exc.status_code))
+    # The exception's headers (Allow on a 405) are part of the answer.
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return problem(AlgaflowError(code, str(exc.detail), status=exc.status_code), headers)
 
 
 def _database_error(request: Request, exc: sa.exc.DBAPIError) -> JSONResponse:
