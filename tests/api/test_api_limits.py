@@ -8,7 +8,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from algaflow.jsvalues import MAX_JSON_DEPTH
+from algaflow.kernel.jsvalues import MAX_JSON_DEPTH
 from algaflow.store import workflows as store
 from algaflow.store.tables import api_keys, workflow_definitions
 

@@ -14,7 +14,7 @@ from health_probe import health_probe
 from hypothesis import given
 from hypothesis import strategies as st
 
-from algaflow.jsvalues import json_depth, value_depth
+from algaflow.kernel.jsvalues import json_depth, value_depth
 
 HOSTILE = b'"' + b'\\"' * 450_000  # 900 KB, under the test server's 1 MB body limit
 HEALTHY_BOUND_S = 1.0

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from algaflow.api.statuses import status_for
 from algaflow.bundle.canonical import (
     canonicalize,
     dumps_canonical,
@@ -19,7 +20,7 @@ from algaflow.bundle.canonical import (
     loads_json,
 )
 from algaflow.bundle.errors import BundleError
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 
 # --- strategies --------------------------------------------------------------------------------
 
@@ -209,7 +210,7 @@ def test_loads_rejects_what_json_parse_rejects(text: bytes) -> None:
     with pytest.raises(BundleError) as caught:
         loads_json(text)
     assert caught.value.code == "INVALID_JSON"
-    assert caught.value.status == 400
+    assert status_for(caught.value.code) == 400
 
 
 # --- properties ----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from algaflow.bundle.dependencies import (
     merge_dependency_summaries,
     workflow_dependency_summary,
 )
-from algaflow.jsvalues import js_trim, number_to_string
+from algaflow.kernel.jsvalues import js_trim, number_to_string
 
 
 def call(action_id: Any, version: Any, **extra: Any) -> dict[str, Any]:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from algaflow.api.statuses import status_for
 from algaflow.bundle.canonical import dumps_canonical, loads_json
-from algaflow.bundle.errors import BUNDLE_ERROR_STATUS
+from algaflow.bundle.errors import BUNDLE_ERROR_CODES
 from algaflow.bundle.format import validate_bundle
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs/guides/workflows/workflow-import-export.md"
@@ -26,4 +27,6 @@ def test_example_bundle_is_valid_and_canonical() -> None:
 def test_error_table_matches_the_codes() -> None:
     section = GUIDE.read_text("utf-8").split("\n## Errors\n", 1)[1].split("\n## ", 1)[0]
     rows = dict(re.findall(r"^\| `([A-Z_]+)` \| (\d{3}) \|", section, re.M))
-    assert {code: int(status) for code, status in rows.items()} == BUNDLE_ERROR_STATUS
+    assert {code: int(status) for code, status in rows.items()} == {
+        code: status_for(code) for code in BUNDLE_ERROR_CODES
+    }

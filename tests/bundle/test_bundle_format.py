@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from algaflow.api.statuses import status_for
 from algaflow.bundle import format as fmt
 from algaflow.bundle.canonical import loads_json
-from algaflow.bundle.errors import BUNDLE_ERROR_STATUS, BundleError
+from algaflow.bundle.errors import BundleError
 from algaflow.bundle.format import (
     BUNDLE_FORMAT,
     find_duplicate_keys,
@@ -89,7 +90,7 @@ def test_validator_is_compiled_once() -> None:
 @pytest.mark.parametrize("value", [None, [], [1], "x", 0, True, 1.5])
 def test_header_requires_an_object(value: Any) -> None:
     error = error_of(validate_bundle_header, value)
-    assert (error.code, error.message, error.details, error.status) == (
+    assert (error.code, error.message, error.details, status_for(error.code)) == (
         "INVALID_BUNDLE",
         "Workflow bundle must be a JSON object.",
         None,
@@ -308,7 +309,7 @@ INVALID = {
 def test_invalid_variants_list_every_error(name: str) -> None:
     change, expected = INVALID[name]
     error = error_of(validate_bundle_schema, mutate(change))
-    assert error.code == "SCHEMA_VALIDATION_FAILED" and error.status == 400
+    assert error.code == "SCHEMA_VALIDATION_FAILED" and status_for(error.code) == 400
     got = [(e["instancePath"], e["keyword"], e["params"]) for e in error.details["errors"]]
     assert sorted(got, key=repr) == sorted(expected, key=repr)
     for e in error.details["errors"]:
@@ -366,7 +367,7 @@ def test_duplicate_keys() -> None:
     assert find_duplicate_keys(value) == ["a", "b"]
     validate_bundle_schema(value)  # the schema does not see them, like Alga's
     error = error_of(validate_bundle, value)
-    assert (error.code, error.status, error.details) == (
+    assert (error.code, status_for(error.code), error.details) == (
         "DUPLICATE_WORKFLOW_KEY",
         400,
         {"duplicateKeys": ["a", "b"]},
@@ -456,9 +457,9 @@ def test_exported_at_date_time(value: str, ok: bool) -> None:
 
 
 def test_error_statuses() -> None:
-    assert BUNDLE_ERROR_STATUS["WORKFLOW_KEY_CONFLICT"] == 409
-    assert BUNDLE_ERROR_STATUS["WORKFLOW_NOT_FOUND"] == 404
-    assert BundleError("MISSING_DEPENDENCIES", "m").status == 400
+    assert status_for("WORKFLOW_KEY_CONFLICT") == 409
+    assert status_for("WORKFLOW_NOT_FOUND") == 404
+    assert status_for(BundleError("MISSING_DEPENDENCIES", "m").code) == 400
     assert BundleError("WORKFLOW_KEY_CONFLICT", "m").to_dict() == {
         "code": "WORKFLOW_KEY_CONFLICT",
         "error": "m",

@@ -14,12 +14,13 @@ from bundle_factory import (
     make_registry,
 )
 
+from algaflow.api.statuses import status_for
 from algaflow.bundle.canonical import dumps_canonical, loads_json
 from algaflow.bundle.errors import BundleError
 from algaflow.bundle.export import export_bundle, export_bundle_bytes, iter_export_bundle_bytes
 from algaflow.bundle.format import validate_bundle
-from algaflow.clock import frozen
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.clock import frozen
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.store import workflows as store
 from algaflow.store.tables import workflow_definition_versions as versions_t
 from algaflow.store.tables import workflow_definitions as defs_t
@@ -121,7 +122,7 @@ def test_every_missing_id_and_key_is_listed(engine, tenant, other_tenant, regist
             workflow_ids=[mine, UNKNOWN_ID, "not-a-uuid", theirs],
             keys=["a.one", "b.one", "zzz"],
         )
-    assert caught.value.code == "WORKFLOW_NOT_FOUND" and caught.value.status == 404
+    assert caught.value.code == "WORKFLOW_NOT_FOUND" and status_for(caught.value.code) == 404
     assert caught.value.details == {
         "missingWorkflowIds": [UNKNOWN_ID, "not-a-uuid", theirs],
         "missingKeys": ["b.one", "zzz"],
@@ -132,7 +133,7 @@ def test_nothing_selected_is_refused(engine, tenant):
     with engine.connect() as conn:
         with pytest.raises(AlgaflowError) as caught:
             export_bundle(conn, tenant)
-        assert caught.value.code == "NOTHING_TO_EXPORT"
+        assert caught.value.code == "EXPORT_SELECTION_EMPTY"
         with pytest.raises(AlgaflowError) as caught:
             export_bundle(conn, tenant, all=True)  # an empty bundle would be schema-invalid
         assert caught.value.code == "NOTHING_TO_EXPORT"
@@ -229,7 +230,7 @@ def test_exported_at_outside_years_1_to_9999_in_utc_is_refused(engine, tenant, r
     _make(engine, tenant, registry, "a.one")
     with engine.connect() as conn, pytest.raises(AlgaflowError) as caught:
         export_bundle(conn, tenant, all=True, exported_at=pinned)
-    assert (caught.value.code, caught.value.status) == ("INVALID_EXPORTED_AT", 400)
+    assert (caught.value.code, status_for(caught.value.code)) == ("INVALID_EXPORTED_AT", 400)
 
 
 @pytest.mark.parametrize(

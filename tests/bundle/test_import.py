@@ -18,9 +18,10 @@ from bundle_factory import (
     workflow,
 )
 
+from algaflow.api.statuses import status_for
 from algaflow.bundle.errors import BundleError
 from algaflow.bundle.importer import import_bundle
-from algaflow.clock import frozen
+from algaflow.kernel.clock import frozen
 from algaflow.store import workflows as store
 from algaflow.store.tables import workflow_definition_versions as versions_t
 from algaflow.store.tables import workflow_definitions as defs_t
@@ -253,7 +254,7 @@ def test_an_existing_key_is_a_conflict_without_force(engine, tenant, registry): 
         registry,
         "WORKFLOW_KEY_CONFLICT",
     )
-    assert error.status == 409
+    assert status_for(error.code) == 409
     existing_id = first["workflows"][0]["workflowId"]
     assert error.details["workflowKey"] == "a.one"
     assert error.details["existingWorkflowId"] == existing_id

@@ -10,6 +10,7 @@ from bundle_factory import bundle, make_registry, row_counts, workflow
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from algaflow.api.statuses import status_for
 from algaflow.bundle.errors import BundleError
 from algaflow.bundle.format import _duplicate_pair, schema_errors
 from algaflow.bundle.importer import import_bundle
@@ -43,7 +44,7 @@ def test_draft_versions_that_cannot_work_are_refused_with_every_workflow(engine,
     with pytest.raises(BundleError) as caught:
         _import(engine, tenant, data, registry, force=True)
     assert caught.value.code == "INVALID_DRAFT_VERSION"
-    assert caught.value.status == 400
+    assert status_for(caught.value.code) == 400
     errors = caught.value.details["errors"]
     assert [
         (e["workflowKey"], e["draftVersion"], e["highestPublishedVersion"]) for e in errors

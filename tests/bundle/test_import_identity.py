@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from bundle_factory import bundle, definition, make_registry, row_counts, workflow
 
+from algaflow.api.statuses import status_for
 from algaflow.bundle.errors import BundleError
 from algaflow.bundle.export import export_bundle
 from algaflow.bundle.importer import import_bundle
@@ -146,7 +147,7 @@ def test_one_tenant_importing_one_bundle_twice_at_once_is_a_key_conflict(engine,
     data = bundle(workflow("a.one", definition(workflow_id=SOURCE_ID)), workflow("a.two"))
     summary, error = _race(engine, tenant, tenant, data, registry)
     assert summary is None and error is not None
-    assert (error.code, error.status) == ("WORKFLOW_KEY_CONFLICT", 409)
+    assert (error.code, status_for(error.code)) == ("WORKFLOW_KEY_CONFLICT", 409)
     assert error.details["conflicts"] == [
         {"workflowKey": "a.one", "existingWorkflowId": SOURCE_ID},
         {

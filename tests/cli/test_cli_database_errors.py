@@ -7,6 +7,7 @@ import sqlite3
 import sqlalchemy as sa
 from cli_helpers import run_cli
 
+from algaflow.api.statuses import status_for
 from algaflow.store.failures import database_error
 
 
@@ -37,5 +38,5 @@ def test_a_locked_database_is_database_busy(tmp_path):
         holder.close()
         engine.dispose()
     assert error is not None
-    assert (error.code, error.status) == ("DATABASE_BUSY", 503)
+    assert (error.code, status_for(error.code)) == ("DATABASE_BUSY", 503)
     assert database_error(ValueError("not a database error")) is None

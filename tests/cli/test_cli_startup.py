@@ -8,7 +8,8 @@ import socket
 import subprocess
 import sys
 
-from algaflow.bundle import BUNDLE_ERROR_STATUS
+from algaflow.api.statuses import status_for
+from algaflow.bundle import BUNDLE_ERROR_CODES
 from algaflow.cli import constants
 from algaflow.runtime.service import DEFAULT_LIMIT
 from algaflow.runtime.worker import DEFAULT_INTERVAL_S
@@ -75,5 +76,5 @@ def test_mirrored_constants_match_their_owners():
     assert constants.RUN_STATUSES == RUN_STATUSES
     assert constants.DEFAULT_RUN_LIMIT == DEFAULT_LIMIT
     assert constants.DEFAULT_WORKER_INTERVAL_S == DEFAULT_INTERVAL_S
-    invalid = {code for code, status in BUNDLE_ERROR_STATUS.items() if status == 400}
+    invalid = {code for code in BUNDLE_ERROR_CODES if status_for(code) == 400}
     assert invalid == constants.INVALID_BUNDLE_CODES

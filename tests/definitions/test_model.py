@@ -9,12 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from algaflow.api.statuses import status_for
 from algaflow.definitions.model import (
     FOREACH_CONCURRENCY_MESSAGE,
     definition_issues,
     parse_definition,
 )
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 
 
 def _definition(*steps: Any, **top: Any) -> dict[str, Any]:
@@ -88,7 +89,7 @@ def test_parse_raises_with_every_issue_and_its_path():
     with pytest.raises(AlgaflowError) as caught:
         parse_definition(bad)
     err = caught.value
-    assert err.code == "INVALID_WORKFLOW_DEFINITION" and err.status == 400
+    assert err.code == "INVALID_WORKFLOW_DEFINITION" and status_for(err.code) == 400
     paths = [i["path"] for i in err.details["issues"]]
     assert paths == ["root", "root.version", "root.steps[0]"]
     assert "(and 2 more)" in err.message

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from algaflow.api.statuses import status_for
 from algaflow.definitions import codes
 from algaflow.definitions.publish import publish_workflow, requested_version
 from algaflow.definitions.schemawalk import schema_hash
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import ActionDef, Registry, default_registry
 from algaflow.store import workflows as store
 from algaflow.store.tables import workflow_definition_versions, workflow_definitions
@@ -261,7 +262,7 @@ def test_other_tenants_workflow_is_not_found(engine, tenant, other_tenant, regis
         wid = _create(conn, tenant)["workflow_id"]
     with engine.begin() as conn, pytest.raises(AlgaflowError) as caught:
         publish_workflow(conn, other_tenant, wid, registry=registry)
-    assert caught.value.code == "WORKFLOW_NOT_FOUND" and caught.value.status == 404
+    assert caught.value.code == "WORKFLOW_NOT_FOUND" and status_for(caught.value.code) == 404
     with engine.begin() as conn, pytest.raises(AlgaflowError) as missing:
         publish_workflow(conn, tenant, str(uuid.uuid4()), registry=registry)
     assert missing.value.code == "WORKFLOW_NOT_FOUND"

@@ -20,7 +20,7 @@ from algaflow.bundle.export import export_bundle_bytes
 from algaflow.bundle.importer import import_bundle
 from algaflow.definitions.paths import walk_steps
 from algaflow.definitions.publish import publish_workflow
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import Registry, default_registry, load_plugin
 from algaflow.runtime import service
 from algaflow.store.engine import make_engine

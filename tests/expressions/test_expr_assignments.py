@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from algaflow import clock
-from algaflow.errors import AlgaflowError
 from algaflow.expressions import MappingError, apply_node_assignments, is_valid_node_assign_path
+from algaflow.kernel import clock
+from algaflow.kernel.errors import AlgaflowError
 
 
 def envelope() -> dict[str, Any]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from algaflow.api.statuses import status_for
 from algaflow.expressions import (
     DEFAULT_TIMEOUT_MS,
     MAX_OUTPUT_CHARS,
@@ -160,7 +161,7 @@ def test_syntax_error() -> None:
         compile_expression("payload.((")
     assert caught.value.code == "EXPRESSION_SYNTAX_ERROR"
     assert caught.value.stage == "compile"
-    assert caught.value.status == 400
+    assert status_for(caught.value.code) == 400
     assert caught.value.details == {"engineCode": "S0203", "position": 10}
     with pytest.raises(ExpressionError) as triple:
         compile_expression("a === b")  # becomes "a == b", as in Alga

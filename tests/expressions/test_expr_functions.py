@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from algaflow import clock
 from algaflow.expressions import ALLOWED_FUNCTIONS, compile_expression
 from algaflow.expressions.functions import WORKFLOW_FUNCTIONS, append, length, to_string
+from algaflow.kernel import clock
 
 DATA = {
     "payload": {

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry.errors import ActionRuntimeError
 from algaflow.registry.transforms.json_values import js_stringify
 

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tests.conftest import corpus_files
 
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import NodeContext, NodeTypeDef, NodeTypeRegistry
 from algaflow.registry.builtins.html_sanitize import sanitize_html
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from algaflow.config import Settings, load_settings
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import (
     build_registry,
     default_registry,

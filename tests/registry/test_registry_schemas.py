@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import ActionDef, ActionRegistry, SchemaRegistry, default_registry
 from algaflow.registry.errors import ActionSchemaError
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from algaflow.errors import AlgaflowError
-from algaflow.jsvalues import utf16_len
+from algaflow.kernel.errors import AlgaflowError
+from algaflow.kernel.jsvalues import utf16_len
 from algaflow.registry.errors import ActionRuntimeError
 
 EMOJI = "😀"

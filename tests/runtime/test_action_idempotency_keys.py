@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import ActionDef
 from algaflow.runtime.service import start_run
 from algaflow.store.run_tables import workflow_action_invocations

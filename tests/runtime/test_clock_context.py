@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
-from algaflow import clock
+from algaflow.kernel import clock
 
 PINNED = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from algaflow.clock import iso_millis
+from algaflow.kernel.clock import iso_millis
 from algaflow.registry.nodes import NodeTypeDef
 from algaflow.runtime.service import start_run
 

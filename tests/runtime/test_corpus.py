@@ -18,8 +18,9 @@ import pytest
 import sqlalchemy as sa
 from tests.conftest import corpus_files
 
+from algaflow.api.statuses import status_for
 from algaflow.definitions.paths import walk_steps
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import ActionDef, default_registry
 from algaflow.runtime.service import emit_event, list_runs
 from algaflow.store.run_tables import workflow_run_waits
@@ -157,7 +158,7 @@ def test_corpus_bundle_runs(engine, tenant, path: Path):
                 with pytest.raises(AlgaflowError) as err:
                     emit_event(conn, tenant, name, payload, registry=registry,
                                payload_schema_ref=ref)  # fmt: skip
-                assert err.value.status == 400
+                assert status_for(err.value.code) == 400
                 continue
             result = emit_event(conn, tenant, name, payload, registry=registry)
         assert not result.get("errors"), result

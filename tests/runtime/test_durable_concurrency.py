@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from algaflow import clock
+from algaflow.kernel import clock
 from algaflow.registry.nodes import NodeTypeDef
 from algaflow.runtime.driver import DriverOptions
 from algaflow.runtime.errors import StepFailure

@@ -12,8 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import event as sa_event
 
-from algaflow.clock import frozen
-from algaflow.errors import AlgaflowError
+from algaflow.api.statuses import status_for
+from algaflow.kernel.clock import frozen
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.runtime.envelope import fill_envelope
 from algaflow.runtime.service import (
     MAX_PAYLOAD_BYTES,
@@ -189,7 +190,7 @@ def test_a_payload_that_is_no_object_is_left_as_sent(payload):
 def test_an_unknown_schema_ref_is_named_schema_ref(engine, tenant, ticket_registry):
     error = _refused(lambda: _emit(engine, tenant, ticket_registry, {},
                                    payload_schema_ref="payload.Nope.v1"))  # fmt: skip
-    assert (error.code, error.status) == ("UNKNOWN_PAYLOAD_SCHEMA_REF", 400)
+    assert (error.code, status_for(error.code)) == ("UNKNOWN_PAYLOAD_SCHEMA_REF", 400)
     assert error.details == {"schemaRef": "payload.Nope.v1"}
     assert _count(engine, workflow_runtime_events) == 0
 
@@ -197,7 +198,7 @@ def test_an_unknown_schema_ref_is_named_schema_ref(engine, tenant, ticket_regist
 def test_an_invalid_payload_names_schema_ref_and_issues(engine, tenant, ticket_registry):
     error = _refused(lambda: _emit(engine, tenant, ticket_registry, {"ticketId": "no"},
                                    payload_schema_ref=TICKET))  # fmt: skip
-    assert (error.code, error.status) == ("PAYLOAD_VALIDATION_FAILED", 400)
+    assert (error.code, status_for(error.code)) == ("PAYLOAD_VALIDATION_FAILED", 400)
     assert error.details["schemaRef"] == TICKET
     assert [i["path"] for i in error.details["issues"]] == ["/ticketId"]
     assert _count(engine, workflow_runtime_events) == 0
@@ -227,7 +228,7 @@ def test_an_event_payload_over_512_kib_is_refused_before_any_write(
             emit_event(conn, tenant, "TICKET_UPDATED", big, registry=ticket_registry)
 
     error = _refused(send)
-    assert (error.code, error.status) == ("PAYLOAD_TOO_LARGE", 413)
+    assert (error.code, status_for(error.code)) == ("PAYLOAD_TOO_LARGE", 413)
     assert error.details["maxBytes"] == MAX_PAYLOAD_BYTES
     assert _count(engine, workflow_runtime_events) == 0 and _count(engine, workflow_runs) == 0
 

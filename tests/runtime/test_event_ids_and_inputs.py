@@ -8,7 +8,8 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from algaflow.errors import AlgaflowError
+from algaflow.api.statuses import status_for
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.runtime.service import (
     complete_task_durable,
     emit_event,
@@ -57,7 +58,7 @@ def test_an_event_id_that_is_not_a_uuid_is_refused(engine, tenant, registry, bad
         "INVALID_FIELD",
         lambda: emit_event_durable(engine, tenant, "GO", {}, registry=registry, event_id=bad),
     )
-    assert error.status == 422 and error.details == {"field": "eventId"}
+    assert status_for(error.code) == 422 and error.details == {"field": "eventId"}
     assert _count(engine, workflow_runtime_events) == 0
 
 
@@ -127,7 +128,7 @@ def test_unstorable_inputs_are_refused_before_anything_is_written(
     ]  # fmt: skip
     for refuse in refusals:
         error = _refused("UNSTORABLE_VALUE", refuse)
-        assert error.status == 400
+        assert status_for(error.code) == 400
         assert error.details["errors"][0]["instancePath"] in (
             "/payload/v",
             "/payload/v/0",
@@ -153,7 +154,7 @@ def test_the_payload_limit_counts_utf8_bytes(engine, tenant, registry):
         lambda: start_run_durable(engine, tenant, wf, registry=registry,
                                   payload={"s": "€" * 180_000}),  # 540,000 bytes
     )  # fmt: skip
-    assert error.status == 413
+    assert status_for(error.code) == 413
 
 
 # --- list filters ---------------------------------------------------------------------------------

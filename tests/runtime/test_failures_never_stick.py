@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from algaflow import clock
+from algaflow.kernel import clock
 from algaflow.runtime import core
 from algaflow.runtime.core import MAX_RETRY_DELAY_MS, backoff_ms
 from algaflow.runtime.driver import Driver

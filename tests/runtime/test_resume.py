@@ -7,7 +7,7 @@ import sys
 import textwrap
 from datetime import timedelta
 
-from algaflow.clock import utcnow
+from algaflow.kernel.clock import utcnow
 from algaflow.runtime.service import get_run, run_due_work, start_run
 
 from .conftest import call, expr, publish

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from algaflow import clock
+from algaflow.kernel import clock
 from algaflow.registry import ActionRuntimeError
 from algaflow.runtime.service import get_run, run_due_work, start_run
 from algaflow.store.run_tables import workflow_action_invocations, workflow_run_waits

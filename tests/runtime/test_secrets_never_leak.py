@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from algaflow.api.app import create_app
 from algaflow.config import Settings, load_settings
-from algaflow.jsvalues import js_string
+from algaflow.kernel.jsvalues import js_string
 from algaflow.registry import ActionRuntimeError
 from algaflow.runtime.driver import DriverOptions
 from algaflow.runtime.secrets import (

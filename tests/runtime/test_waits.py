@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from algaflow import clock
-from algaflow.errors import AlgaflowError
+from algaflow.api.statuses import status_for
+from algaflow.kernel import clock
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.runtime.service import (
     cancel_run,
     complete_task,
@@ -161,7 +162,7 @@ def test_human_task_completed_through_the_api(engine, tenant, other_tenant, regi
     assert actions.called("test.echo") == [{"ok": True}]
     with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
         complete_task(conn, tenant, task_id, {"approved": False}, registry=registry)
-    assert err.value.code == "TASK_ALREADY_COMPLETED" and err.value.status == 409
+    assert err.value.code == "TASK_ALREADY_COMPLETED" and status_for(err.value.code) == 409
     with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
         complete_task(conn, tenant, "not-a-task", {}, registry=registry)
     assert err.value.code == "TASK_NOT_FOUND"
@@ -272,7 +273,7 @@ def test_cancel_a_waiting_run(engine, tenant, other_tenant, registry, actions):
     out = start(engine, tenant, registry, parent_steps(child), {"n": 4}, key="parent")
     with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
         cancel_run(conn, other_tenant, out["runId"])
-    assert err.value.code == "RUN_NOT_FOUND" and err.value.status == 404
+    assert err.value.code == "RUN_NOT_FOUND" and status_for(err.value.code) == 404
     with engine.begin() as conn:
         canceled = cancel_run(conn, tenant, out["runId"])
     assert canceled["status"] == "CANCELED"
@@ -292,12 +293,12 @@ def test_start_refusals(engine, tenant, registry, actions):
                           concurrency_limit=1)  # fmt: skip
     with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
         start_run(conn, tenant, paused, registry=registry)
-    assert (err.value.code, err.value.status) == ("WORKFLOW_PAUSED", 409)
+    assert (err.value.code, status_for(err.value.code)) == ("WORKFLOW_PAUSED", 409)
     with engine.begin() as conn:
         assert start_run(conn, tenant, limited, registry=registry)["status"] == "WAITING"
     with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
         start_run(conn, tenant, limited, registry=registry)
-    assert (err.value.code, err.value.status) == ("CONCURRENCY_LIMIT_REACHED", 429)
+    assert (err.value.code, status_for(err.value.code)) == ("CONCURRENCY_LIMIT_REACHED", 429)
     with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
         start_run(conn, tenant, limited, registry=registry, version=9)
     assert err.value.code == "CONCURRENCY_LIMIT_REACHED"
@@ -310,7 +311,7 @@ def test_invalid_payload_records_a_failed_run(engine, tenant, registry, actions)
         with pytest.raises(AlgaflowError) as err:
             start_run(conn, tenant, wf, registry=registry, payload={"n": "not a number"})
         conn.commit()
-    assert (err.value.code, err.value.status) == ("PAYLOAD_VALIDATION_FAILED", 400)
+    assert (err.value.code, status_for(err.value.code)) == ("PAYLOAD_VALIDATION_FAILED", 400)
     out = fetch(engine, tenant, err.value.details["runId"])
     assert out["status"] == "FAILED"
     assert out["error"]["stage"] == "launch" and out["error"]["details"]["issues"]

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from algaflow.clock import frozen
+from algaflow.kernel.clock import frozen
 from algaflow.store import api_keys
 
 T0 = datetime(2026, 1, 25, 12, 0, tzinfo=UTC)

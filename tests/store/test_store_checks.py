@@ -7,8 +7,9 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from algaflow.api.statuses import status_for
 from algaflow.definitions.views import format_threshold
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.store import workflows as store
 from algaflow.store.tables import workflow_definition_versions, workflow_definitions
 
@@ -57,7 +58,7 @@ def _count(engine, table) -> int:
 def test_create_refuses_unstorable_values_with_pointers(engine, tenant, fields, pointers):
     with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
         _create(conn, tenant, **fields)
-    assert (err.value.code, err.value.status) == ("UNSTORABLE_VALUE", 400)
+    assert (err.value.code, status_for(err.value.code)) == ("UNSTORABLE_VALUE", 400)
     assert sorted(e["instancePath"] for e in err.value.details["errors"]) == sorted(pointers)
     assert _count(engine, workflow_definitions) == 0
 

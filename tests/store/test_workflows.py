@@ -5,7 +5,8 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from algaflow.errors import AlgaflowError
+from algaflow.api.statuses import status_for
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.store import workflows as store
 from algaflow.store.tables import workflow_definition_versions, workflow_definitions
 
@@ -52,7 +53,7 @@ def test_invalid_keys_are_refused_and_nothing_is_written(engine, tenant, key):
     with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
         _create(conn, tenant, key=key)
     assert err.value.code == "INVALID_WORKFLOW_KEY"
-    assert err.value.status == 400
+    assert status_for(err.value.code) == 400
     assert _count(engine, workflow_definitions) == 0
 
 
@@ -64,7 +65,7 @@ def test_invalid_fields_are_refused(engine, tenant, field, value):
     with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
         _create(conn, tenant, **{field: value})
     assert err.value.code == "INVALID_FIELD"
-    assert err.value.status == 422
+    assert status_for(err.value.code) == 422
     assert _count(engine, workflow_definitions) == 0
 
 
@@ -74,7 +75,7 @@ def test_duplicate_key_conflicts_with_existing_id(engine, tenant):
     with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
         _create(conn, tenant)
     assert err.value.code == "WORKFLOW_KEY_CONFLICT"
-    assert err.value.status == 409
+    assert status_for(err.value.code) == 409
     assert err.value.details["existingWorkflowId"] == first["workflow_id"]
     assert _count(engine, workflow_definitions) == 1
 
@@ -119,7 +120,7 @@ def test_tenant_isolation(engine, tenant, other_tenant):
         with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
             op(conn)
         assert err.value.code == "WORKFLOW_NOT_FOUND"
-        assert err.value.status == 404
+        assert status_for(err.value.code) == 404
     with engine.connect() as conn:
         assert store.list_workflows(conn, tenant) == []
         row = store.get_workflow(conn, other_tenant, theirs)
@@ -247,7 +248,7 @@ def test_versions_and_cascade_delete(engine, tenant):
     with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
         store.insert_version(conn, tenant, wf["workflow_id"], version=2, definition_json={})
     assert err.value.code == "WORKFLOW_VERSION_CONFLICT"
-    assert err.value.status == 409
+    assert status_for(err.value.code) == 409
     with engine.connect() as conn, pytest.raises(AlgaflowError) as err:
         store.get_version(conn, tenant, wf["workflow_id"], 5)
     assert err.value.code == "WORKFLOW_VERSION_NOT_FOUND"

@@ -13,8 +13,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from algaflow import __version__
 from algaflow.config import Settings, load_settings
-from algaflow.errors import AlgaflowError
-from algaflow.jsvalues import MAX_JSON_DEPTH, json_depth
+from algaflow.kernel.errors import AlgaflowError
+from algaflow.kernel.jsvalues import MAX_JSON_DEPTH, json_depth
 from algaflow.registry import Registry, build_registry
 from algaflow.runtime.worker import start_background_worker
 from algaflow.store.engine import make_engine
@@ -37,7 +37,6 @@ class BodyLimit:
         return AlgaflowError(
             "PAYLOAD_TOO_LARGE",
             f"Request body exceeds the limit of {self.limit} bytes.",
-            status=413,
             details={"maxBytes": self.limit},
         )
 

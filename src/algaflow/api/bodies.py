@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from algaflow.bundle import BundleError, is_valid_workflow_key, loads_json
-from algaflow.errors import AlgaflowError
-from algaflow.jsvalues import MAX_JSON_DEPTH, json_depth
+from algaflow.kernel.errors import AlgaflowError
+from algaflow.kernel.jsvalues import MAX_JSON_DEPTH, json_depth
 
 #: Request-state key of a body refused before parsing, raised once the caller is authenticated.
 BODY_ERROR = "body_error"

@@ -14,7 +14,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.engine import Connection, Engine
 
 from algaflow.api.bodies import BODY_ERROR, PRINCIPAL
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import Registry
 from algaflow.services import UnitOfWork
 from algaflow.store.api_keys import authenticate, record_use, use_record_due
@@ -67,12 +67,11 @@ def authenticate_key(engine: Engine, secret: str | None) -> Principal:
         raise AlgaflowError(
             "UNAUTHENTICATED",
             "An API key is required: send it as 'Authorization: Bearer <key>' or 'x-api-key'.",
-            status=401,
         )
     with engine.connect() as conn:
         row = authenticate(conn, secret)
     if row is None:
-        raise AlgaflowError("UNAUTHENTICATED", "The API key is not valid.", status=401)
+        raise AlgaflowError("UNAUTHENTICATED", "The API key is not valid.")
     if use_record_due(row):  # about once a minute per key; other requests only read
         with engine.begin() as conn:
             record_use(conn, row["id"])
@@ -107,7 +106,6 @@ def require(permission: str) -> Callable[..., Principal]:
             raise AlgaflowError(
                 "FORBIDDEN",
                 f'Workflow permission "{permission.split(":")[-1]}" required',
-                status=403,
                 details={"permission": permission},
             )
         refused = getattr(request.state, BODY_ERROR, None)  # app.JsonDepthLimit's verdict

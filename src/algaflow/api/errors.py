@@ -16,8 +16,10 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.store.failures import database_error
+
+from .statuses import status_for
 
 log = logging.getLogger("algaflow.api")
 PROBLEM_JSON = "application/problem+json"
@@ -64,17 +66,25 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def problem(error: AlgaflowError, headers: Mapping[str, str] | None = None) -> JSONResponse:
+def problem(
+    error: AlgaflowError,
+    headers: Mapping[str, str] | None = None,
+    *,
+    status: int | None = None,
+) -> JSONResponse:
+    """The answer to ``error``: its code's status from :mod:`.statuses` unless ``status`` is given
+    (only for Starlette's own HTTP errors, whose status is decided before any code)."""
+    status = status_for(error.code) if status is None else status
     body: dict[str, Any] = {
         "type": f"https://algaflow.dev/errors/{error.code}",
-        "title": HTTPStatus(error.status).phrase,
-        "status": error.status,
+        "title": HTTPStatus(status).phrase,
+        "status": status,
         **error.to_dict(),
     }
-    fixed = {401: {"WWW-Authenticate": "Bearer"}, 503: {"Retry-After": "1"}}.get(error.status, {})
+    fixed = {401: {"WWW-Authenticate": "Bearer"}, 503: {"Retry-After": "1"}}.get(status, {})
     return JSONBody(
         body,
-        status_code=error.status,
+        status_code=status,
         media_type=PROBLEM_JSON,
         headers={**(headers or {}), **fixed},
     )
@@ -87,9 +97,7 @@ def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
     ]
     if any(e.get("type") == "json_invalid" for e in exc.errors()):
         return problem(AlgaflowError("INVALID_JSON", "Request body is not valid JSON."))
-    return problem(
-        AlgaflowError("INVALID_REQUEST", "Invalid request", status=400, details={"issues": issues})
-    )
+    return problem(AlgaflowError("INVALID_REQUEST", "Invalid request", details={"issues": issues}))
 
 
 _METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
@@ -114,7 +122,7 @@ def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
         headers["Allow"] = _allowed_methods(request)
-    return problem(AlgaflowError(code, str(exc.detail), status=exc.status_code), headers)
+    return problem(AlgaflowError(code, str(exc.detail)), headers, status=exc.status_code)
 
 
 def _database_error(request: Request, exc: sa.exc.DBAPIError) -> JSONResponse:
@@ -128,7 +136,7 @@ def _database_error(request: Request, exc: sa.exc.DBAPIError) -> JSONResponse:
 
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error", exc_info=exc)
-    return problem(AlgaflowError("INTERNAL_ERROR", "Internal server error", status=500))
+    return problem(AlgaflowError("INTERNAL_ERROR", "Internal server error"))
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -14,7 +14,7 @@ from algaflow.bundle.dependencies import (
     merge_dependency_summaries,
     workflow_dependency_summary,
 )
-from algaflow.bundle.errors import BUNDLE_ERROR_STATUS, BundleError
+from algaflow.bundle.errors import BUNDLE_ERROR_CODES, BundleError
 from algaflow.bundle.format import (
     BUNDLE_FORMAT,
     BUNDLE_FORMAT_VERSION,
@@ -28,7 +28,7 @@ from algaflow.bundle.format import (
 )
 
 __all__ = [
-    "BUNDLE_ERROR_STATUS",
+    "BUNDLE_ERROR_CODES",
     "BUNDLE_FORMAT",
     "BUNDLE_FORMAT_VERSION",
     "WORKFLOW_KEY_PATTERN",

@@ -31,8 +31,8 @@ from json.encoder import encode_basestring  # type: ignore[attr-defined]  # C: e
 from typing import Any
 
 from algaflow.bundle.errors import BundleError
-from algaflow.errors import AlgaflowError
-from algaflow.jsvalues import number_to_string, to_float64
+from algaflow.kernel.errors import AlgaflowError
+from algaflow.kernel.jsvalues import number_to_string, to_float64
 
 _SAFE = 2**53
 _MAX_ARRAY_INDEX = 2**32 - 2
@@ -59,7 +59,6 @@ def _non_str_key(obj: dict[Any, Any]) -> AlgaflowError:
     return AlgaflowError(
         "NON_JSON_VALUE",
         f"canonical JSON needs string object keys, got {type(bad).__name__}",
-        status=500,
     )
 
 
@@ -114,7 +113,6 @@ def _non_json(value: Any) -> AlgaflowError:
         "NON_JSON_VALUE",
         "canonical JSON expects only JSON-compatible values (dicts with string keys, lists, str, "
         f"int, float, bool, None); got {type(value).__name__}",
-        status=500,
     )
 
 

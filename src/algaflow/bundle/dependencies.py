@@ -19,7 +19,7 @@ from typing import Any
 
 from algaflow.bundle.collation import locale_compare_key, sort_locale
 from algaflow.definitions.paths import walk_steps
-from algaflow.jsvalues import js_string, js_trim, number_to_string
+from algaflow.kernel.jsvalues import js_string, js_trim, number_to_string
 
 DependencySummary = dict[str, list[Any]]
 

@@ -26,9 +26,9 @@ from algaflow.bundle.collation import locale_compare_key
 from algaflow.bundle.dependencies import workflow_dependency_summary
 from algaflow.bundle.errors import BundleError
 from algaflow.bundle.format import BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION
-from algaflow.clock import iso_millis, utcnow
 from algaflow.definitions.views import format_threshold
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.clock import iso_millis, utcnow
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.store.tables import workflow_definition_versions as versions_t
 from algaflow.store.tables import workflow_definitions as defs_t
 from algaflow.store.types import canonical_uuid
@@ -153,7 +153,7 @@ def _selection(
         return tenant
     if not workflow_ids and not keys:
         raise AlgaflowError(
-            "NOTHING_TO_EXPORT", "Name at least one workflow id or key, or export all.", status=400
+            "EXPORT_SELECTION_EMPTY", "Name at least one workflow id or key, or export all."
         )
     # Ids that are not UUIDs cannot exist; leaving them out keeps PostgreSQL from refusing the cast.
     ids = {u for u in map(canonical_uuid, workflow_ids or ()) if u is not None}
@@ -165,9 +165,7 @@ def _check_found(
 ) -> None:
     if all:
         if not rows:
-            raise AlgaflowError(
-                "NOTHING_TO_EXPORT", "The tenant has no workflows to export.", status=404
-            )
+            raise AlgaflowError("NOTHING_TO_EXPORT", "The tenant has no workflows to export.")
         return
     found_ids = {r["workflow_id"] for r in rows}
     found_keys = {r["key"] for r in rows}
@@ -322,5 +320,4 @@ def _exported_at(value: ExportedAt, moments: list[datetime]) -> str:
         "INVALID_EXPORTED_AT",
         "exportedAt must be a timezone-aware date-time within years 0001-9999 (UTC), "
         "or 'latest-change'.",
-        status=400,
     )

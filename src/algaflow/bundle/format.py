@@ -28,7 +28,7 @@ from jsonschema import Draft7Validator, FormatChecker, ValidationError, validato
 
 from algaflow.bundle.errors import BundleError
 from algaflow.bundle.limits import MAX_REPORTED_PROBLEMS, Problems, clip, listed
-from algaflow.jsvalues import js_string, json_pointer
+from algaflow.kernel.jsvalues import js_string, json_pointer
 from algaflow.store.workflows import KEY_PATTERN
 
 BUNDLE_FORMAT = "alga-psa.workflow-bundle"

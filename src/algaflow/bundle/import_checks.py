@@ -19,9 +19,9 @@ from algaflow.bundle.dependencies import derive_dependencies
 from algaflow.bundle.errors import BundleError
 from algaflow.bundle.limits import Problems, clip, listed, more_text
 from algaflow.definitions.model import definition_issues
-from algaflow.errors import AlgaflowError
-from algaflow.jsvalues import json_pointer as pointer
-from algaflow.jsvalues import number_to_string
+from algaflow.kernel.errors import AlgaflowError
+from algaflow.kernel.jsvalues import json_pointer as pointer
+from algaflow.kernel.jsvalues import number_to_string
 from algaflow.store.types import unstorable_paths
 from algaflow.store.workflows import INT4_MAX, parse_failure_rate_threshold
 

@@ -49,8 +49,8 @@ from algaflow.bundle.references import (
     referenced_ids,
     rewrite_calls,
 )
-from algaflow.clock import new_id, utcnow
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.clock import new_id, utcnow
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.store.engine import write_transaction
 from algaflow.store.tables import workflow_definition_versions as versions_t
 from algaflow.store.tables import workflow_definitions as defs_t

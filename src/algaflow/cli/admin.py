@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 
 from .common import (
     DatabaseUrlOption,

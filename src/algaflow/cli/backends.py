@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 
 if TYPE_CHECKING:
     from .client import ApiClient
@@ -102,7 +102,6 @@ def find_workflow(backend: Backend, ref: str) -> Json:
         raise AlgaflowError(
             "WORKFLOW_NOT_FOUND",
             f'No workflow with id or key "{ref}"',
-            status=404,
             details={"workflow": ref},
         )
     return found

@@ -16,7 +16,7 @@ from typing import Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 
 from .backends import Backend
 from .common import (

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 
 
 class ApiClient:
@@ -36,7 +36,7 @@ class ApiClient:
             response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise AlgaflowError(
-                "SERVER_UNREACHABLE", f"Cannot reach {self._http.base_url}: {exc}", status=503
+                "SERVER_UNREACHABLE", f"Cannot reach {self._http.base_url}: {exc}"
             ) from None
         if response.is_success:
             return response
@@ -49,6 +49,5 @@ class ApiClient:
         raise AlgaflowError(
             body.get("code") or f"HTTP_{response.status_code}",
             body.get("error") or response.text or response.reason_phrase,
-            status=response.status_code,
             details=body.get("details"),
         )

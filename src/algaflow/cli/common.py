@@ -17,7 +17,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from algaflow.errors import AlgaflowError
+from algaflow.api.statuses import status_for
+from algaflow.kernel.errors import AlgaflowError
 
 from .backends import Backend, RemoteBackend
 from .constants import DEFAULT_TENANT_NAME, INVALID_BUNDLE_CODES
@@ -55,7 +56,7 @@ def exit_code_for(error: AlgaflowError) -> int:
     """The documented exit code: same answer whether the error came from a server or not."""
     if error.code == "MISSING_DEPENDENCIES":
         return EXIT_MISSING_DEPS
-    if error.status == 409:
+    if status_for(error.code) == 409:
         return EXIT_CONFLICT
     if error.code in _INVALID_INPUT_CODES:
         return EXIT_INVALID_BUNDLE

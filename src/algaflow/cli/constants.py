@@ -17,7 +17,7 @@ RUN_STATUSES = ("RUNNING", "WAITING", "SUCCEEDED", "FAILED", "CANCELED")
 DEFAULT_RUN_LIMIT = 100
 #: algaflow.runtime.worker.DEFAULT_INTERVAL_S
 DEFAULT_WORKER_INTERVAL_S = 1.0
-#: The codes of algaflow.bundle.BUNDLE_ERROR_STATUS whose status is 400 ("the bundle is wrong").
+#: The codes of algaflow.bundle.BUNDLE_ERROR_CODES whose status is 400 ("the bundle is wrong").
 INVALID_BUNDLE_CODES = frozenset(
     {
         "INVALID_BUNDLE",

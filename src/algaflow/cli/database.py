@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from algaflow.config import Settings, load_settings
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 
 from .constants import DEFAULT_TENANT_NAME
 
@@ -68,5 +68,5 @@ def resolve_tenant(engine: Engine, name: str) -> str:
             return ensure_tenant(conn)["id"]
         row = get_tenant_by_name(conn, name)
     if row is None:
-        raise AlgaflowError("TENANT_NOT_FOUND", f'No tenant named "{name}"', status=404)
+        raise AlgaflowError("TENANT_NOT_FOUND", f'No tenant named "{name}"')
     return row["id"]

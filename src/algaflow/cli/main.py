@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 
 from .admin import db_app, keys_app, tenants_app
 from .bundle import bundle_app

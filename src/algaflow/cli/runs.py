@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import typer
 
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 
 from .backends import Backend
 from .common import (

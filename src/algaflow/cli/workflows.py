@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import typer
 
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 
 from .backends import Backend, find_workflow
 from .common import (
@@ -49,7 +49,6 @@ def read_definition(path: Path | None) -> dict[str, Any] | None:
         raise AlgaflowError(
             "INVALID_FIELD",
             f"{path}: a definition must be a JSON object.",
-            status=422,
             details={"field": "definition"},
         )
     return value

@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry.builtins.node_schemas import FILTER_OPS
 
 from .codes import INVALID_WORKFLOW_DEFINITION
@@ -494,7 +494,6 @@ def parse_definition(definition: Any) -> dict[str, Any]:
         raise AlgaflowError(
             INVALID_WORKFLOW_DEFINITION,
             f"Invalid workflow definition: {first['path']}: {first['message']}{more}",
-            status=400,
             details={"issues": issues},
         )
     return parsed

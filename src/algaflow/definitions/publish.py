@@ -2,7 +2,7 @@
 
 Validation problems are an ordinary result (``{"ok": False, "errors", "warnings"}``) and nothing
 is written; only bad *input* (an unknown workflow, a malformed version number) and a lost race
-for the version number are :class:`~algaflow.errors.AlgaflowError`.
+for the version number are :class:`~algaflow.kernel.errors.AlgaflowError`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
-from algaflow.clock import utcnow
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.clock import utcnow
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.store import workflows as store
 from algaflow.store.tables import workflow_definitions as defs_t
 
@@ -43,7 +43,6 @@ def requested_version(version: Any) -> int | None:
         raise AlgaflowError(
             "INVALID_FIELD",
             f"version must be a positive integer, got {version!r}",
-            status=422,
             details={"field": "version"},
         )
     return version

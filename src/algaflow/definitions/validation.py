@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import SchemaError
 
-from algaflow.clock import utcnow
 from algaflow.expressions import (
     ALLOWED_FUNCTIONS,
     ExpressionError,
@@ -28,6 +27,7 @@ from algaflow.expressions import (
     is_valid_node_assign_path,
     validate_expression_source,
 )
+from algaflow.kernel.clock import utcnow
 from algaflow.runtime.correlation import correlation_paths as runtime_correlation_paths
 
 from . import codes, schemawalk

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from algaflow import clock
-from algaflow.errors import AlgaflowError
 from algaflow.expressions.contexts import build_node_context
 from algaflow.expressions.errors import INVALID_ASSIGN_PATH
 from algaflow.expressions.mapping import resolve_expressions
+from algaflow.kernel import clock
+from algaflow.kernel.errors import AlgaflowError
 
 SCOPES = ("payload", "vars", "meta", "error")
 FORBIDDEN_SEGMENTS = frozenset({"__proto__", "prototype", "constructor"})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 
 Stage = Literal["compile", "evaluate"]
 
@@ -70,7 +70,7 @@ class ExpressionError(AlgaflowError):
         stage: Stage,
         details: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(code, message, status=400, details=details)
+        super().__init__(code, message, details=details)
         self.stage: Stage = stage
 
     def __repr__(self) -> str:

@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from algaflow import clock, jsvalues
+from algaflow.kernel import clock, jsvalues
 
 ALLOWED_FUNCTIONS: frozenset[str] = frozenset({"nowIso", "coalesce", "len", "toString", "append"})
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from algaflow import jsvalues
 from algaflow.expressions.errors import (
     EXPRESSION_EVALUATION_FAILED,
     EXPRESSION_RESULT_TOO_LARGE,
@@ -19,6 +18,7 @@ from algaflow.expressions.errors import (
     MSG_TOO_LARGE,
     ExpressionError,
 )
+from algaflow.kernel import jsvalues
 
 MAX_OUTPUT_CHARS = 262_144
 # A JS number is at most 4.2x longer than Python's text for it (``1e+20``: 5 vs 21 characters), and

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import zodlike
 from algaflow.registry.errors import ActionSchemaError
 
@@ -85,9 +85,7 @@ class ActionRegistry:
         _check_action(action)
         key = (action.id, action.version)
         if key in self._actions:
-            raise AlgaflowError(
-                "REGISTRY_DUPLICATE", f"Action {action.key} is already registered", status=409
-            )
+            raise AlgaflowError("REGISTRY_DUPLICATE", f"Action {action.key} is already registered")
         self._actions[key] = action
         return action
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 
 
 class ActionSchemaError(AlgaflowError):
     """An action's input or output did not match its schema (``details.issues`` lists why)."""
 
     def __init__(self, code: str, message: str, issues: list[dict[str, str]]) -> None:
-        super().__init__(code, message, status=400, details={"issues": issues})
+        super().__init__(code, message, details={"issues": issues})
         self.issues = issues
 
 

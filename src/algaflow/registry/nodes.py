@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import zodlike
 
 
@@ -78,9 +78,7 @@ class NodeTypeRegistry:
                 "REGISTRY_INVALID", f"Invalid node type id {node.id!r} (control.* is reserved)"
             )
         if node.id in self._nodes:
-            raise AlgaflowError(
-                "REGISTRY_DUPLICATE", f"Node type {node.id} is already registered", status=409
-            )
+            raise AlgaflowError("REGISTRY_DUPLICATE", f"Node type {node.id} is already registered")
         self._nodes[node.id] = node
         return node
 

@@ -16,7 +16,7 @@ from typing import Any
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import SchemaError
 
-from algaflow.errors import AlgaflowError, not_found
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import zodlike
 
 DRAFT7 = "http://json-schema.org/draft-07/schema#"
@@ -57,9 +57,7 @@ class SchemaRegistry:
         if not isinstance(schema, Mapping):
             raise AlgaflowError("REGISTRY_INVALID", f"Schema {ref} must be a JSON object")
         if ref in self._entries:
-            raise AlgaflowError(
-                "REGISTRY_DUPLICATE", f"Schema {ref} is already registered", status=409
-            )
+            raise AlgaflowError("REGISTRY_DUPLICATE", f"Schema {ref} is already registered")
         self._entries[ref] = _entry_for(ref, schema, strict)
 
     def get(self, ref: str) -> dict[str, Any] | None:
@@ -87,8 +85,10 @@ class SchemaRegistry:
     def _require(self, ref: str) -> _Entry:
         entry = self._entries.get(ref)
         if entry is None:
-            raise not_found(
-                "SCHEMA_NOT_FOUND", f'SchemaRegistry missing schema for ref "{ref}"', ref=ref
+            raise AlgaflowError(
+                "SCHEMA_NOT_FOUND",
+                f'SchemaRegistry missing schema for ref "{ref}"',
+                details={"ref": ref},
             )
         return entry
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from jsonschema import Draft7Validator, FormatChecker
 
-from algaflow.jsvalues import json_pointer
+from algaflow.kernel.jsvalues import json_pointer
 
 _MAX_CACHED = 4096
 _cache: OrderedDict[int, tuple[dict[str, Any], Draft7Validator]] = OrderedDict()

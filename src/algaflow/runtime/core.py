@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from algaflow.clock import iso_millis
 from algaflow.expressions import (
     ExpressionError,
     MappingError,
     is_expr,
     resolve_input_mapping,
 )
-from algaflow.jsvalues import js_string
+from algaflow.kernel.clock import iso_millis
+from algaflow.kernel.jsvalues import js_string
 
 from . import waits
 from .errors import StepFailure, ensure_storable, normalize_error

@@ -6,7 +6,7 @@ import json
 import os
 from typing import Any
 
-from algaflow.jsvalues import js_string
+from algaflow.kernel.jsvalues import js_string
 
 DEFAULT_PATHS: dict[str, list[str]] = {
     "*": ["ticketId", "clientId", "invoiceId", "projectId", "paymentId"],

@@ -31,9 +31,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from algaflow.clock import iso_millis, new_id, utcnow
 from algaflow.config import load_settings
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.clock import iso_millis, new_id, utcnow
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry.nodes import NodeContext
 from algaflow.store.run_tables import (
     TERMINAL_STATUSES,

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from algaflow.clock import iso_millis
+from algaflow.kernel.clock import iso_millis
 
 #: The actor of an algaflow caller: an API key or the command line acts for no user.
 SYSTEM_ACTOR: Mapping[str, str] = {"actorType": "SYSTEM"}

@@ -13,7 +13,7 @@ import re
 from itertools import islice
 from typing import Any
 
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.store.types import unstorable_paths
 
 _CANCELED = re.compile(r"cancel(l)?ed", re.IGNORECASE)

@@ -7,7 +7,7 @@ import json
 import math
 from typing import Any
 
-from algaflow.jsvalues import js_string, number_to_string
+from algaflow.kernel.jsvalues import js_string, number_to_string
 from algaflow.registry.actions import ActionContext, ActionDef
 
 from .errors import StepFailure

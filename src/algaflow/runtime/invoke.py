@@ -32,8 +32,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from algaflow.clock import iso_millis, new_id, utcnow
 from algaflow.expressions.errors import SECRET_RESOLUTION_FAILED
+from algaflow.kernel.clock import iso_millis, new_id, utcnow
 from algaflow.registry.actions import ActionContext
 from algaflow.store.run_tables import workflow_action_invocations as inv_t
 from algaflow.store.run_tables import workflow_runs

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from algaflow.clock import new_id
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.clock import new_id
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.store.run_tables import (
     workflow_run_logs,
     workflow_run_steps,
@@ -26,7 +26,7 @@ ACTIVE = ("RUNNING", "WAITING")
 
 def run_not_found(run_id: Any) -> AlgaflowError:
     return AlgaflowError(
-        "RUN_NOT_FOUND", f"Workflow run not found: {run_id}", status=404, details={"runId": run_id}
+        "RUN_NOT_FOUND", f"Workflow run not found: {run_id}", details={"runId": run_id}
     )
 
 

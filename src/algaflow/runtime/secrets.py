@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from algaflow.config import Settings
-from algaflow.jsvalues import js_string
+from algaflow.kernel.jsvalues import js_string
 
 REDACTED = "[REDACTED]"
 #: Alga's secret names: letters, digits and underscores, not starting with a digit.

@@ -22,9 +22,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from algaflow.clock import new_id, utcnow
-from algaflow.errors import AlgaflowError
 from algaflow.expressions import MappingError, resolve_input_mapping
+from algaflow.kernel.clock import new_id, utcnow
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.store import run_tables as rt
 from algaflow.store.engine import write_connection
 from algaflow.store.tables import (
@@ -67,7 +67,6 @@ def check_payload_size(payload: Any) -> None:
         raise AlgaflowError(
             "PAYLOAD_TOO_LARGE",
             "Workflow run payload exceeds 512 KiB",
-            status=413,
             details={"maxBytes": MAX_PAYLOAD_BYTES, "bytes": size},
         )
 
@@ -111,7 +110,6 @@ def start_run(
         raise AlgaflowError(
             "PAYLOAD_VALIDATION_FAILED",
             "Workflow payload failed validation",
-            status=400,
             details={"runId": run_id, "schemaRef": ref, "issues": issues},
         )
     run_id = driver.create_run(tenant_id, workflow, row, payload, Launch(trigger_type="manual"))
@@ -126,7 +124,6 @@ def _check_launchable(conn: Connection, workflow: dict[str, Any]) -> None:
         raise AlgaflowError(
             "WORKFLOW_PAUSED",
             "Workflow is paused",
-            status=409,
             details={"workflowId": workflow["workflow_id"]},
         )
     limit = workflow["concurrency_limit"]
@@ -143,7 +140,6 @@ def _check_launchable(conn: Connection, workflow: dict[str, Any]) -> None:
             raise AlgaflowError(
                 "CONCURRENCY_LIMIT_REACHED",
                 "Workflow concurrency limit reached",
-                status=429,
                 details={"workflowId": workflow["workflow_id"], "limit": limit, "active": active},
             )
 
@@ -158,7 +154,6 @@ def _pick_version(
         raise AlgaflowError(
             "WORKFLOW_NOT_PUBLISHED",
             "Workflow has no published version",
-            status=409,
             details={"workflowId": workflow["workflow_id"]},
         )
     return row
@@ -239,7 +234,6 @@ def list_runs(
             raise AlgaflowError(
                 "INVALID_FIELD",
                 f"status must be one of {', '.join(rt.RUN_STATUSES)}",
-                status=422,
                 details={"field": "status"},
             )
         query = query.where(runs.c.status == status)
@@ -255,7 +249,6 @@ def cancel_run(conn: Connection, tenant_id: str, run_id: str) -> dict[str, Any]:
         raise AlgaflowError(
             "RUN_NOT_CANCELABLE",
             f"Run is already {run['status']}",
-            status=409,
             details={"runId": run["run_id"], "status": run["status"]},
         )
     now = utcnow()
@@ -368,7 +361,7 @@ def prepare_event(
     """Check the event (refusals write nothing), fill its envelope and find the workflows whose
     trigger names it. Only reads: the durable path runs it before taking the write lock."""
     if not isinstance(name, str) or not name.strip():
-        raise AlgaflowError("INVALID_FIELD", "eventName must be a non-empty string.", status=422,
+        raise AlgaflowError("INVALID_FIELD", "eventName must be a non-empty string.",
                             details={"field": "eventName"})  # fmt: skip
     payload = {} if payload is None else payload
     event_id = _event_id(event_id)
@@ -439,7 +432,7 @@ def _event_id(value: Any) -> str:
         return new_id()
     event_id = canonical_uuid(value)
     if event_id is None:
-        raise AlgaflowError("INVALID_FIELD", "eventId must be a UUID.", status=422,
+        raise AlgaflowError("INVALID_FIELD", "eventId must be a UUID.",
                             details={"field": "eventId"})  # fmt: skip
     return event_id
 
@@ -452,7 +445,6 @@ def _check_event_payload(registry: Any, payload: Any, ref: str | None) -> None:
         raise AlgaflowError(
             "UNKNOWN_PAYLOAD_SCHEMA_REF",
             f"Unknown payload schema ref: {ref}",
-            status=400,
             details={"schemaRef": ref},
         )
     issues = registry.schemas.validate(ref, payload)
@@ -460,7 +452,6 @@ def _check_event_payload(registry: Any, payload: Any, ref: str | None) -> None:
         raise AlgaflowError(
             "PAYLOAD_VALIDATION_FAILED",
             "Event payload failed validation",
-            status=400,
             details={"schemaRef": ref, "issues": issues},
         )
 
@@ -708,11 +699,10 @@ def _complete_task(
         raise AlgaflowError(
             "TASK_ALREADY_COMPLETED",
             f"Task is already {task['status']}",
-            status=409,
             details={"taskId": task_key, "status": task["status"]},
         )
     if not _complete_task_row(conn, task_key, output):
-        raise AlgaflowError("TASK_ALREADY_COMPLETED", "Task is already completed", status=409,
+        raise AlgaflowError("TASK_ALREADY_COMPLETED", "Task is already completed",
                             details={"taskId": task_key})  # fmt: skip
     driver = Driver(conn, registry, options=options)
     outcome = {"ok": {"taskId": task_key, "eventName": "HUMAN_TASK_COMPLETED", "response": output}}
@@ -737,7 +727,7 @@ def _complete_task_row(conn: Connection, task_id: str, response: Any) -> bool:
 
 def _task_not_found(task_id: Any) -> AlgaflowError:
     return AlgaflowError(
-        "TASK_NOT_FOUND", f"Task not found: {task_id}", status=404, details={"taskId": task_id}
+        "TASK_NOT_FOUND", f"Task not found: {task_id}", details={"taskId": task_id}
     )
 
 

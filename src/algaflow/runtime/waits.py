@@ -9,9 +9,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from algaflow.clock import iso_millis
 from algaflow.expressions import is_expr
-from algaflow.jsvalues import js_string
+from algaflow.kernel.clock import iso_millis
+from algaflow.kernel.jsvalues import js_string
 
 from .errors import StepFailure
 from .scopes import assign_to_scope_path, interpreter_context

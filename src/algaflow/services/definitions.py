@@ -9,7 +9,7 @@ from typing import Any
 
 from algaflow.definitions.publish import publish_workflow, validate_for_publish
 from algaflow.definitions.views import version_view, workflow_view
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import Registry
 from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store import workflows as store
@@ -102,7 +102,6 @@ def replace_draft(
             raise AlgaflowError(
                 "DRAFT_VERSION_CONFLICT",
                 f"Draft version is {current['draft_version']}, not {version}. Refresh and retry.",
-                status=409,
                 details={"draftVersion": current["draft_version"]},
             )
         row = store.replace_draft(conn, tenant_id, workflow_id, definition, actor=actor)

@@ -15,8 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from algaflow.clock import new_id, utcnow
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.clock import new_id, utcnow
+from algaflow.kernel.errors import AlgaflowError
 
 from .tables import api_keys, tenants
 
@@ -135,7 +135,7 @@ def revoke_api_key(conn: Connection, key_id: str) -> None:
         .values(revoked_at=utcnow())
     )
     if result.rowcount == 0:
-        raise AlgaflowError("API_KEY_NOT_FOUND", f"No active API key {key_id}", status=404)
+        raise AlgaflowError("API_KEY_NOT_FOUND", f"No active API key {key_id}")
 
 
 def count_api_keys(conn: Connection) -> int:

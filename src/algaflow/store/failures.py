@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 
 #: PostgreSQL SQLSTATEs of transactions that lost to a concurrent one: retrying succeeds.
 _RETRYABLE_CONFLICTS = {"40001", "40P01", "55P03"}  # serialization, deadlock, lock not available
@@ -38,25 +38,21 @@ def database_error(exc: BaseException) -> AlgaflowError | None:
         return AlgaflowError(
             "CONSTRAINT_VIOLATION",
             f"The database refused the write, which was not saved: {reason}",
-            status=409,
         )
     if "database is locked" in reason:
         return AlgaflowError(
             "DATABASE_BUSY",
             "The database is busy with another write. Retry the request.",
-            status=503,
         )
     if _sqlstate(exc) in _RETRYABLE_CONFLICTS:
         return AlgaflowError(
             "DATABASE_CONFLICT",
             "The write collided with a concurrent one and was not saved. Retry the request.",
-            status=503,
         )
     if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
         return AlgaflowError(
             "DATABASE_UNAVAILABLE",
             f"The database could not be reached or dropped the connection: {reason}. "
             "Nothing was saved; retry the request.",
-            status=503,
         )
     return None

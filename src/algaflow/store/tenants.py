@@ -7,8 +7,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from algaflow.clock import new_id, utcnow
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.clock import new_id, utcnow
+from algaflow.kernel.errors import AlgaflowError
 
 from .tables import tenants
 
@@ -20,7 +20,7 @@ def create_tenant(conn: Connection, name: str) -> dict[str, Any]:
     if not name:
         raise AlgaflowError("INVALID_TENANT_NAME", "Tenant name must be a non-empty string.")
     if get_tenant_by_name(conn, name) is not None:
-        raise AlgaflowError("TENANT_NAME_CONFLICT", f'Tenant "{name}" already exists.', status=409)
+        raise AlgaflowError("TENANT_NAME_CONFLICT", f'Tenant "{name}" already exists.')
     row = {"id": new_id(), "name": name, "created_at": utcnow()}
     conn.execute(tenants.insert().values(**row))
     return row

@@ -2,7 +2,7 @@
 
 Every function takes an open connection (the caller owns the transaction) and the tenant id;
 a row of another tenant is indistinguishable from a missing one. Constraint hits never escape as
-raw database errors: they become :class:`~algaflow.errors.AlgaflowError` with a stable code.
+raw database errors: they become :class:`~algaflow.kernel.errors.AlgaflowError` with a stable code.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from algaflow.clock import new_id, utcnow
-from algaflow.errors import AlgaflowError
-from algaflow.jsvalues import MAX_JSON_DEPTH, json_pointer, value_depth
+from algaflow.kernel.clock import new_id, utcnow
+from algaflow.kernel.errors import AlgaflowError
+from algaflow.kernel.jsvalues import MAX_JSON_DEPTH, json_pointer, value_depth
 from algaflow.store.tables import workflow_definition_versions as versions_t
 from algaflow.store.tables import workflow_definitions as defs_t
 from algaflow.store.types import canonical_uuid, unstorable_paths
@@ -35,7 +35,7 @@ INT4_MAX = 2**31 - 1
 #: ``publishedVersions``, the version: a published definition or payload schema).
 BUNDLE_LEVELS_ABOVE_A_VALUE = 5
 #: Deepest nesting of a stored JSON value, so that everything stored exports as a bundle that
-#: imports again (bundles are limited to :data:`~algaflow.jsvalues.MAX_JSON_DEPTH`).
+#: imports again (bundles are limited to :data:`~algaflow.kernel.jsvalues.MAX_JSON_DEPTH`).
 MAX_STORED_DEPTH = MAX_JSON_DEPTH - BUNDLE_LEVELS_ABOVE_A_VALUE
 
 #: Metadata fields a user may change, and the column each maps to.
@@ -70,7 +70,7 @@ def validate_uuid(value: Any, *, code: str = "WORKFLOW_NOT_FOUND", what: str = "
     """Ids that are not UUIDs cannot exist: answer them as not found, before any SQL runs."""
     canonical = canonical_uuid(value)
     if canonical is None:
-        raise AlgaflowError(code, f"{what} not found: {value!r}", status=404)
+        raise AlgaflowError(code, f"{what} not found: {value!r}")
     return canonical
 
 
@@ -79,7 +79,6 @@ def _require_text(value: Any, field: str) -> str:
         raise AlgaflowError(
             "INVALID_FIELD",
             f"{field} must be a non-empty string.",
-            status=422,
             details={"field": field},
         )
     return value
@@ -90,7 +89,7 @@ def _require_object(value: Any, field: str, *, nullable: bool = False) -> dict[s
         return None
     if not isinstance(value, dict):
         raise AlgaflowError(
-            "INVALID_FIELD", f"{field} must be a JSON object.", status=422, details={"field": field}
+            "INVALID_FIELD", f"{field} must be a JSON object.", details={"field": field}
         )
     return value
 
@@ -102,7 +101,6 @@ def _optional_int(value: Any, field: str, *, minimum: int) -> int | None:
         raise AlgaflowError(
             "INVALID_FIELD",
             f"{field} must be an integer >= {minimum}, or null.",
-            status=422,
             details={"field": field},
         )
     return value
@@ -111,7 +109,7 @@ def _optional_int(value: Any, field: str, *, minimum: int) -> int | None:
 def _bool(value: Any, field: str) -> bool:
     if not isinstance(value, bool):
         raise AlgaflowError(
-            "INVALID_FIELD", f"{field} must be a boolean.", status=422, details={"field": field}
+            "INVALID_FIELD", f"{field} must be a boolean.", details={"field": field}
         )
     return value
 
@@ -142,7 +140,6 @@ def _threshold_error(value: Any) -> AlgaflowError:
     return AlgaflowError(
         "INVALID_FIELD",
         f"failureRateThreshold {value!r} is not a NUMERIC(5,2).",
-        status=422,
         details={"field": "failureRateThreshold"},
     )
 
@@ -190,7 +187,6 @@ def normalize_metadata(changes: Mapping[str, Any]) -> dict[str, Any]:
         raise AlgaflowError(
             "INVALID_FIELD",
             f"Unknown metadata field(s): {', '.join(unknown)}",
-            status=422,
             details={"fields": unknown},
         )
     out: dict[str, Any] = {}
@@ -211,7 +207,6 @@ def normalize_metadata(changes: Mapping[str, Any]) -> dict[str, Any]:
                 raise AlgaflowError(
                     "INVALID_FIELD",
                     "payloadSchemaMode must be 'pinned' or 'inferred'.",
-                    status=422,
                     details={"field": name},
                 )
             out[column] = value
@@ -251,7 +246,6 @@ def get_workflow(conn: Connection, tenant_id: str, workflow_id: str) -> dict[str
         raise AlgaflowError(
             "WORKFLOW_NOT_FOUND",
             f"Workflow not found: {workflow_id}",
-            status=404,
             details={"workflowId": workflow_id},
         )
     return row
@@ -269,7 +263,6 @@ def get_workflow_by_key(conn: Connection, tenant_id: str, key: str) -> dict[str,
         raise AlgaflowError(
             "WORKFLOW_NOT_FOUND",
             f'Workflow with key "{key}" not found',
-            status=404,
             details={"key": key},
         )
     return row
@@ -330,7 +323,6 @@ def get_version(conn: Connection, tenant_id: str, workflow_id: str, version: int
         raise AlgaflowError(
             "WORKFLOW_VERSION_NOT_FOUND",
             f"Workflow {workflow_id} has no published version {version}",
-            status=404,
             details={"workflowId": workflow_id, "version": version},
         )
     return row
@@ -383,7 +375,6 @@ def create_workflow(
         raise AlgaflowError(
             "INVALID_FIELD",
             "description must be a string or null.",
-            status=422,
             details={"field": "description"},
         )
     _require_object(trigger, "trigger", nullable=True)
@@ -469,7 +460,6 @@ def key_conflict(
     return error(
         "WORKFLOW_KEY_CONFLICT",
         f'Workflow with key "{first["workflowKey"]}" already exists{more}.{hint}',
-        status=409,
         details={**first, "conflicts": conflicts},
     )
 
@@ -574,7 +564,6 @@ def insert_version(
         raise AlgaflowError(
             "INVALID_FIELD",
             f"version must be an integer >= 1, got {version!r}",
-            status=422,
             details={"field": "version"},
         )
     check_storable({"definition": definition_json, "payloadSchemaJson": payload_schema_json})
@@ -598,7 +587,6 @@ def insert_version(
         lambda: AlgaflowError(
             "WORKFLOW_VERSION_CONFLICT",
             f"Workflow version {version} already exists. Refresh and retry.",
-            status=409,
             details={"workflowId": workflow_id, "version": version},
         ),
     )

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from algaflow.bundle.export import iter_export_bundle_bytes
 from algaflow.bundle.importer import run_import
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import Registry
 
 from ..bodies import MAX_JSON_DEPTH, check_export_keys, parse_bundle_body

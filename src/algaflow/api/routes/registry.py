@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from algaflow.errors import AlgaflowError
+from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import Registry
 
 from ..deps import Principal, get_registry, require
@@ -54,7 +54,5 @@ def get_schema(
     registry: Registry = Depends(get_registry),
 ) -> dict[str, Any]:
     if not registry.schemas.has(ref):
-        raise AlgaflowError(
-            "SCHEMA_NOT_FOUND", f'No payload schema "{ref}" is registered', status=404
-        )
+        raise AlgaflowError("SCHEMA_NOT_FOUND", f'No payload schema "{ref}" is registered')
     return registry.schemas.to_json_schema(ref)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from algaflow import expressions
-from algaflow.jsvalues import js_string, utf16_len
+from algaflow.kernel.jsvalues import js_string, utf16_len
 from algaflow.registry.builtins.html_sanitize import sanitize_html
 from algaflow.registry.nodes import NodeContext
 from algaflow.registry.transforms.common import utf16_slice

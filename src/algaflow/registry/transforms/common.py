@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from algaflow.jsvalues import js_string
+from algaflow.kernel.jsvalues import js_string
 from algaflow.registry.actions import ActionDef, ActionHandler
 
 ANY: dict[str, Any] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from algaflow.jsvalues import js_string
+from algaflow.kernel.jsvalues import js_string
 from algaflow.registry.actions import ActionContext, ActionDef
 from algaflow.registry.errors import ActionRuntimeError
 from algaflow.registry.transforms.common import transform

@@ -7,7 +7,7 @@ import math
 import re
 from typing import Any
 
-from algaflow.jsvalues import number_to_string, to_float64
+from algaflow.kernel.jsvalues import number_to_string, to_float64
 from algaflow.registry.actions import ActionContext, ActionDef
 from algaflow.registry.errors import action_failed
 from algaflow.registry.transforms.common import JSON_VALUE, obj, transform

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import regex
 
-from algaflow.jsvalues import JS_WHITESPACE
+from algaflow.kernel.jsvalues import JS_WHITESPACE
 
 SUPPORTED_FLAGS = "dgimsuvy"
 _WORD = "A-Za-z0-9_"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from algaflow.jsvalues import js_trim
+from algaflow.kernel.jsvalues import js_trim
 from algaflow.registry.actions import ActionContext, ActionDef
 from algaflow.registry.transforms.common import (
     ITEMS_OUTPUT,

@@ -14,7 +14,7 @@ from typing import Any
 
 import regex
 
-from algaflow.jsvalues import utf16_len
+from algaflow.kernel.jsvalues import utf16_len
 from algaflow.registry.actions import ActionContext, ActionDef
 from algaflow.registry.errors import ActionRuntimeError, action_failed
 from algaflow.registry.transforms.common import coerce_text, obj, transform, utf16_index

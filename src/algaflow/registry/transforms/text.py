@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from algaflow.jsvalues import js_trim, utf16_len
+from algaflow.kernel.jsvalues import js_trim, utf16_len
 from algaflow.registry.actions import ActionContext, ActionDef
 from algaflow.registry.transforms.common import (
     ANY,
