@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import tempfile
 import time
@@ -31,7 +30,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from algaflow.bundle.canonical import dumps_canonical
@@ -39,14 +37,11 @@ from algaflow.bundle.export import export_bundle_bytes, iter_export_bundle_bytes
 from algaflow.bundle.importer import import_bundle
 from algaflow.registry import default_registry
 from algaflow.store import migrate
-from algaflow.store.engine import ensure_database, make_engine
+from algaflow.store.engine import make_engine
 from algaflow.store.tables import tenants, workflow_definition_versions, workflow_definitions
 from algaflow.store.tenants import create_tenant
 from benchmarks.bundle_gen import generate_bundle
-
-PG_URL = os.environ.get(
-    "ALGAFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/algaflow_bench"
-)
+from benchmarks.databases import postgres_database
 
 
 def _median(fn: Callable[[], Any], runs: int, setup: Callable[[], Any] = lambda: None) -> float:
@@ -80,17 +75,6 @@ def _sqlite() -> Iterator[Engine]:
             yield engine
         finally:
             engine.dispose()
-
-
-@contextmanager
-def _postgres() -> Iterator[Engine]:
-    ensure_database(PG_URL)
-    engine = make_engine(PG_URL)
-    migrate.upgrade(engine)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 def _reset(engine: Engine) -> str:
@@ -222,12 +206,11 @@ def main(argv: list[str] | None = None) -> None:
     stdlib_s = _median(lambda: json.dumps(bundle, sort_keys=True, indent=2), args.runs)
 
     results: dict[str, dict[str, float]] = {}
-    for name, backend in (("SQLite", _sqlite), ("PostgreSQL", _postgres)):
-        try:
-            with backend() as engine:
-                results[name] = _measure(engine, bundle, args.runs)
-        except sa.exc.OperationalError as exc:
-            print(f"{name}: skipped, not reachable ({str(exc).splitlines()[0]})")
+    with _sqlite() as engine:
+        results["SQLite"] = _measure(engine, bundle, args.runs)
+    with postgres_database("bundle") as engine:
+        if engine is not None:
+            results["PostgreSQL"] = _measure(engine, bundle, args.runs)
 
     header = f"{'':<12}{'import s':>10}{'export s':>10}{'import MiB':>12}{'export MiB':>12}"
     print(header + f"{'stream MiB':>12}{'bulk insert s':>15}{'import/bulk':>13}")

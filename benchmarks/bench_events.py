@@ -12,35 +12,27 @@ with ``_events`` appended; it is skipped with a message when unreachable.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from algaflow.registry import Registry, default_registry
 from algaflow.runtime.service import emit_event_durable
 from algaflow.store import migrate
-from algaflow.store.engine import drop_database, ensure_database, make_engine
+from algaflow.store.engine import make_engine
 from algaflow.store.tables import workflow_definitions
 from algaflow.store.tenants import create_tenant
 from algaflow.store.workflows import create_workflow, insert_version
 
 try:
+    from benchmarks.databases import postgres_database
     from benchmarks.timing import median_seconds
 except ImportError:  # run as a script
+    from databases import postgres_database  # type: ignore[no-redef]
     from timing import median_seconds  # type: ignore[no-redef]
 
-_PG_BASE = sa.engine.make_url(
-    os.environ.get(
-        "ALGAFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/algaflow_bench"
-    )
-)
-#: A database of this benchmark's own (created, then dropped), so others running beside it
-#: keep theirs.
-PG_URL = _PG_BASE.set(database=f"{_PG_BASE.database}_events").render_as_string(hide_password=False)
 SCHEMA = "payload.BenchEvent.v1"
 
 
@@ -99,17 +91,6 @@ def bench(name: str, engine: Engine, workflows: int, repeat: int) -> None:
         )
 
 
-def _postgres() -> Engine | None:
-    try:
-        ensure_database(PG_URL)
-        engine = make_engine(PG_URL)
-        with engine.connect():
-            return engine
-    except Exception as exc:  # unreachable server: say so and go on
-        print(f"postgresql skipped: {type(exc).__name__}: {str(exc).splitlines()[0]}")
-        return None
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workflows", type=int, default=1000)
@@ -119,13 +100,9 @@ def main() -> None:
         sqlite = make_engine(f"sqlite:///{tmp}/bench.db")
         bench("sqlite", sqlite, args.workflows, args.repeat)
         sqlite.dispose()
-    pg = _postgres()
-    if pg is not None:
-        try:
+    with postgres_database("events") as pg:
+        if pg is not None:
             bench("postgresql", pg, args.workflows, args.repeat)
-        finally:
-            pg.dispose()
-            drop_database(PG_URL)
 
 
 if __name__ == "__main__":

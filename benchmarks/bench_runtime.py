@@ -12,7 +12,6 @@ algaflow_bench``) and is skipped with a message when unreachable.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
@@ -25,15 +24,12 @@ from sqlalchemy.engine import Engine
 from algaflow.registry import ActionDef, default_registry
 from algaflow.runtime.service import drive_runs, start_run
 from algaflow.store import migrate
-from algaflow.store.engine import ensure_database, make_engine
+from algaflow.store.engine import make_engine
 from algaflow.store.run_tables import workflow_run_steps
 from algaflow.store.tables import workflow_definitions
 from algaflow.store.tenants import create_tenant
 from algaflow.store.workflows import create_workflow, insert_version
-
-PG_URL = os.environ.get(
-    "ALGAFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/algaflow_bench"
-)
+from benchmarks.databases import postgres_database
 
 
 def definition(items: int) -> dict[str, Any]:
@@ -129,30 +125,18 @@ def bench(name: str, engine: Engine, items: int, repeat: int) -> None:
           f"(median of {repeat})")  # fmt: skip
 
 
-def _postgres() -> Engine | None:
-    try:
-        ensure_database(PG_URL)
-        engine = make_engine(PG_URL)
-        with engine.connect():
-            return engine
-    except Exception as exc:  # unreachable server: say so and go on
-        print(f"postgresql skipped: {type(exc).__name__}: {str(exc).splitlines()[0]}")
-        return None
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+    args, _ = parser.parse_known_args()
     with tempfile.TemporaryDirectory() as tmp:
         sqlite = make_engine(f"sqlite:///{tmp}/bench.db")
         bench("sqlite", sqlite, args.items, args.repeat)
         sqlite.dispose()
-    pg = _postgres()
-    if pg is not None:
-        bench("postgresql", pg, args.items, args.repeat)
-        pg.dispose()
+    with postgres_database("runtime") as pg:
+        if pg is not None:
+            bench("postgresql", pg, args.items, args.repeat)
 
 
 if __name__ == "__main__":
