@@ -2,19 +2,21 @@
 
 It speaks the HTTP API over any ``httpx.Client``: a real connection to a server, or the same
 FastAPI app running in this process (``inprocess``), so both give the same answers by
-construction. Only httpx is imported here, so server-mode commands start fast.
+construction. httpx is imported when a client is made (about 0.1 s), so ``--help`` and usage
+errors never pay for it.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import httpx
-
 from algaflow.kernel.errors import AlgaflowError
+
+if TYPE_CHECKING:
+    import httpx
 
 Json = dict[str, Any]
 DEFINITIONS = "/api/workflow-definitions"
@@ -40,6 +42,8 @@ class ApiClient:
     @classmethod
     def for_server(cls, base_url: str, api_key: str | None, *, timeout: float = 300.0) -> ApiClient:
         """A client of the server at ``base_url``."""
+        import httpx
+
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         try:
             http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
@@ -53,6 +57,8 @@ class ApiClient:
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One request; a failure answer is raised as its coded error."""
+        import httpx
+
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
