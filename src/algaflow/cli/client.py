@@ -100,7 +100,8 @@ class ApiClient:
         """A workflow (with its draft) by id, or by key when no workflow has that id."""
         if _is_uuid(ref):
             try:
-                return self.call("GET", f"{DEFINITIONS}/{segment(ref)}")
+                found: Json = self.call("GET", f"{DEFINITIONS}/{segment(ref)}")
+                return found
             except AlgaflowError as err:
                 if err.code != "WORKFLOW_NOT_FOUND":
                     raise
@@ -112,7 +113,8 @@ class ApiClient:
                 f'No workflow with id or key "{ref}"',
                 details={"workflow": ref},
             )
-        return self.call("GET", f"{DEFINITIONS}/{segment(match['workflowId'])}")
+        found = self.call("GET", f"{DEFINITIONS}/{segment(match['workflowId'])}")
+        return found
 
 
 def _is_uuid(value: str) -> bool:

@@ -7,7 +7,7 @@ use them, so that merely importing the CLI (``--help``, server-mode commands) lo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from algaflow.config import Settings, load_settings
 from algaflow.kernel.errors import AlgaflowError
@@ -61,10 +61,12 @@ def resolve_tenant(engine: Engine, name: str | None) -> str:
     from algaflow.store.engine import write_transaction
     from algaflow.store.tenants import DEFAULT_TENANT_NAME, ensure_tenant, get_tenant_by_name
 
+    row: dict[str, Any] | None
     with write_transaction(engine) as conn:
         if name is None or name == DEFAULT_TENANT_NAME:
-            return ensure_tenant(conn)["id"]
-        row = get_tenant_by_name(conn, name)
+            row = ensure_tenant(conn)
+        else:
+            row = get_tenant_by_name(conn, name)
     if row is None:
         raise AlgaflowError("TENANT_NOT_FOUND", f'No tenant named "{name}"')
-    return row["id"]
+    return str(row["id"])
