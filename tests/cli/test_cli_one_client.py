@@ -243,3 +243,17 @@ def test_any_name_is_stored_exactly_or_refused_with_a_code(cli, db_url, name):
         assert created.returncode in (1, 3) and created.stdout == b""
         assert re.match(rb"error [A-Z_]+: ", created.stderr), created.stderr
         assert json.loads(cli("workflows", "list", "--json", *db).stdout) == []
+
+
+def test_exit_3_covers_every_code_for_an_invalid_bundle():
+    """The CLI's exit-code table (its own contract) keeps up with the bundle's 400 codes."""
+    from algaflow.api.statuses import status_for
+    from algaflow.bundle import BUNDLE_ERROR_CODES
+    from algaflow.cli.common import EXIT_INVALID_BUNDLE, INVALID_INPUT_CODES, exit_code_for
+    from algaflow.kernel.errors import AlgaflowError
+
+    invalid = {code for code in BUNDLE_ERROR_CODES if status_for(code) == 400}
+    assert invalid - {"MISSING_DEPENDENCIES"} <= INVALID_INPUT_CODES  # that one exits 5
+    assert {status_for(code) for code in INVALID_INPUT_CODES} == {400}
+    for code in INVALID_INPUT_CODES:
+        assert exit_code_for(AlgaflowError(code, "x")) == EXIT_INVALID_BUNDLE
