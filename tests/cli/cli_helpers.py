@@ -1,4 +1,4 @@
-"""Running the ``algaflow`` executable (the one next to this interpreter) as a subprocess."""
+"""Running ``algaflow``: in this process (most tests), or the executable itself as a subprocess."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+from typer.testing import CliRunner
+
+from algaflow.cli.main import app
 
 ALGAFLOW = Path(sys.executable).with_name("algaflow")
 
@@ -20,7 +24,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 def run_cli(
     *args: str, input: bytes | None = None, cwd: Path | None = None, **env: str
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run ``algaflow ARGS`` to completion; stdout and stderr are kept apart, as bytes."""
+    """Run the ``algaflow`` executable to completion; stdout and stderr kept apart, as bytes."""
     return subprocess.run(
         [str(ALGAFLOW), *args],
         input=input,
@@ -29,4 +33,28 @@ def run_cli(
         env=clean_env(**env),
         timeout=120,
         check=False,
+    )
+
+
+def invoke(
+    *args: str, input: bytes | None = None, cwd: Path | None = None, **env: str
+) -> subprocess.CompletedProcess[bytes]:
+    """``algaflow ARGS`` in this process (Typer's runner), answered like :func:`run_cli`.
+
+    The environment is the caller's without ``ALGAFLOW_*`` settings, plus ``env``; ``cwd`` is
+    where relative paths (the default database) resolve.
+    """
+    unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("ALGAFLOW_")}
+    environ = {**unset, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb", **env}
+    before = Path.cwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(app, list(args), input=input, env=environ)
+    finally:
+        os.chdir(before)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(
+        list(args), result.exit_code, result.stdout_bytes, result.stderr_bytes
     )

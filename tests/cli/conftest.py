@@ -1,4 +1,5 @@
-"""CLI fixtures: ``cli`` (the executable in a scratch directory) and the API fixtures.
+"""CLI fixtures: ``cli`` (the command, run in this process in a scratch directory) and the API
+fixtures.
 
 The API fixtures (``api``, ``live_server``...) live in ``tests/api/conftest.py`` and the bundle
 builders in ``tests/api/bundle_builders.py``; both are loaded from there (not copied), so the CLI
@@ -12,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_cli
+from cli_helpers import invoke
 
 API_TESTS = Path(__file__).parents[1] / "api"
 sys.path.insert(0, str(API_TESTS))  # for bundle_builders
@@ -29,10 +30,13 @@ registry = _api_fixtures.registry
 
 @pytest.fixture
 def cli(tmp_path: Path):
-    """``cli(*args, input=..., **env)`` running in a scratch directory."""
+    """``cli(*args, input=..., **env)`` in this process, in a scratch directory (its own: the
+    ``db_url`` fixture's SQLite file is also called ``algaflow.db``, the default database)."""
+    work = tmp_path / "work"
+    work.mkdir()
 
     def call(*args: str, input: bytes | None = None, **env: str):
-        return run_cli(*args, input=input, cwd=tmp_path, **env)
+        return invoke(*args, input=input, cwd=work, **env)
 
     return call
 

@@ -1,5 +1,5 @@
-"""``algaflow tenants|keys|serve`` as subprocesses: keys work over HTTP until revoked, and the
-first start of the embedded default prints one admin key, once."""
+"""``algaflow tenants|keys`` (in this process) and ``serve`` (the executable): keys work over HTTP
+until revoked, and the first start of the embedded default prints one admin key, once."""
 
 from __future__ import annotations
 
@@ -127,8 +127,10 @@ class Served:
         self._reader.join(timeout=10)
 
 
-def test_serve_first_start_prints_one_admin_key_once(tmp_path, free_port):
+def test_serve_first_start_prints_one_admin_key_once(cli, tmp_path, free_port):
     database = tmp_path / "x.db"
+    # A local-mode command first: it makes no API key, so the first start still prints one.
+    assert cli("workflows", "list", "--database-url", f"sqlite:///{database}").returncode == 0
     first = Served(database, free_port())
     try:
         first.wait_healthy()

@@ -20,7 +20,7 @@ from algaflow.runtime.worker import start_background_worker
 from algaflow.store.engine import make_engine
 
 from .bodies import BODY_ERROR, PRINCIPAL, too_deep
-from .deps import authenticate_key, presented_secret
+from .deps import authenticate_key, in_process_principal, presented_secret
 from .errors import ERROR_RESPONSES, JSONBody, install_error_handlers, problem
 from .routes import bundles, definitions, runs
 from .routes import registry as registry_routes
@@ -110,13 +110,17 @@ class JsonDepthLimit:
 
     async def _admit(self, scope: Scope, body: bytes) -> bytes:
         """``body`` if its caller is authenticated and it is shallow enough, else ``b""``."""
-        secret = presented_secret(Headers(scope=scope))
-        if secret is None:
-            return b""
-        try:
-            principal = await run_in_threadpool(authenticate_key, scope["app"].state.engine, secret)
-        except AlgaflowError:
-            return b""  # the route's own check answers 401
+        principal = in_process_principal(scope["app"].state)
+        if principal is None:
+            secret = presented_secret(Headers(scope=scope))
+            if secret is None:
+                return b""
+            try:
+                principal = await run_in_threadpool(
+                    authenticate_key, scope["app"].state.engine, secret
+                )
+            except AlgaflowError:
+                return b""  # the route's own check answers 401
         state = scope.setdefault("state", {})
         state[PRINCIPAL] = principal
         depth = await run_in_threadpool(json_depth, body)

@@ -78,6 +78,17 @@ def authenticate_key(engine: Engine, secret: str | None) -> Principal:
     return Principal(row["tenant"], frozenset(row["permissions"]), row["id"])
 
 
+#: ``app.state`` attribute naming the one trusted caller of an app that is never served on a
+#: socket (the CLI's local-database mode runs the app in its own process): requests need no key.
+IN_PROCESS_PRINCIPAL = "in_process_principal"
+
+
+def in_process_principal(state: object) -> Principal | None:
+    """The trusted caller of an in-process app, or ``None`` for a served one."""
+    trusted = getattr(state, IN_PROCESS_PRINCIPAL, None)
+    return trusted if isinstance(trusted, Principal) else None
+
+
 def get_principal(
     request: Request,
     engine: Engine = Depends(get_engine),
@@ -88,6 +99,9 @@ def get_principal(
     known = getattr(request.state, PRINCIPAL, None)  # authenticated by app.JsonDepthLimit
     if isinstance(known, Principal):
         return known
+    trusted = in_process_principal(request.app.state)
+    if trusted is not None:
+        return trusted
     return authenticate_key(engine, presented_secret(request.headers))
 
 

@@ -69,7 +69,7 @@ def tenants_list(database_url: str | None = DatabaseUrlOption, as_json: bool = J
 
 @keys_app.command("create")
 def keys_create(
-    tenant: str = TenantOption,
+    tenant: str | None = TenantOption,
     permission: list[str] = typer.Option(
         ["workflow:admin"],
         "--permission",
@@ -81,7 +81,9 @@ def keys_create(
 ) -> None:
     """Create a key; the secret is printed once and cannot be shown again."""
     from algaflow.store import api_keys
+    from algaflow.store.tenants import DEFAULT_TENANT_NAME
 
+    tenant = tenant or DEFAULT_TENANT_NAME
     engine = open_engine(settings_for(database_url))
     try:
         tenant_id = resolve_tenant(engine, tenant)

@@ -1,24 +1,24 @@
 """``algaflow bundle``: export, import, validate and format workflow bundles.
 
-``export`` and ``import`` work on a server or a database like every command (``uses_backend``);
-``validate`` and ``fmt`` are offline. Each command imports the bundle code it uses when it runs
-(``algaflow.bundle`` loads jsonschema and SQLAlchemy), so that loading the CLI does not.
+``export`` and ``import`` call the bundle routes through :class:`ApiClient`, like every command
+on workflows; ``validate`` and ``fmt`` are offline. Those two import the bundle code when they
+run (``algaflow.bundle`` loads jsonschema and SQLAlchemy), so that loading the CLI does not.
 """
 
 from __future__ import annotations
 
+import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from algaflow.kernel.errors import AlgaflowError
 
-from .backends import Backend
+from .client import DEFINITIONS, ApiClient, segment
 from .common import (
     JsonOption,
     PluginOption,
@@ -27,7 +27,7 @@ from .common import (
     print_table,
     stderr,
     stdout,
-    uses_backend,
+    uses_client,
 )
 from .database import load_registry, settings_for
 
@@ -57,21 +57,24 @@ def write_output(path: str, data: bytes) -> None:
 
 
 @contextmanager
-def progress_for(
-    total: int, label: str, *, counted: bool
-) -> Iterator[Callable[[int, int], None] | None]:
-    """For big bundles, when stderr is a terminal: a progress bar if the work is ``counted``
-    (it calls back as it goes), else a spinner."""
-    if total < PROGRESS_THRESHOLD or not sys.stderr.isatty():
-        yield None
-    elif not counted:
-        with stderr.status(f"{label} {total} workflows"):
-            yield None
+def progress_for(raw: bytes, label: str) -> Iterator[None]:
+    """For big bundles, when stderr is a terminal: a spinner while the server works (one
+    request, so there is nothing to count)."""
+    total = _workflow_count_of(raw) if sys.stderr.isatty() else 0
+    if total < PROGRESS_THRESHOLD:
+        yield
     else:
-        columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=stderr, transient=True) as bar:
-            task = bar.add_task(label, total=total)
-            yield lambda done, _total: bar.update(task, completed=done)
+        with stderr.status(f"{label} {total} workflows"):
+            yield
+
+
+def _workflow_count_of(raw: bytes) -> int:
+    """How many workflows a bundle file seems to hold (0 when it is not JSON): for the spinner
+    only; the server parses and checks the bundle."""
+    try:
+        return _workflow_count(json.loads(raw))
+    except (ValueError, RecursionError):
+        return 0
 
 
 def _workflow_count(bundle: Any) -> int:
@@ -80,9 +83,9 @@ def _workflow_count(bundle: Any) -> int:
 
 
 @bundle_app.command("export")
-@uses_backend()
+@uses_client
 def export(
-    backend: Backend,
+    client: ApiClient,
     workflow_id: list[str] | None = typer.Option(None, "--workflow-id", help="Repeatable."),
     key: list[str] | None = typer.Option(None, "--key", help="Repeatable."),
     all_: bool = typer.Option(False, "--all", help="Every workflow of the tenant."),
@@ -92,39 +95,43 @@ def export(
     ),
 ) -> None:
     """Write a canonical bundle: the server's bytes, verbatim."""
-    from algaflow.api.bodies import check_export_keys
-
     if sum([bool(workflow_id), bool(key), all_]) != 1:
         raise typer.BadParameter("give exactly one of --workflow-id, --key or --all")
-    check_export_keys(key)
-    data = backend.export_bundle(
-        workflow_ids=workflow_id or None, keys=key or None, all=all_, exported_at=exported_at
-    )
+    if workflow_id and len(workflow_id) == 1 and not exported_at:  # Alga's GET route
+        path = f"{DEFINITIONS}/{segment(workflow_id[0])}/export"
+        data = client.request("GET", path).content
+    else:
+        body: dict[str, Any] = {"exportedAt": exported_at} if exported_at else {}
+        if workflow_id:
+            body["workflowIds"] = workflow_id
+        elif key:
+            body["keys"] = key
+        else:
+            body["all"] = True
+        data = client.send("POST", f"{DEFINITIONS}/export", body).content
     write_output(out, data)
     if out != "-":
         stdout.print(f"Wrote {out}", markup=False, highlight=False)
 
 
 @bundle_app.command("import")
-@uses_backend(plugins=True)
+@uses_client
 def import_(
-    backend: Backend,
+    client: ApiClient,
     file: str = typer.Option(..., "--file", help="Bundle file, or - for standard input."),
     force: bool = typer.Option(False, "--force", help="Overwrite workflows with the same key."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check and roll back; write nothing."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Import a bundle in one transaction and print the summary."""
-    from algaflow.api.bodies import parse_bundle_body
-
+    """Import a bundle in one transaction and print the summary (the file's bytes are sent)."""
     raw = read_input(file)
-    bundle = parse_bundle_body(raw)
-    total = _workflow_count(bundle)
-    with progress_for(total, "importing", counted=backend.reports_progress) as progress:
-        summary = backend.import_bundle(
-            raw, bundle, force=force, dry_run=dry_run, progress=progress
+    params = {name: "true" for name, on in (("force", force), ("dryRun", dry_run)) if on}
+    headers = {"Content-Type": "application/json"}
+    with progress_for(raw, "importing"):
+        response = client.request(
+            "POST", f"{DEFINITIONS}/import", content=raw, params=params, headers=headers
         )
-    print_summary(summary, as_json)
+    print_summary(response.json(), as_json)
 
 
 def print_summary(summary: dict[str, Any], as_json: bool) -> None:

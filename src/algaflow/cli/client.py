@@ -1,37 +1,64 @@
-"""A small HTTP client for the commands when they talk to a running server."""
+"""The one client every workflow, run, event, task, bundle and registry command uses.
+
+It speaks the HTTP API over any ``httpx.Client``: a real connection to a server, or the same
+FastAPI app running in this process (``inprocess``), so both give the same answers by
+construction. httpx is imported when a client is made (about 0.1 s), so ``--help`` and usage
+errors never pay for it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
+import json
+import uuid
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from algaflow.kernel.errors import AlgaflowError
+
+if TYPE_CHECKING:
+    import httpx
+
+Json = dict[str, Any]
+DEFINITIONS = "/api/workflow-definitions"
+RUNS = "/api/workflow-runs"
+
+
+def segment(value: str) -> str:
+    """``value`` as one path segment, whatever it holds."""
+    return quote(value, safe="")
+
+
+def present(**params: Any) -> dict[str, Any]:
+    """Query parameters without the unset ones (httpx would send ``None`` as an empty value)."""
+    return {name: value for name, value in params.items() if value is not None}
 
 
 class ApiClient:
     """Calls the algaflow HTTP API; error bodies come back as :class:`AlgaflowError`."""
 
-    def __init__(self, base_url: str, api_key: str | None, *, timeout: float = 300.0) -> None:
+    def __init__(self, http: httpx.Client) -> None:
+        self._http = http
+
+    @classmethod
+    def for_server(cls, base_url: str, api_key: str | None, *, timeout: float = 300.0) -> ApiClient:
+        """A client of the server at ``base_url``."""
+        import httpx
+
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         try:
-            self._http = httpx.Client(
-                base_url=base_url.rstrip("/"), headers=headers, timeout=timeout
-            )
+            http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
         except httpx.InvalidURL as exc:
             message = f"Invalid --base-url {base_url!r}: {exc}"
             raise AlgaflowError("INVALID_BASE_URL", message) from None
-
-    def __enter__(self) -> ApiClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        return cls(http)
 
     def close(self) -> None:
         self._http.close()
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request; a failure answer is raised as its coded error."""
+        import httpx
+
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
@@ -51,3 +78,48 @@ class ApiClient:
             body.get("error") or response.text or response.reason_phrase,
             details=body.get("details"),
         )
+
+    def send(
+        self, method: str, path: str, body: Any = None, *, params: dict[str, Any] | None = None
+    ) -> httpx.Response:
+        """A request with a JSON body (if any), sent ASCII-escaped: any string a file or an
+        argument holds (even a lone surrogate) reaches the server unchanged, to be accepted or
+        refused with a code there."""
+        content = None if body is None else json.dumps(body, allow_nan=False).encode("ascii")
+        headers = {"Content-Type": "application/json"} if content is not None else None
+        return self.request(method, path, content=content, params=params, headers=headers)
+
+    def call(
+        self, method: str, path: str, body: Any = None, *, params: dict[str, Any] | None = None
+    ) -> Any:
+        """:meth:`send`, and the answer's JSON (``None`` when empty)."""
+        response = self.send(method, path, body, params=params)
+        return response.json() if response.content else None
+
+    def find_workflow(self, ref: str) -> Json:
+        """A workflow (with its draft) by id, or by key when no workflow has that id."""
+        if _is_uuid(ref):
+            try:
+                found: Json = self.call("GET", f"{DEFINITIONS}/{segment(ref)}")
+                return found
+            except AlgaflowError as err:
+                if err.code != "WORKFLOW_NOT_FOUND":
+                    raise
+        listed = self.call("GET", DEFINITIONS, params={"keyPrefix": ref})
+        match = next((w for w in listed if w["key"] == ref), None)
+        if match is None:
+            raise AlgaflowError(
+                "WORKFLOW_NOT_FOUND",
+                f'No workflow with id or key "{ref}"',
+                details={"workflow": ref},
+            )
+        found = self.call("GET", f"{DEFINITIONS}/{segment(match['workflowId'])}")
+        return found
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

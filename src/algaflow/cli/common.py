@@ -1,4 +1,4 @@
-"""What every command shares: where it works (database or server), output, and exit codes."""
+"""What every command shares: where it works (a server or the in-process app), output, exits."""
 
 from __future__ import annotations
 
@@ -20,23 +20,41 @@ from rich.table import Table
 from algaflow.api.statuses import status_for
 from algaflow.kernel.errors import AlgaflowError
 
-from .backends import Backend, RemoteBackend
-from .constants import DEFAULT_TENANT_NAME, INVALID_BUNDLE_CODES
-from .database import settings_for
+from .client import ApiClient
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
 
 #: Documented, stable exit codes (docs/guides/workflows/workflow-import-export.md).
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INVALID_BUNDLE, EXIT_CONFLICT, EXIT_MISSING_DEPS = range(6)
-#: Codes that mean "the bundle itself is wrong": the bundle module's 400s and two more.
-_INVALID_INPUT_CODES = {"JSON_TOO_DEEP", "INVALID_WORKFLOW_KEY", *INVALID_BUNDLE_CODES}
+#: The codes of exit 3, "the input is invalid" (the bundle guide's table): the JSON itself, a
+#: bundle's header, schema, keys, versions, values, definitions or references. The CLI's own
+#: contract, kept here rather than derived so that printing an error loads nothing.
+INVALID_INPUT_CODES = frozenset(
+    {
+        "INVALID_JSON",
+        "JSON_TOO_DEEP",
+        "INVALID_WORKFLOW_KEY",
+        "INVALID_BUNDLE",
+        "UNSUPPORTED_FORMAT",
+        "UNSUPPORTED_FORMAT_VERSION",
+        "SCHEMA_VALIDATION_FAILED",
+        "DUPLICATE_WORKFLOW_KEY",
+        "DUPLICATE_PUBLISHED_VERSION",
+        "UNSTORABLE_VALUE",
+        "INVALID_WORKFLOW_DEFINITION",
+        "UNRESOLVED_WORKFLOW_REFERENCE",
+        "INVALID_DRAFT_VERSION",
+    }
+)
 
 #: Where the commands on workflows, runs, events, tasks and bundles work (see open_backend).
 WHERE_COMMANDS_GO = (
-    "Commands on workflows, runs, events, tasks and bundles work on the database given by"
-    " --database-url; otherwise on the server at --base-url or ALGAFLOW_URL; otherwise on the"
-    " database at ALGAFLOW_DATABASE_URL (default sqlite:///algaflow.db)."
+    "Commands on workflows, runs, events, tasks, bundles and the registry call the HTTP API:"
+    " of the server at --base-url or ALGAFLOW_URL; or, given --database-url or no server, of the"
+    " same app run in this process over that database (else ALGAFLOW_DATABASE_URL, default"
+    " sqlite:///algaflow.db), so both answer the same. serve, worker, db, tenants and keys always"
+    " work on a database."
 )
 
 #: For commands that only ever work on a database (serve, worker, db, tenants, keys).
@@ -45,7 +63,7 @@ DatabaseUrlOption = typer.Option(
     "--database-url",
     help="Database URL (default: ALGAFLOW_DATABASE_URL, else sqlite:///algaflow.db).",
 )
-TenantOption = typer.Option(DEFAULT_TENANT_NAME, "--tenant", help="Tenant name.")
+TenantOption = typer.Option(None, "--tenant", help="Tenant name (default: the default tenant).")
 PluginOption = typer.Option(
     None, "--plugin", help="module:function registering actions/schemas (repeatable)."
 )
@@ -58,7 +76,7 @@ def exit_code_for(error: AlgaflowError) -> int:
         return EXIT_MISSING_DEPS
     if status_for(error.code) == 409:
         return EXIT_CONFLICT
-    if error.code in _INVALID_INPUT_CODES:
+    if error.code in INVALID_INPUT_CODES:
         return EXIT_INVALID_BUNDLE
     return EXIT_ERROR
 
@@ -110,14 +128,13 @@ _ApiKeyOption = typer.Option(None, "--api-key", envvar="ALGAFLOW_API_KEY", help=
 _ExplicitDatabaseOption = typer.Option(
     None,
     "--database-url",
-    help="Work on this database even when a server is configured (without a server the"
-    " default is ALGAFLOW_DATABASE_URL, else sqlite:///algaflow.db).",
+    help="Run the API in this process over this database, even when a server is configured"
+    " (without a server the default is ALGAFLOW_DATABASE_URL, else sqlite:///algaflow.db).",
 )
 _DatabaseTenantOption = typer.Option(
     None,
     "--tenant",
-    help=f"Tenant name, on a database (default: {DEFAULT_TENANT_NAME}; a server uses its API"
-    " key's).",
+    help="Tenant name, on a database (default: the default tenant; a server uses its API key's).",
 )
 _DatabasePluginOption = typer.Option(
     None,
@@ -129,25 +146,24 @@ _CONNECTION_OPTIONS: list[tuple[str, Any, Any]] = [
     ("api_key", str | None, _ApiKeyOption),
     ("database_url", str | None, _ExplicitDatabaseOption),
     ("tenant", str | None, _DatabaseTenantOption),
+    ("plugin", list[str] | None, _DatabasePluginOption),
 ]
-_PLUGIN_OPTION = ("plugin", list[str] | None, _DatabasePluginOption)
 
 
-def open_backend(
+def open_client(
     *,
     database_url: str | None,
     base_url: str | None,
     api_key: str | None,
     tenant: str | None,
-    plugin: Sequence[str] | None = None,
-) -> Backend:
+    plugin: Sequence[str] | None,
+) -> ApiClient:
     """The one rule: an explicit ``--database-url`` means that database; otherwise a configured
     server (``--base-url``/``ALGAFLOW_URL``); otherwise ``ALGAFLOW_DATABASE_URL`` or the default.
 
     ``ALGAFLOW_DATABASE_URL`` is read by :func:`settings_for`, never by an option, so a database
-    configured for ``serve`` in the same shell cannot silently win over the server.
-    The client (httpx) and the local backend (the store, the runtime) are imported only when
-    chosen.
+    configured for ``serve`` in the same shell cannot silently win over the server. The
+    in-process app (FastAPI, the store, the runtime) is imported only when chosen.
     """
     if base_url and not database_url:
         if tenant or plugin:
@@ -156,45 +172,38 @@ def open_backend(
                 " plugins (add --database-url to work on a database).",
                 param_hint="--tenant/--plugin",
             )
-        from .client import ApiClient
+        return ApiClient.for_server(base_url, api_key)
+    from .inprocess import LocalClient
 
-        return RemoteBackend(ApiClient(base_url, api_key))
-    from .local import LocalBackend
-
-    return LocalBackend(settings_for(database_url, plugin), tenant)
+    return LocalClient(database_url, tenant, plugin)
 
 
-def uses_backend(*, plugins: bool = False) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Make ``command(backend, ...)`` a command with the connection options.
+def uses_client(command: Callable[..., None]) -> Callable[..., None]:
+    """Make ``command(client, ...)`` a command with the connection options.
 
-    The options (``--base-url``, ``--api-key``, ``--database-url``, ``--tenant``, and
-    ``--plugin`` when ``plugins``) are added to the command's signature for Typer; the command
-    gets the backend :func:`open_backend` chose instead, and an :class:`AlgaflowError` it raises
-    is printed by :func:`fail`.
+    The options (``--base-url``, ``--api-key``, ``--database-url``, ``--tenant``, ``--plugin``)
+    are added to the command's signature for Typer; the command gets the client
+    :func:`open_client` chose instead, and an :class:`AlgaflowError` it raises is printed by
+    :func:`fail`.
     """
-    extra = [*_CONNECTION_OPTIONS, *([_PLUGIN_OPTION] if plugins else [])]
     added = [
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=hint)
-        for name, hint, option in extra
+        for name, hint, option in _CONNECTION_OPTIONS
     ]
+    own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
 
-    def decorate(command: Callable[..., None]) -> Callable[..., None]:
-        own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
+    @functools.wraps(command)
+    def run(**kwargs: Any) -> None:
+        where = {name: kwargs.pop(name) for name, _, _ in _CONNECTION_OPTIONS}
+        try:
+            with closing(open_client(**where)) as client:
+                command(client, **kwargs)
+        except AlgaflowError as err:
+            fail(err)
 
-        @functools.wraps(command)
-        def run(**kwargs: Any) -> None:
-            where = {name: kwargs.pop(name) for name, _, _ in extra}
-            try:
-                with closing(open_backend(**where)) as backend:
-                    command(backend, **kwargs)
-            except AlgaflowError as err:
-                fail(err)
-
-        run.__signature__ = inspect.Signature([*own, *added])  # type: ignore[attr-defined]
-        run.__annotations__ = {p.name: p.annotation for p in [*own, *added]}
-        return run
-
-    return decorate
+    run.__signature__ = inspect.Signature([*own, *added])  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in [*own, *added]}
+    return run
 
 
 # --- output ------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Opening the database the commands work on directly: settings, migrations, the tenant.
+"""Opening a database: for the database commands, and for the in-process app of local mode.
 
 The store (SQLAlchemy, Alembic) and the registry (jsonschema) are imported by the functions that
 use them, so that merely importing the CLI (``--help``, server-mode commands) loads neither.
@@ -7,12 +7,10 @@ use them, so that merely importing the CLI (``--help``, server-mode commands) lo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from algaflow.config import Settings, load_settings
 from algaflow.kernel.errors import AlgaflowError
-
-from .constants import DEFAULT_TENANT_NAME
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -58,15 +56,17 @@ def load_registry(settings: Settings) -> Registry:
     return build_registry(settings)
 
 
-def resolve_tenant(engine: Engine, name: str) -> str:
-    """The tenant's id; the default tenant is created on first use."""
+def resolve_tenant(engine: Engine, name: str | None) -> str:
+    """The tenant's id (``None`` means the default tenant, which is created on first use)."""
     from algaflow.store.engine import write_transaction
-    from algaflow.store.tenants import ensure_tenant, get_tenant_by_name
+    from algaflow.store.tenants import DEFAULT_TENANT_NAME, ensure_tenant, get_tenant_by_name
 
+    row: dict[str, Any] | None
     with write_transaction(engine) as conn:
-        if name == DEFAULT_TENANT_NAME:
-            return ensure_tenant(conn)["id"]
-        row = get_tenant_by_name(conn, name)
+        if name is None or name == DEFAULT_TENANT_NAME:
+            row = ensure_tenant(conn)
+        else:
+            row = get_tenant_by_name(conn, name)
     if row is None:
         raise AlgaflowError("TENANT_NOT_FOUND", f'No tenant named "{name}"')
-    return row["id"]
+    return str(row["id"])

@@ -1,4 +1,4 @@
-"""The ``algaflow`` command: serve, and the same service functions as the HTTP API.
+"""The ``algaflow`` command: serve, the database commands, and clients of the HTTP API.
 
 Heavy libraries (SQLAlchemy, Alembic, jsonschema, uvicorn, FastAPI) are imported inside the
 commands that use them, so ``--help`` and server-mode commands start fast

@@ -1,4 +1,4 @@
-"""``algaflow runs|events|tasks``, on a database or a server (``uses_backend``); ``worker``.
+"""``algaflow runs|events|tasks``: the run routes of the HTTP API; and ``worker`` (a database).
 
 ``worker`` imports the runtime when it runs, so that loading the CLI does not.
 """
@@ -13,7 +13,7 @@ import typer
 
 from algaflow.kernel.errors import AlgaflowError
 
-from .backends import Backend
+from .client import RUNS, ApiClient, present, segment
 from .common import (
     DatabaseUrlOption,
     JsonOption,
@@ -23,9 +23,8 @@ from .common import (
     print_table,
     read_json_file,
     stdout,
-    uses_backend,
+    uses_client,
 )
-from .constants import DEFAULT_RUN_LIMIT, DEFAULT_WORKER_INTERVAL_S, INT4_MAX, RUN_STATUSES
 from .database import load_registry, open_engine, settings_for
 
 runs_app = typer.Typer(help="Workflow runs.", no_args_is_help=True)
@@ -42,7 +41,7 @@ _RUN_COLUMNS = [("RUN", "runId"), ("WORKFLOW", "workflowId"), ("VERSION", "workf
                 ("STATUS", "status"), ("NODE", "nodePath"), ("STARTED", "startedAt")]  # fmt: skip
 _TASK_COLUMNS = [("TASK", "taskId"), ("RUN", "runId"), ("TYPE", "taskType"), ("TITLE", "title"),
                  ("STATUS", "status")]  # fmt: skip
-RunStatus = Literal[RUN_STATUSES]  # type: ignore[valid-type]  # the statuses, as choices
+TASKS = "/api/workflow/tasks"
 PayloadOption = typer.Option(None, "--payload", help="JSON file with the payload.")
 
 
@@ -63,51 +62,54 @@ def _show_run(run: dict[str, Any], as_json: bool) -> None:
 
 
 @runs_app.command("start")
-@uses_backend(plugins=True)
+@uses_client
 def start(
-    backend: Backend,
+    client: ApiClient,
     workflow_id: str = typer.Argument(..., help="Workflow id."),
-    version: int | None = typer.Option(None, "--version", min=1, max=INT4_MAX),
+    version: int | None = typer.Option(None, "--version", min=1),
     payload: Path | None = PayloadOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Start a run and execute it until it waits or ends."""
-    run = backend.start_run(workflow_id, version=version, payload=_payload(payload))
-    _show_run(run, as_json)
+    body = {"workflowId": workflow_id, "workflowVersion": version, "payload": _payload(payload)}
+    _show_run(client.call("POST", RUNS, body), as_json)
 
 
 @runs_app.command("show")
-@uses_backend()
-def show(backend: Backend, run_id: str, as_json: bool = JsonOption) -> None:
+@uses_client
+def show(client: ApiClient, run_id: str, as_json: bool = JsonOption) -> None:
     """One run with its steps and waits."""
-    _show_run(backend.get_run(run_id), as_json)
+    _show_run(client.call("GET", f"{RUNS}/{segment(run_id)}"), as_json)
 
 
 @runs_app.command("list")
-@uses_backend()
+@uses_client
 def list_(
-    backend: Backend,
+    client: ApiClient,
     workflow_id: str | None = typer.Option(None, "--workflow-id"),
-    status: RunStatus | None = typer.Option(None, "--status"),
-    limit: int = typer.Option(DEFAULT_RUN_LIMIT, "--limit", min=1, max=1000),
+    status: str | None = typer.Option(
+        None, "--status", help="RUNNING, WAITING, SUCCEEDED, FAILED or CANCELED."
+    ),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many runs."),
     as_json: bool = JsonOption,
 ) -> None:
     """Runs, newest first."""
-    runs = backend.list_runs(workflow_id=workflow_id, status=status, limit=limit)
+    params = present(workflowId=workflow_id, status=status, limit=limit)
+    runs = client.call("GET", RUNS, params=params)
     print_json(runs) if as_json else print_table(runs, _RUN_COLUMNS)
 
 
 @runs_app.command("cancel")
-@uses_backend()
-def cancel(backend: Backend, run_id: str, as_json: bool = JsonOption) -> None:
+@uses_client
+def cancel(client: ApiClient, run_id: str, as_json: bool = JsonOption) -> None:
     """Cancel a run, its open waits and tasks, and its child runs."""
-    _show_run(backend.cancel_run(run_id), as_json)
+    _show_run(client.call("POST", f"{RUNS}/{segment(run_id)}/cancel"), as_json)
 
 
 @events_app.command("emit")
-@uses_backend(plugins=True)
+@uses_client
 def emit(
-    backend: Backend,
+    client: ApiClient,
     name: str = typer.Argument(..., help="Event name, e.g. TICKET_CREATED."),
     payload: Path | None = PayloadOption,
     correlation_key: str | None = typer.Option(None, "--correlation-key"),
@@ -115,47 +117,44 @@ def emit(
     event_id: str | None = typer.Option(None, "--event-id", help="Makes delivery idempotent."),
 ) -> None:
     """Resume matching event waits and start the workflows the event triggers."""
-    result = backend.emit_event(
-        name,
-        _payload(payload),
-        correlation_key=correlation_key,
-        payload_schema_ref=payload_schema_ref,
-        event_id=event_id,
-    )
-    print_json(result)
+    body = {"eventName": name, "payload": _payload(payload), "correlationKey": correlation_key,
+            "payloadSchemaRef": payload_schema_ref, "eventId": event_id}  # fmt: skip
+    print_json(client.call("POST", "/api/workflow/events", body))
 
 
 @tasks_app.command("list")
-@uses_backend()
+@uses_client
 def tasks_list(
-    backend: Backend,
+    client: ApiClient,
     status: Literal["PENDING", "COMPLETED", "CANCELED"] = typer.Option("PENDING", "--status"),
     run_id: str | None = typer.Option(None, "--run-id"),
     as_json: bool = JsonOption,
 ) -> None:
     """Human tasks (pending by default)."""
-    tasks = backend.list_tasks(status=status, run_id=run_id)
+    tasks = client.call("GET", TASKS, params=present(status=status, runId=run_id))
     print_json(tasks) if as_json else print_table(tasks, _TASK_COLUMNS)
 
 
 @tasks_app.command("complete")
-@uses_backend(plugins=True)
+@uses_client
 def tasks_complete(
-    backend: Backend,
+    client: ApiClient,
     task_id: str,
     output: Path | None = typer.Option(None, "--output", help="JSON file with the response."),
 ) -> None:
     """Complete a task; its run resumes."""
-    print_json(backend.complete_task(task_id, _payload(output)))
+    print_json(client.call("POST", TASKS, {"taskId": task_id, "output": _payload(output)}))
 
 
 def worker(
-    interval: float = typer.Option(DEFAULT_WORKER_INTERVAL_S, "--interval", min=0.05),
+    interval: float | None = typer.Option(
+        None, "--interval", min=0.05, help="Seconds between due-work polls."
+    ),
     database_url: str | None = DatabaseUrlOption,
     plugin: list[str] | None = PluginOption,
 ) -> None:
     """Resume due timers and retries and runs left by a stopped process, until interrupted."""
-    from algaflow.runtime.worker import run_worker
+    from algaflow.runtime.worker import DEFAULT_INTERVAL_S, run_worker
 
     settings = settings_for(database_url, plugin)
     try:
@@ -164,6 +163,8 @@ def worker(
         fail(err)
     stop = threading.Event()
     try:
-        run_worker(engine, load_registry(settings), stop=stop, interval_s=interval)
+        run_worker(
+            engine, load_registry(settings), stop=stop, interval_s=interval or DEFAULT_INTERVAL_S
+        )
     except KeyboardInterrupt:
         stop.set()
