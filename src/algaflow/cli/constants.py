@@ -13,7 +13,7 @@ DEFAULT_TENANT_NAME = "default"
 INT4_MAX = 2**31 - 1
 #: algaflow.store.run_tables.RUN_STATUSES
 RUN_STATUSES = ("RUNNING", "WAITING", "SUCCEEDED", "FAILED", "CANCELED")
-#: algaflow.runtime.service.DEFAULT_LIMIT
+#: algaflow.services.runs.DEFAULT_LIMIT
 DEFAULT_RUN_LIMIT = 100
 #: algaflow.runtime.worker.DEFAULT_INTERVAL_S
 DEFAULT_WORKER_INTERVAL_S = 1.0

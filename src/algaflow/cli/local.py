@@ -18,7 +18,8 @@ from algaflow.config import Settings
 from algaflow.definitions.publish import publish_workflow
 from algaflow.definitions.views import workflow_view
 from algaflow.registry import Registry
-from algaflow.runtime import service
+from algaflow.services import events, runs, tasks
+from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store import workflows as store
 from algaflow.store.engine import write_transaction
 from algaflow.store.tenants import DEFAULT_TENANT_NAME
@@ -63,8 +64,12 @@ class LocalBackend:
             return fn(conn, tenant_id, *args, **kwargs)
 
     def _durable(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """The ``*_durable`` services: they commit after every step, so they take the engine."""
+        """Services that commit after every step: they take the engine."""
         return fn(self._engine, self._tenant_id, *args, **kwargs)
+
+    def _service(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A use case of :mod:`algaflow.services`: it opens and commits its own transactions."""
+        return fn(UnitOfWork(self._engine), self._tenant_id, *args, **kwargs)
 
     def list_workflows(
         self, *, key_prefix: str | None, status: str | None, paused: bool | None
@@ -104,8 +109,8 @@ class LocalBackend:
         )
 
     def start_run(self, workflow_id: str, *, version: int | None, payload: Any) -> Json:
-        return self._durable(
-            service.start_run_durable,
+        return self._service(
+            runs.start_run,
             workflow_id,
             registry=self._registry,
             version=version,
@@ -113,13 +118,13 @@ class LocalBackend:
         )
 
     def get_run(self, run_id: str) -> Json:
-        return self._read(service.get_run, run_id)
+        return self._service(runs.get_run, run_id)
 
     def list_runs(self, *, workflow_id: str | None, status: str | None, limit: int) -> list[Json]:
-        return self._read(service.list_runs, workflow_id=workflow_id, status=status, limit=limit)
+        return self._service(runs.list_runs, workflow_id=workflow_id, status=status, limit=limit)
 
     def cancel_run(self, run_id: str) -> Json:
-        return self._durable(service.cancel_run_durable, run_id)
+        return self._service(runs.cancel_run, run_id)
 
     def emit_event(
         self,
@@ -130,8 +135,8 @@ class LocalBackend:
         payload_schema_ref: str | None,
         event_id: str | None,
     ) -> Json:
-        return self._durable(
-            service.emit_event_durable,
+        return self._service(
+            events.emit_event,
             name,
             payload,
             registry=self._registry,
@@ -141,12 +146,10 @@ class LocalBackend:
         )
 
     def list_tasks(self, *, status: str, run_id: str | None) -> list[Json]:
-        return self._read(service.list_tasks, status=status, run_id=run_id)
+        return self._service(tasks.list_tasks, status=status, run_id=run_id)
 
     def complete_task(self, task_id: str, output: Any) -> Json:
-        return self._durable(
-            service.complete_task_durable, task_id, output, registry=self._registry
-        )
+        return self._service(tasks.complete_task, task_id, output, registry=self._registry)
 
     def export_bundle(
         self,
