@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from algaflow.registry import Registry, default_registry
-from algaflow.runtime.service import emit_event_durable
+from algaflow.services.events import emit_event
+from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store import migrate
 from algaflow.store.engine import make_engine
 from algaflow.store.tables import workflow_definitions
@@ -72,7 +73,7 @@ def latencies(engine: Engine, workflows: int, repeat: int) -> tuple[float, float
     tenant = tenant_with(engine, workflows)
 
     def emit(name: str) -> None:
-        emit_event_durable(engine, tenant, name, {"n": 1}, registry=reg)
+        emit_event(UnitOfWork(engine), tenant, name, {"n": 1}, registry=reg)
 
     emit("NOTHING")  # warm the connection pool and statement caches
     return median_seconds(lambda: emit("NOTHING"), repeat), median_seconds(

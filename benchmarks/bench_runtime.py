@@ -22,7 +22,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from algaflow.registry import ActionDef, default_registry
-from algaflow.runtime.service import drive_runs, start_run
+from algaflow.runtime.driver import Driver, Launch
+from algaflow.services.due_work import drive_runs
+from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store import migrate
 from algaflow.store.engine import make_engine
 from algaflow.store.run_tables import workflow_run_steps
@@ -95,20 +97,22 @@ def bench_once(engine: Engine, items: int, index: int) -> tuple[float, int, int]
                              payload_schema_ref="payload.Bench.v1")  # fmt: skip
         body = definition(items)
         body["id"] = wf["workflow_id"]
-        insert_version(conn, tenant, wf["workflow_id"], version=1, definition_json=body)
+        version = insert_version(conn, tenant, wf["workflow_id"], version=1, definition_json=body)
         conn.execute(
             workflow_definitions.update()
             .where(workflow_definitions.c.workflow_id == wf["workflow_id"])
             .values(status="published")
         )
-        run = start_run(conn, tenant, wf["workflow_id"], registry=reg, drive=False)
+        # Recorded only: the benchmark times the driving alone.
+        launch = Launch(trigger_type="manual")
+        run_id = Driver(conn, reg).create_run(tenant, wf, version, {}, launch)
     trips = RoundTrips(engine)
     started = time.perf_counter()
-    drive_runs(engine, tenant, [run["runId"]], registry=reg)
+    drive_runs(UnitOfWork(engine), tenant, [run_id], registry=reg)
     elapsed = time.perf_counter() - started
     with engine.connect() as conn:
         steps = conn.execute(
-            sa.select(sa.func.count()).where(workflow_run_steps.c.run_id == run["runId"])
+            sa.select(sa.func.count()).where(workflow_run_steps.c.run_id == run_id)
         ).scalar_one()
     event.remove(engine, "before_cursor_execute", trips._statement)
     event.remove(engine, "commit", trips._statement)

@@ -13,7 +13,7 @@ from health_probe import health_probe
 from typer.testing import CliRunner
 
 from algaflow.registry import default_registry, load_schema_dir
-from algaflow.runtime.service import MAX_PAYLOAD_BYTES
+from algaflow.services.run_inputs import MAX_PAYLOAD_BYTES
 from algaflow.store.api_keys import create_api_key
 from algaflow.store.run_tables import workflow_runs, workflow_runtime_events
 from algaflow.store.tables import workflow_definitions

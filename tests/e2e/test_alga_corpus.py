@@ -22,7 +22,9 @@ from algaflow.definitions.paths import walk_steps
 from algaflow.definitions.publish import publish_workflow
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import Registry, default_registry, load_plugin
-from algaflow.runtime import service
+from algaflow.services.events import emit_event
+from algaflow.services.runs import list_runs
+from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store.engine import make_engine
 from algaflow.store.run_tables import workflow_run_waits
 from algaflow.store.tenants import create_tenant
@@ -107,8 +109,8 @@ class Trial:
         return expected is not None
 
     def _emit(self, name: str, payload: Any, **options: Any) -> dict[str, Any]:
-        return service.emit_event_durable(
-            self.engine, self.tenant, name, payload, registry=self.registry, **options
+        return emit_event(
+            UnitOfWork(self.engine), self.tenant, name, payload, registry=self.registry, **options
         )
 
     def _resume_waits(self) -> None:
@@ -126,8 +128,7 @@ class Trial:
             self._emit(name, {}, correlation_key=key)
 
     def _check_runs(self) -> None:
-        with self.engine.connect() as conn:
-            runs = service.list_runs(conn, self.tenant)
+        runs = list_runs(UnitOfWork(self.engine), self.tenant)
         if self.path.name in NO_RUN or self.path.name in REFUSED_EVENT:
             assert runs == [], runs
             return

@@ -26,7 +26,9 @@ from algaflow.bundle.export import export_bundle_bytes
 from algaflow.bundle.importer import import_bundle
 from algaflow.definitions.publish import publish_workflow
 from algaflow.registry import Registry
-from algaflow.runtime import service
+from algaflow.services.events import emit_event
+from algaflow.services.runs import get_run, list_runs, start_run
+from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store.engine import make_engine
 from algaflow.store.tenants import create_tenant
 from algaflow.store.workflows import get_workflow_by_key
@@ -56,23 +58,25 @@ class ServiceSurface:
 
     def send(self, send: Send) -> None:
         if send.event:
-            result = service.emit_event_durable(
-                self.engine, self.tenant, send.event, send.payload_value(), registry=self.registry
+            result = emit_event(
+                UnitOfWork(self.engine),
+                self.tenant,
+                send.event,
+                send.payload_value(),
+                registry=self.registry,
             )
             assert not result.get("errors"), result
         else:
-            service.start_run_durable(
-                self.engine, self.tenant, self.workflow_id(send.start or ""),
+            start_run(
+                UnitOfWork(self.engine), self.tenant, self.workflow_id(send.start or ""),
                 registry=self.registry, payload=send.payload_value(),
             )  # fmt: skip
 
     def runs(self, key: str) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
-            return service.list_runs(conn, self.tenant, workflow_id=self.workflow_id(key))
+        return list_runs(UnitOfWork(self.engine), self.tenant, workflow_id=self.workflow_id(key))
 
     def run(self, run_id: str) -> dict[str, Any]:
-        with self.engine.connect() as conn:
-            return service.get_run(conn, self.tenant, run_id)
+        return get_run(UnitOfWork(self.engine), self.tenant, run_id)
 
     def export(self, keys: list[str]) -> bytes:
         with self.engine.connect() as conn:
@@ -143,8 +147,8 @@ def test_approval_waits_for_the_decision_on_its_own_invoice(engine, tenant, regi
     surface.import_bundle(item.path.read_bytes())
     surface.send(item.sends[0])
     other = {"invoiceId": "inv-9999", "decision": "rejected", "approver": "mallory"}
-    result = service.emit_event_durable(
-        engine, tenant, "INVOICE_APPROVAL_DECIDED", other, registry=registry
+    result = emit_event(
+        UnitOfWork(engine), tenant, "INVOICE_APPROVAL_DECIDED", other, registry=registry
     )
     assert result["resumedRuns"] == []
     [run] = surface.runs(item.run_of)

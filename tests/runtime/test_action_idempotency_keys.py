@@ -7,7 +7,8 @@ import sqlalchemy as sa
 
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import ActionDef
-from algaflow.runtime.service import start_run
+from algaflow.services.runs import start_run
+from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store.run_tables import workflow_action_invocations
 
 from .conftest import ANY_OBJECT, call, expr, publish
@@ -40,8 +41,7 @@ def _runs(engine, tenant, registry, steps, payloads, key="wf"):
         wf = publish(conn, tenant, steps, key=key)
     outs = []
     for payload in payloads:
-        with engine.begin() as conn:
-            outs.append(start_run(conn, tenant, wf, registry=registry, payload=payload))
+        outs.append(start_run(UnitOfWork(engine), tenant, wf, registry=registry, payload=payload))
     return outs
 
 

@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from algaflow.runtime.driver import DriverOptions
 from algaflow.runtime.scopes import assign_to_scope_path
-from algaflow.runtime.service import emit_event, get_run, start_run
+from algaflow.services.events import emit_event
+from algaflow.services.runs import get_run, start_run
+from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store.run_tables import workflow_action_invocations
 from algaflow.store.tables import workflow_definition_versions
 
@@ -20,9 +22,8 @@ from .conftest import call, expr, publish
 def start(engine, tenant, registry, steps, options=None, payload=None, key="wf"):
     with engine.begin() as conn:
         wf = publish(conn, tenant, steps, key=key)
-    with engine.begin() as conn:
-        return start_run(conn, tenant, wf, registry=registry, options=options,
-                         payload=payload or {})  # fmt: skip
+    return start_run(UnitOfWork(engine), tenant, wf, registry=registry, options=options,
+                     payload=payload or {})  # fmt: skip
 
 
 def test_hanging_handler_times_out(engine, tenant, registry, actions):
@@ -80,10 +81,8 @@ def test_a_changed_definition_fails_the_resumed_run(engine, tenant, registry, ac
         definition = conn.execute(sa.select(versions.c.definition_json)).scalar_one()
         definition["steps"] = definition["steps"][:1]
         conn.execute(versions.update().values(definition_json=definition))
-    with engine.begin() as conn:
-        emit_event(conn, tenant, "GO", {}, registry=registry, correlation_key="k")
-    with engine.connect() as conn:
-        out = get_run(conn, tenant, out["runId"])
+    emit_event(UnitOfWork(engine), tenant, "GO", {}, registry=registry, correlation_key="k")
+    out = get_run(UnitOfWork(engine), tenant, out["runId"])
     assert out["status"] == "FAILED"
     assert out["error"]["code"] == "DEFINITION_HASH_MISMATCH"
     assert actions.calls == []

@@ -6,7 +6,8 @@ from datetime import datetime
 
 from algaflow.kernel.clock import iso_millis
 from algaflow.registry.nodes import NodeTypeDef
-from algaflow.runtime.service import start_run
+from algaflow.services.runs import start_run
+from algaflow.services.unit_of_work import UnitOfWork
 
 from .conftest import assign, call, expr, publish
 
@@ -14,8 +15,7 @@ from .conftest import assign, call, expr, publish
 def run(engine, tenant, registry, steps, payload=None, **kw):
     with engine.begin() as conn:
         wf = publish(conn, tenant, steps, **kw)
-    with engine.begin() as conn:
-        return start_run(conn, tenant, wf, registry=registry, payload=payload or {})
+    return start_run(UnitOfWork(engine), tenant, wf, registry=registry, payload=payload or {})
 
 
 def test_if_branches_and_save_as(engine, tenant, registry, actions):

@@ -22,7 +22,9 @@ from algaflow.api.statuses import status_for
 from algaflow.definitions.paths import walk_steps
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import ActionDef, default_registry
-from algaflow.runtime.service import emit_event, list_runs
+from algaflow.services.events import emit_event
+from algaflow.services.runs import list_runs
+from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store.run_tables import workflow_run_waits
 from algaflow.store.tables import workflow_definitions
 from algaflow.store.workflows import create_workflow, insert_version, update_metadata
@@ -153,18 +155,16 @@ def test_corpus_bundle_runs(engine, tenant, path: Path):
             payload = {k: v for k, v in payload.items() if k != "ticketId"}
         ref = {"invalid-payload": "payload.TicketCreated.v1",
                "unknown-ref": "payload.NoSuchSchema.v1"}.get(kind or "")  # fmt: skip
-        with engine.begin() as conn:
-            if kind in ("invalid-payload", "unknown-ref"):
-                with pytest.raises(AlgaflowError) as err:
-                    emit_event(conn, tenant, name, payload, registry=registry,
-                               payload_schema_ref=ref)  # fmt: skip
-                assert status_for(err.value.code) == 400
-                continue
-            result = emit_event(conn, tenant, name, payload, registry=registry)
+        if kind in ("invalid-payload", "unknown-ref"):
+            with pytest.raises(AlgaflowError) as err:
+                emit_event(UnitOfWork(engine), tenant, name, payload, registry=registry,
+                           payload_schema_ref=ref)  # fmt: skip
+            assert status_for(err.value.code) == 400
+            continue
+        result = emit_event(UnitOfWork(engine), tenant, name, payload, registry=registry)
         assert not result.get("errors"), result
     _resume_event_waits(engine, tenant, registry)
-    with engine.connect() as conn:
-        runs = list_runs(conn, tenant)
+    runs = list_runs(UnitOfWork(engine), tenant)
     if kind is not None:
         assert runs == [] and calls == []
         return
@@ -184,5 +184,4 @@ def _resume_event_waits(engine, tenant: str, registry: Any) -> None:
             )
         ).all()
     for name, key in waits:
-        with engine.begin() as conn:
-            emit_event(conn, tenant, name, {}, registry=registry, correlation_key=key)
+        emit_event(UnitOfWork(engine), tenant, name, {}, registry=registry, correlation_key=key)

@@ -13,12 +13,9 @@ from algaflow.kernel import clock
 from algaflow.registry.nodes import NodeTypeDef
 from algaflow.runtime.driver import DriverOptions
 from algaflow.runtime.errors import StepFailure
-from algaflow.runtime.service import (
-    cancel_run_durable,
-    get_run,
-    run_due_work,
-    start_run_durable,
-)
+from algaflow.services.due_work import run_due_work
+from algaflow.services.runs import cancel_run, get_run, start_run
+from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store.engine import make_engine, write_connection
 from algaflow.store.run_tables import workflow_action_invocations as invocations
 from algaflow.store.run_tables import workflow_runs
@@ -59,7 +56,7 @@ def test_a_write_elsewhere_while_an_action_runs_does_not_break_the_run(
 
     actions.add("test.writer", writes_elsewhere)
     wf = _publish(engine, tenant, [call("a", "test.writer", saveAs="a"), call("b")])
-    out = start_run_durable(engine, tenant, wf, registry=registry)
+    out = start_run(UnitOfWork(engine), tenant, wf, registry=registry)
     assert out["status"] == "SUCCEEDED", out["error"]
     assert out["vars"]["a"] == {"ok": 1}
     assert [s["status"] for s in out["steps"]] == ["SUCCEEDED", "SUCCEEDED"]
@@ -105,12 +102,12 @@ def test_two_runs_with_one_idempotency_key_run_the_handler_once(engine, tenant, 
     wf = _publish(engine, tenant, [step])
     first: dict = {}
     thread = threading.Thread(
-        target=lambda: first.update(start_run_durable(engine, tenant, wf, registry=registry))
+        target=lambda: first.update(start_run(UnitOfWork(engine), tenant, wf, registry=registry))
     )
     thread.start()
     try:
         assert started.wait(WAIT_S)
-        second = start_run_durable(engine, tenant, wf, registry=registry)
+        second = start_run(UnitOfWork(engine), tenant, wf, registry=registry)
     finally:
         release.set()
         thread.join(WAIT_S)
@@ -120,9 +117,8 @@ def test_two_runs_with_one_idempotency_key_run_the_handler_once(engine, tenant, 
     retry_wait = next(w for w in second["waits"] if w["waitType"] == "retry")
     assert retry_wait["payload"]["error"]["code"] == "IDEMPOTENCY_KEY_IN_USE"
     assert retry_wait["payload"]["error"]["category"] == "TransientError"
-    run_due_work(engine, registry=registry, now=clock.utcnow() + timedelta(seconds=2))
-    with engine.connect() as conn:
-        second = get_run(conn, tenant, second["runId"])
+    run_due_work(UnitOfWork(engine), registry=registry, now=clock.utcnow() + timedelta(seconds=2))
+    second = get_run(UnitOfWork(engine), tenant, second["runId"])
     assert second["status"] == "SUCCEEDED" and second["vars"]["p"] == {"paid": "invoice-42"}
     assert calls == [first["runId"]]  # once, ever
     assert [r["status"] for r in _invocations(engine)] == ["SUCCEEDED"]
@@ -152,12 +148,11 @@ def test_a_started_invocation_of_a_dead_process_runs_again_when_its_run_resumes(
     calls = _dies_once(actions)
     wf = _publish(engine, tenant, [call("a", "test.once", saveAs="a")])
     with pytest.raises(ProcessDied):
-        start_run_durable(engine, tenant, wf, registry=registry)
+        start_run(UnitOfWork(engine), tenant, wf, registry=registry)
     [row] = _invocations(engine)
     assert row["status"] == "STARTED"  # committed before the handler ran
-    run_due_work(engine, registry=registry, now=clock.utcnow() + timedelta(hours=1))
-    with engine.connect() as conn:
-        out = get_run(conn, tenant, row["run_id"])
+    run_due_work(UnitOfWork(engine), registry=registry, now=clock.utcnow() + timedelta(hours=1))
+    out = get_run(UnitOfWork(engine), tenant, row["run_id"])
     assert out["status"] == "SUCCEEDED" and out["vars"]["a"] == {"n": 2}
     assert calls == [row["run_id"], row["run_id"]]
     [row] = _invocations(engine)
@@ -168,10 +163,10 @@ def test_a_key_left_started_by_an_ended_run_is_taken_over(engine, tenant, regist
     calls = _dies_once(actions)
     wf = _publish(engine, tenant, [call("a", "test.once", idempotencyKey=expr("'k-1'"))])
     with pytest.raises(ProcessDied):
-        start_run_durable(engine, tenant, wf, registry=registry)
+        start_run(UnitOfWork(engine), tenant, wf, registry=registry)
     dead = calls[0]
-    cancel_run_durable(engine, tenant, dead)
-    out = start_run_durable(engine, tenant, wf, registry=registry)
+    cancel_run(UnitOfWork(engine), tenant, dead)
+    out = start_run(UnitOfWork(engine), tenant, wf, registry=registry)
     assert out["status"] == "SUCCEEDED"
     [row] = _invocations(engine)
     assert (row["status"], row["attempt"], row["run_id"]) == ("SUCCEEDED", 2, out["runId"])
@@ -196,8 +191,12 @@ def test_a_timed_out_node_handler_cannot_call_actions_any_more(engine, tenant, r
 
     registry.nodes.register(NodeTypeDef("test.late", {"type": "object"}, late_node))
     wf = _publish(engine, tenant, [{"id": "n", "type": "test.late", "config": {}}])
-    out = start_run_durable(
-        engine, tenant, wf, registry=registry, options=DriverOptions(action_timeout_s=0.2)
+    out = start_run(
+        UnitOfWork(engine),
+        tenant,
+        wf,
+        registry=registry,
+        options=DriverOptions(action_timeout_s=0.2),
     )
     assert out["status"] == "FAILED" and out["error"]["category"] == "TimeoutError"
     go.set()
@@ -222,7 +221,7 @@ def test_a_driver_that_lost_its_lease_stops_driving(engine, tenant, registry, ac
 
     actions.add("test.taken", taken_over)
     wf = _publish(engine, tenant, [call("a", "test.taken"), call("b")])
-    out = start_run_durable(engine, tenant, wf, registry=registry)
+    out = start_run(UnitOfWork(engine), tenant, wf, registry=registry)
     assert out["status"] == "RUNNING"
     assert actions.called("test.echo") == []  # step b is the new owner's to run
     with engine.connect() as conn:
@@ -272,6 +271,6 @@ def test_a_parent_keeps_its_lease_while_it_drives_its_child(engine, tenant, regi
         key="parent",
     )  # fmt: skip
     with clock.frozen(now=clk):
-        out = start_run_durable(engine, tenant, parent, registry=registry)
+        out = start_run(UnitOfWork(engine), tenant, parent, registry=registry)
     assert out["status"] == "SUCCEEDED", out["error"]
     assert len(parent_lease_left) == 2 and min(parent_lease_left) > 0

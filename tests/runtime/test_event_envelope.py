@@ -16,13 +16,10 @@ from algaflow.api.statuses import status_for
 from algaflow.kernel.clock import frozen
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.runtime.envelope import fill_envelope
-from algaflow.runtime.service import (
-    MAX_PAYLOAD_BYTES,
-    emit_event,
-    emit_event_durable,
-    start_run_durable,
-    triggered_candidates,
-)
+from algaflow.services.events import emit_event, triggered_candidates
+from algaflow.services.run_inputs import MAX_PAYLOAD_BYTES
+from algaflow.services.runs import start_run
+from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store.run_tables import workflow_runs, workflow_runtime_events
 from algaflow.store.tables import (
     version_trigger_event,
@@ -79,8 +76,8 @@ def _refused(call) -> AlgaflowError:
 
 def _emit(engine, tenant, registry, payload, **kw):
     with frozen(now=lambda: NOW):
-        return emit_event_durable(engine, tenant, "TICKET_UPDATED", payload, registry=registry,
-                                  **kw)  # fmt: skip
+        return emit_event(UnitOfWork(engine), tenant, "TICKET_UPDATED", payload,
+                          registry=registry, **kw)  # fmt: skip
 
 
 def _run_input(engine, run_id):
@@ -142,13 +139,13 @@ def test_an_actor_given_in_part_is_not_completed(engine, tenant, ticket_registry
 
 
 def test_the_service_function_fills_the_envelope_too(engine, tenant, ticket_registry):
-    """The non-durable entry point (library callers) behaves the same, with a caller's actor."""
+    """Library callers call the service directly, with an actor of their own."""
     with engine.begin() as conn:
         publish(conn, tenant, [], key="on-ticket", trigger=TRIGGER, schema_ref=TICKET)
-        with frozen(now=lambda: NOW):
-            result = emit_event(conn, tenant, "TICKET_UPDATED", {"ticketId": TICKET_ID},
-                                registry=ticket_registry, payload_schema_ref=TICKET,
-                                actor={"actorType": "CONTACT"})  # fmt: skip
+    with frozen(now=lambda: NOW):
+        result = emit_event(UnitOfWork(engine), tenant, "TICKET_UPDATED", {"ticketId": TICKET_ID},
+                            registry=ticket_registry, payload_schema_ref=TICKET,
+                            actor={"actorType": "CONTACT"})  # fmt: skip
     [run_id] = result["startedRuns"]
     assert _run_input(engine, run_id)["actorType"] == "CONTACT"
 
@@ -205,7 +202,7 @@ def test_an_invalid_payload_names_schema_ref_and_issues(engine, tenant, ticket_r
 
 
 def test_a_refused_run_start_names_schema_ref(engine, tenant, ticket_registry, ticket_workflow):
-    error = _refused(lambda: start_run_durable(engine, tenant, ticket_workflow,
+    error = _refused(lambda: start_run(UnitOfWork(engine), tenant, ticket_workflow,
                                                registry=ticket_registry, payload={}))  # fmt: skip
     assert error.code == "PAYLOAD_VALIDATION_FAILED"
     assert error.details["schemaRef"] == TICKET and error.details["issues"]
@@ -214,20 +211,11 @@ def test_a_refused_run_start_names_schema_ref(engine, tenant, ticket_registry, t
 # --- 3: the payload limit ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("durable", [True, False])
 def test_an_event_payload_over_512_kib_is_refused_before_any_write(
-    engine, tenant, ticket_registry, ticket_workflow, durable
+    engine, tenant, ticket_registry, ticket_workflow
 ):
     big = {"ticketId": TICKET_ID, "blob": "é" * (MAX_PAYLOAD_BYTES // 2)}  # > 512 KiB of UTF-8
-
-    def send() -> None:
-        if durable:
-            _emit(engine, tenant, ticket_registry, big)
-            return
-        with engine.begin() as conn:
-            emit_event(conn, tenant, "TICKET_UPDATED", big, registry=ticket_registry)
-
-    error = _refused(send)
+    error = _refused(lambda: _emit(engine, tenant, ticket_registry, big))
     assert (error.code, status_for(error.code)) == ("PAYLOAD_TOO_LARGE", 413)
     assert error.details["maxBytes"] == MAX_PAYLOAD_BYTES
     assert _count(engine, workflow_runtime_events) == 0 and _count(engine, workflow_runs) == 0

@@ -10,15 +10,10 @@ import sqlalchemy as sa
 
 from algaflow.api.statuses import status_for
 from algaflow.kernel.errors import AlgaflowError
-from algaflow.runtime.service import (
-    complete_task_durable,
-    emit_event,
-    emit_event_durable,
-    list_runs,
-    list_tasks,
-    start_run_durable,
-)
-from algaflow.store.engine import write_connection
+from algaflow.services.events import emit_event
+from algaflow.services.runs import list_runs, start_run
+from algaflow.services.tasks import complete_task, list_tasks
+from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store.run_tables import workflow_runs, workflow_runtime_events
 
 from .conftest import expr, publish
@@ -42,10 +37,10 @@ def _refused(code: str, call) -> AlgaflowError:
 
 
 def test_event_ids_are_unique_per_tenant_only(engine, tenant, other_tenant, registry):
-    first = emit_event_durable(engine, tenant, "GO", {}, registry=registry, event_id=EVENT_ID)
-    other = emit_event_durable(engine, other_tenant, "GO", {}, registry=registry,
+    first = emit_event(UnitOfWork(engine), tenant, "GO", {}, registry=registry, event_id=EVENT_ID)
+    other = emit_event(UnitOfWork(engine), other_tenant, "GO", {}, registry=registry,
                                event_id=EVENT_ID)  # fmt: skip
-    again = emit_event_durable(engine, tenant, "GO", {}, registry=registry,
+    again = emit_event(UnitOfWork(engine), tenant, "GO", {}, registry=registry,
                                event_id=EVENT_ID.upper())  # fmt: skip
     assert "duplicate" not in first and "duplicate" not in other  # no probing another tenant
     assert again["duplicate"] is True and again["eventId"] == EVENT_ID
@@ -56,7 +51,7 @@ def test_event_ids_are_unique_per_tenant_only(engine, tenant, other_tenant, regi
 def test_an_event_id_that_is_not_a_uuid_is_refused(engine, tenant, registry, bad):
     error = _refused(
         "INVALID_FIELD",
-        lambda: emit_event_durable(engine, tenant, "GO", {}, registry=registry, event_id=bad),
+        lambda: emit_event(UnitOfWork(engine), tenant, "GO", {}, registry=registry, event_id=bad),
     )
     assert status_for(error.code) == 422 and error.details == {"field": "eventId"}
     assert _count(engine, workflow_runtime_events) == 0
@@ -67,28 +62,33 @@ def test_a_concurrent_delivery_of_the_same_event_is_a_duplicate(engine, tenant, 
     inside, release = threading.Event(), threading.Event()
     errors: list[BaseException] = []
 
+    def hold_the_first_commit(_conn) -> None:
+        """The first delivery has written its event row and is about to commit: hold it there."""
+        if threading.current_thread() is thread and not inside.is_set():
+            inside.set()
+            release.wait(10)
+
     def first_delivery() -> None:
         try:
-            with write_connection(engine) as conn, conn.begin():
-                emit_event(conn, tenant, "GO", {}, registry=registry, event_id=EVENT_ID)
-                inside.set()
-                release.wait(10)
+            emit_event(UnitOfWork(engine), tenant, "GO", {}, registry=registry, event_id=EVENT_ID)
         except BaseException as exc:  # reported below
             errors.append(exc)
             inside.set()
 
     thread = threading.Thread(target=first_delivery)
+    sa.event.listen(engine, "commit", hold_the_first_commit)
     thread.start()
     assert inside.wait(10)
     timer = threading.Timer(0.3, release.set)  # commit the first while the second waits for it
     timer.start()
     try:
-        second = emit_event_durable(engine, tenant, "GO", {}, registry=registry,
+        second = emit_event(UnitOfWork(engine), tenant, "GO", {}, registry=registry,
                                     event_id=EVENT_ID)  # fmt: skip
     finally:
         release.set()
         thread.join(10)
         timer.cancel()
+        sa.event.remove(engine, "commit", hold_the_first_commit)
     assert errors == []
     assert second["duplicate"] is True
     assert _count(engine, workflow_runtime_events) == 1
@@ -104,9 +104,8 @@ def waiting_task(engine, tenant, registry):
     ask = {"id": "ask", "type": "human.task", "config": {"taskType": "t", "title": expr("'T'")}}
     with engine.begin() as conn:
         wf = publish(conn, tenant, [ask], key="ask")
-    run = start_run_durable(engine, tenant, wf, registry=registry)
-    with engine.connect() as conn:
-        [task] = list_tasks(conn, tenant, run_id=run["runId"])
+    run = start_run(UnitOfWork(engine), tenant, wf, registry=registry)
+    [task] = list_tasks(UnitOfWork(engine), tenant, run_id=run["runId"])
     return task["taskId"]
 
 
@@ -118,12 +117,12 @@ def test_unstorable_inputs_are_refused_before_anything_is_written(
         wf = publish(conn, tenant, [])
     runs_before = _count(engine, workflow_runs)
     refusals = [
-        lambda: start_run_durable(engine, tenant, wf, registry=registry, payload={"v": value}),
-        lambda: emit_event_durable(engine, tenant, "GO", {"v": [value]}, registry=registry),
-        lambda: emit_event_durable(engine, tenant, "GO", {}, registry=registry,
+        lambda: start_run(UnitOfWork(engine), tenant, wf, registry=registry, payload={"v": value}),
+        lambda: emit_event(UnitOfWork(engine), tenant, "GO", {"v": [value]}, registry=registry),
+        lambda: emit_event(UnitOfWork(engine), tenant, "GO", {}, registry=registry,
                                    correlation_key=value if isinstance(value, str) else None,
                                    payload_schema_ref=None if isinstance(value, str) else value),
-        lambda: complete_task_durable(engine, tenant, waiting_task, {"v": value},
+        lambda: complete_task(UnitOfWork(engine), tenant, waiting_task, {"v": value},
                                       registry=registry),
     ]  # fmt: skip
     for refuse in refusals:
@@ -138,20 +137,21 @@ def test_unstorable_inputs_are_refused_before_anything_is_written(
         )
     assert _count(engine, workflow_runs) == runs_before
     assert _count(engine, workflow_runtime_events) == 0
-    with engine.connect() as conn:
-        assert [t["taskId"] for t in list_tasks(conn, tenant)] == [waiting_task]  # still PENDING
+    assert [t["taskId"] for t in list_tasks(UnitOfWork(engine), tenant)] == [
+        waiting_task
+    ]  # still PENDING
 
 
 def test_the_payload_limit_counts_utf8_bytes(engine, tenant, registry):
     with engine.begin() as conn:
         wf = publish(conn, tenant, [])
     # 400 KB of UTF-8 (2 bytes each), which the ASCII-escaped form (\u00e9) made 1.2 MB.
-    accented = start_run_durable(engine, tenant, wf, registry=registry,
+    accented = start_run(UnitOfWork(engine), tenant, wf, registry=registry,
                                  payload={"s": "é" * 200_000})  # fmt: skip
     assert accented["status"] in ("SUCCEEDED", "FAILED")
     error = _refused(
         "PAYLOAD_TOO_LARGE",
-        lambda: start_run_durable(engine, tenant, wf, registry=registry,
+        lambda: start_run(UnitOfWork(engine), tenant, wf, registry=registry,
                                   payload={"s": "€" * 180_000}),  # 540,000 bytes
     )  # fmt: skip
     assert status_for(error.code) == 413
@@ -163,8 +163,7 @@ def test_the_payload_limit_counts_utf8_bytes(engine, tenant, registry):
 def test_filters_by_ids_that_are_not_uuids_match_nothing(engine, tenant, registry):
     with engine.begin() as conn:
         wf = publish(conn, tenant, [])
-    start_run_durable(engine, tenant, wf, registry=registry)
-    with engine.connect() as conn:
-        assert len(list_runs(conn, tenant)) == 1
-        assert list_runs(conn, tenant, workflow_id="abc") == []
-        assert list_tasks(conn, tenant, run_id="abc", status=None) == []
+    start_run(UnitOfWork(engine), tenant, wf, registry=registry)
+    assert len(list_runs(UnitOfWork(engine), tenant)) == 1
+    assert list_runs(UnitOfWork(engine), tenant, workflow_id="abc") == []
+    assert list_tasks(UnitOfWork(engine), tenant, run_id="abc", status=None) == []

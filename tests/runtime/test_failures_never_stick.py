@@ -17,16 +17,19 @@ from algaflow.kernel import clock
 from algaflow.runtime import core
 from algaflow.runtime.core import MAX_RETRY_DELAY_MS, backoff_ms
 from algaflow.runtime.driver import Driver
-from algaflow.runtime.service import get_run, list_runs, run_due_work, start_run, start_run_durable
+from algaflow.services.due_work import run_due_work
+from algaflow.services.runs import get_run, list_runs, start_run
+from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store.run_tables import workflow_action_invocations, workflow_run_steps
 
 from .conftest import assign, call, expr, publish
+from .killed_process import killed_before_driving
 
 
 def _start(engine, tenant, registry, steps, key="wf"):
     with engine.begin() as conn:
         wf = publish(conn, tenant, steps, key=key)
-    return start_run_durable(engine, tenant, wf, registry=registry)
+    return start_run(UnitOfWork(engine), tenant, wf, registry=registry)
 
 
 def _later(hours: float = 1):
@@ -41,13 +44,17 @@ def test_an_until_before_year_one_in_utc_fails_the_step(engine, tenant, registry
             "config": {"mode": "until", "until": expr("payload.when")}}  # fmt: skip
     with engine.begin() as conn:
         wf = publish(conn, tenant, [wait])
-    out = start_run_durable(
-        engine, tenant, wf, registry=registry, payload={"when": "0001-01-01T00:00:00+14:00"}
+    out = start_run(
+        UnitOfWork(engine),
+        tenant,
+        wf,
+        registry=registry,
+        payload={"when": "0001-01-01T00:00:00+14:00"},
     )
     assert out["status"] == "FAILED"
     assert out["error"]["category"] == "ValidationError"
     assert "valid date/time" in out["error"]["message"]
-    assert run_due_work(engine, registry=registry, now=_later()) == 0
+    assert run_due_work(UnitOfWork(engine), registry=registry, now=_later()) == 0
 
 
 @pytest.mark.parametrize("field", ["durationMs", "timeoutMs"])
@@ -114,7 +121,7 @@ def test_an_unstorable_value_fails_the_step_with_a_code(engine, tenant, registry
     assert out["error"]["code"] == "UNSTORABLE_VALUE"
     assert out["error"]["category"] == "ActionError"
     assert "\x00" not in str(out)
-    assert run_due_work(engine, registry=registry, now=_later()) == 0
+    assert run_due_work(UnitOfWork(engine), registry=registry, now=_later()) == 0
     assert [c for c in actions.calls if c[0] != "test.nul"] == []
 
 
@@ -128,7 +135,7 @@ def test_an_unstorable_action_output_is_recorded_on_its_invocation_and_runs_once
     assert out["status"] == "SUCCEEDED"  # a step error like any other: the catch ran
     assert out["vars"]["caught"]["code"] == "UNSTORABLE_VALUE"
     assert out["vars"]["caught"]["details"] == {"paths": ["/s"]}
-    run_due_work(engine, registry=registry, now=_later())
+    run_due_work(UnitOfWork(engine), registry=registry, now=_later())
     assert len(actions.called("test.nul")) == 1
     with engine.connect() as conn:
         inv = (
@@ -183,18 +190,18 @@ def test_an_unexpected_exception_fails_the_run_instead_of_leaving_it_running(
     assert out["error"]["message"] == "Internal error: ZeroDivisionError: a bug"
     assert out["error"]["nodePath"] == "root.steps[1]"
     assert out["vars"] == {"a": {"echo": {}}}  # the last recorded step's state is kept
-    assert run_due_work(engine, registry=registry, now=_later()) == 0
+    assert run_due_work(UnitOfWork(engine), registry=registry, now=_later()) == 0
     assert len(actions.calls) == 1  # the finished action never runs again
 
 
-def test_an_unexpected_exception_in_a_transaction_of_the_caller(
+def test_an_unexpected_exception_fails_the_run_after_its_finished_steps(
     engine, tenant, registry, actions, monkeypatch
 ):
-    """Non-durable driving rolls back only the failed step (a savepoint), then fails the run."""
+    """Only the failed step is rolled back: the steps before it stay recorded."""
     _bug_at(monkeypatch, "boom")
     with engine.begin() as conn:
         wf = publish(conn, tenant, [call("a"), call("boom")])
-        out = start_run(conn, tenant, wf, registry=registry)
+    out = start_run(UnitOfWork(engine), tenant, wf, registry=registry)
     assert out["status"] == "FAILED" and out["error"]["code"] == "INTERNAL_ERROR"
     assert [s["status"] for s in out["steps"]] == ["SUCCEEDED"]
 
@@ -206,9 +213,9 @@ def test_an_unexpected_exception_while_resuming_a_wait_fails_the_run(
     out = _start(engine, tenant, registry, [wait, call("boom")])
     assert out["status"] == "WAITING"
     _bug_at(monkeypatch, "boom")
-    assert run_due_work(engine, registry=registry, now=_later()) == 1
+    assert run_due_work(UnitOfWork(engine), registry=registry, now=_later()) == 1
     with engine.connect() as conn:
-        out = get_run(conn, tenant, out["runId"])
+        out = get_run(UnitOfWork(engine), tenant, out["runId"])
         open_steps = conn.execute(
             sa.select(sa.func.count()).where(workflow_run_steps.c.status == "STARTED")
         ).scalar_one()
@@ -222,8 +229,13 @@ def test_one_failing_run_does_not_stop_a_worker_pass(
 ):
     with engine.begin() as conn:
         wf = publish(conn, tenant, [call("a")])
-        first = start_run(conn, tenant, wf, registry=registry, drive=False)["runId"]
-        second = start_run(conn, tenant, wf, registry=registry, drive=False)["runId"]
+
+    def recorded() -> list[str]:  # a RUNNING run nobody drives
+        return killed_before_driving(
+            lambda: start_run(UnitOfWork(engine), tenant, wf, registry=registry)
+        )
+
+    [first], [second] = recorded(), recorded()
     real = Driver.drive
 
     def drive(self, tenant_id, run_id, **kw):
@@ -232,7 +244,6 @@ def test_one_failing_run_does_not_stop_a_worker_pass(
         return real(self, tenant_id, run_id, **kw)
 
     monkeypatch.setattr(Driver, "drive", drive)
-    assert run_due_work(engine, registry=registry) == 1
-    with engine.connect() as conn:
-        status = {r["runId"]: r["status"] for r in list_runs(conn, tenant)}
+    assert run_due_work(UnitOfWork(engine), registry=registry) == 1
+    status = {r["runId"]: r["status"] for r in list_runs(UnitOfWork(engine), tenant)}
     assert status == {first: "RUNNING", second: "SUCCEEDED"}

@@ -1,24 +1,20 @@
-"""A parent resumes when the child it awaits ends: driven by whoever drives (never inside a
-``drive=False`` call), and by the worker only for that child (both databases)."""
+"""A parent resumes when the child it awaits ends: driven by whoever drives (never inside the
+delivery's transaction), and by the worker only for that child (both databases)."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from algaflow.runtime.driver import Driver
-from algaflow.runtime.service import (
-    drive_runs,
-    emit_event,
-    emit_event_durable,
-    get_run,
-    list_runs,
-    run_due_work,
-    start_run_durable,
-)
+from algaflow.services.due_work import drive_runs, run_due_work
+from algaflow.services.events import emit_event
+from algaflow.services.runs import get_run, list_runs, start_run
+from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store.engine import write_connection
 from algaflow.store.run_tables import workflow_runs
 
 from .conftest import call, expr, publish
+from .killed_process import killed_before_driving
 
 
 def _wait(**config):
@@ -39,30 +35,34 @@ def _family(engine, tenant, child_steps, parent_steps):
 
 
 def _runs(engine, tenant):
-    with engine.connect() as conn:
-        return {("child" if r["parentRunId"] else "parent"): r for r in list_runs(conn, tenant)}
+    return {
+        ("child" if r["parentRunId"] else "parent"): r
+        for r in list_runs(UnitOfWork(engine), tenant)
+    }
 
 
-def test_emit_event_without_driving_does_not_drive_the_woken_parent(
+def test_the_delivery_only_wakes_the_parent_its_event_ended_the_child_of(
     engine, tenant, registry, actions
 ):
-    """The child's resolved wait ends it (a failing assign); its parent is only woken."""
+    """The child's resolved wait ends it (a failing assign); the delivery's transaction only
+    wakes its parent, which is driven afterwards (here: the process dies in between)."""
     failing = _wait(assign={"vars.x": expr("$number('abc')")})
     _, parent = _family(
         engine, tenant, [failing],
         lambda child: [{"id": "t", "type": "control.tryCatch", "try": [_child_call(child)],
                         "catch": []}, call("after")],
     )  # fmt: skip
-    assert start_run_durable(engine, tenant, parent, registry=registry)["status"] == "WAITING"
-    with engine.begin() as conn:
-        result = emit_event(conn, tenant, "GO", {}, correlation_key="k", registry=registry,
-                            drive=False)  # fmt: skip
-        assert actions.called("test.echo") == []  # nothing ran inside this transaction
+    assert start_run(UnitOfWork(engine), tenant, parent, registry=registry)["status"] == "WAITING"
+    left = killed_before_driving(
+        lambda: emit_event(UnitOfWork(engine), tenant, "GO", {}, correlation_key="k",
+                           registry=registry)
+    )  # fmt: skip
+    assert actions.called("test.echo") == []  # nothing ran inside the delivery's transaction
     runs = _runs(engine, tenant)
-    assert result["resumedRuns"] == [runs["child"]["runId"]]
+    assert left == [runs["parent"]["runId"]]
     assert runs["child"]["status"] == "FAILED"
     assert runs["parent"]["status"] == "RUNNING"  # woken, for a driver to take
-    drive_runs(engine, tenant, [runs["parent"]["runId"]], registry=registry)
+    drive_runs(UnitOfWork(engine), tenant, [runs["parent"]["runId"]], registry=registry)
     assert _runs(engine, tenant)["parent"]["status"] == "SUCCEEDED"
     assert len(actions.called("test.echo")) == 1
 
@@ -73,8 +73,8 @@ def test_the_durable_emit_drives_the_parent_its_event_woke(engine, tenant, regis
         lambda child: [{"id": "t", "type": "control.tryCatch", "try": [_child_call(child)],
                         "catch": []}, call("after")],
     )  # fmt: skip
-    start_run_durable(engine, tenant, parent, registry=registry)
-    emit_event_durable(engine, tenant, "GO", {}, correlation_key="k", registry=registry)
+    start_run(UnitOfWork(engine), tenant, parent, registry=registry)
+    emit_event(UnitOfWork(engine), tenant, "GO", {}, correlation_key="k", registry=registry)
     assert _runs(engine, tenant)["parent"]["status"] == "SUCCEEDED"
     assert len(actions.called("test.echo")) == 1
 
@@ -103,32 +103,32 @@ def test_a_worker_pass_leaves_a_parent_whose_child_still_waits(engine, tenant, r
         [call("a", "test.flaky"), _wait()],
         lambda child: [_child_call(child, retry={"maxAttempts": 2, "backoffMs": 0})],
     )
-    out = start_run_durable(engine, tenant, parent, registry=registry)
+    out = start_run(UnitOfWork(engine), tenant, parent, registry=registry)
     assert out["status"] == "WAITING"
     before = _updated_at(engine, out["runId"])
     for _ in range(2):
-        assert run_due_work(engine, registry=registry) == 0
+        assert run_due_work(UnitOfWork(engine), registry=registry) == 0
     assert _updated_at(engine, out["runId"]) == before
-    with engine.connect() as conn:
-        assert sorted(r["status"] for r in list_runs(conn, tenant)) == ["FAILED", "WAITING",
-                                                                          "WAITING"]  # fmt: skip
-    emit_event_durable(engine, tenant, "GO", {}, correlation_key="k", registry=registry)
-    with engine.connect() as conn:
-        assert get_run(conn, tenant, out["runId"])["status"] == "SUCCEEDED"
+    statuses = sorted(r["status"] for r in list_runs(UnitOfWork(engine), tenant))
+    assert statuses == ["FAILED", "WAITING", "WAITING"]
+    emit_event(UnitOfWork(engine), tenant, "GO", {}, correlation_key="k", registry=registry)
+    assert get_run(UnitOfWork(engine), tenant, out["runId"])["status"] == "SUCCEEDED"
 
 
 def test_a_worker_pass_resumes_a_parent_nobody_resumed(engine, tenant, registry, actions):
     """The child ended, but its process died before waking the parent."""
     _, parent = _family(engine, tenant, [_wait()], lambda child: [_child_call(child),
                                                                   call("after")])  # fmt: skip
-    start_run_durable(engine, tenant, parent, registry=registry)
-    with engine.begin() as conn:
-        emit_event(conn, tenant, "GO", {}, correlation_key="k", registry=registry, drive=False)
+    start_run(UnitOfWork(engine), tenant, parent, registry=registry)
+    killed_before_driving(
+        lambda: emit_event(UnitOfWork(engine), tenant, "GO", {}, correlation_key="k",
+                           registry=registry)
+    )  # fmt: skip
     child = _runs(engine, tenant)["child"]["runId"]
     with write_connection(engine) as conn:  # the child ends; nobody wakes its parent
         Driver(conn, registry, durable=True).drive(tenant, child, resume_parent=False)
     runs = _runs(engine, tenant)
     assert (runs["child"]["status"], runs["parent"]["status"]) == ("SUCCEEDED", "WAITING")
-    assert run_due_work(engine, registry=registry) == 1
+    assert run_due_work(UnitOfWork(engine), registry=registry) == 1
     assert _runs(engine, tenant)["parent"]["status"] == "SUCCEEDED"
     assert len(actions.called("test.echo")) == 1

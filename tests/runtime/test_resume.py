@@ -8,15 +8,19 @@ import textwrap
 from datetime import timedelta
 
 from algaflow.kernel.clock import utcnow
-from algaflow.runtime.service import get_run, run_due_work, start_run
+from algaflow.services.due_work import run_due_work
+from algaflow.services.runs import get_run, start_run
+from algaflow.services.unit_of_work import UnitOfWork
 
 from .conftest import call, expr, publish
+from .killed_process import killed_before_driving
 
 CHILD = textwrap.dedent(
     """
     import os, sys
     from algaflow.registry import ActionDef, default_registry
-    from algaflow.runtime.service import drive_runs
+    from algaflow.services.due_work import drive_runs
+    from algaflow.services.unit_of_work import UnitOfWork
     from algaflow.store.engine import make_engine
 
     url, tenant, run_id, marker = sys.argv[1:5]
@@ -33,7 +37,7 @@ CHILD = textwrap.dedent(
 
     for name, fn in (("test.first", first), ("test.second", second)):
         registry.actions.register(ActionDef(name, 1, {"type": "object"}, {"type": "object"}, fn))
-    drive_runs(make_engine(url), tenant, [run_id], registry=registry)
+    drive_runs(UnitOfWork(make_engine(url)), tenant, [run_id], registry=registry)
     """
 )
 
@@ -50,23 +54,24 @@ def test_killed_process_resumes_without_rerunning_finished_actions(
     ]
     with engine.begin() as conn:
         wf = publish(conn, tenant, steps)
-        run = start_run(conn, tenant, wf, registry=registry, drive=False)
+    [run_id] = killed_before_driving(
+        lambda: start_run(UnitOfWork(engine), tenant, wf, registry=registry)
+    )
+    run = get_run(UnitOfWork(engine), tenant, run_id)
     assert run["status"] == "RUNNING"
     proc = subprocess.run(
         [sys.executable, "-c", CHILD, db_url, tenant, run["runId"], str(marker)],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert proc.returncode == 17, proc.stderr
-    with engine.connect() as conn:
-        interrupted = get_run(conn, tenant, run["runId"])
+    interrupted = get_run(UnitOfWork(engine), tenant, run["runId"])
     assert interrupted["status"] == "RUNNING"
     assert interrupted["nodePath"] == "root.steps[1]"
     assert [s["status"] for s in interrupted["steps"]] == ["SUCCEEDED"]
     # The dead process's lease has to expire before anyone else takes the run over.
-    assert run_due_work(engine, registry=registry) == 0
-    run_due_work(engine, registry=registry, now=utcnow() + timedelta(hours=1))
-    with engine.connect() as conn:
-        done = get_run(conn, tenant, run["runId"])
+    assert run_due_work(UnitOfWork(engine), registry=registry) == 0
+    run_due_work(UnitOfWork(engine), registry=registry, now=utcnow() + timedelta(hours=1))
+    done = get_run(UnitOfWork(engine), tenant, run["runId"])
     assert done["status"] == "SUCCEEDED"
     assert done["vars"]["two"] == {"got": 42}
     assert marker.read_text() == "first\n"  # ran once, in the killed process

@@ -8,7 +8,9 @@ import sqlalchemy as sa
 
 from algaflow.kernel import clock
 from algaflow.registry import ActionRuntimeError
-from algaflow.runtime.service import get_run, run_due_work, start_run
+from algaflow.services.due_work import run_due_work
+from algaflow.services.runs import get_run, start_run
+from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store.run_tables import workflow_action_invocations, workflow_run_waits
 
 from .conftest import call, expr, publish
@@ -41,8 +43,7 @@ def flaky(actions, failures: int, category: str = "TransientError"):
 def start(engine, tenant, registry, steps):
     with engine.begin() as conn:
         wf = publish(conn, tenant, steps)
-    with engine.begin() as conn:
-        return start_run(conn, tenant, wf, registry=registry)
+    return start_run(UnitOfWork(engine), tenant, wf, registry=registry)
 
 
 def test_retry_backoff_is_a_durable_wait(engine, tenant, registry, actions):
@@ -57,16 +58,15 @@ def test_retry_backoff_is_a_durable_wait(engine, tenant, registry, actions):
     with clock.frozen(now=clk):
         out = start(engine, tenant, registry, [call("s", "test.flaky", retry=policy, saveAs="r")])
         assert out["status"] == "WAITING"
-        assert run_due_work(engine, registry=registry) == 0  # not due yet
+        assert run_due_work(UnitOfWork(engine), registry=registry) == 0  # not due yet
         clk.now = T0 + timedelta(seconds=1)
-        run_due_work(engine, registry=registry)
-        with engine.connect() as conn:
-            out = get_run(conn, tenant, out["runId"])
+        run_due_work(UnitOfWork(engine), registry=registry)
+        out = get_run(UnitOfWork(engine), tenant, out["runId"])
         assert out["status"] == "WAITING"
         clk.now += timedelta(seconds=3)
-        run_due_work(engine, registry=registry)
+        run_due_work(UnitOfWork(engine), registry=registry)
         with engine.connect() as conn:
-            out = get_run(conn, tenant, out["runId"])
+            out = get_run(UnitOfWork(engine), tenant, out["runId"])
             waits = conn.execute(
                 sa.select(workflow_run_waits.c.timeout_at, workflow_run_waits.c.created_at)
                 .where(workflow_run_waits.c.wait_type == "retry")
@@ -135,8 +135,7 @@ def test_explicit_idempotency_key_dedupes_across_runs(engine, tenant, registry, 
     with engine.begin() as conn:
         wf = publish(conn, tenant, [step])
     for _ in range(2):
-        with engine.begin() as conn:
-            assert start_run(conn, tenant, wf, registry=registry)["status"] == "SUCCEEDED"
+        assert start_run(UnitOfWork(engine), tenant, wf, registry=registry)["status"] == "SUCCEEDED"
     assert len(counter) == 1
     with engine.connect() as conn:
         key = conn.execute(sa.select(workflow_action_invocations.c.idempotency_key)).scalar_one()

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from alembic import command
 
 from algaflow.runtime.records import MAX_LOG_CONTEXT, capped_context
-from algaflow.runtime.service import get_run, start_run
+from algaflow.services.runs import get_run, start_run
+from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store import migrate
 from algaflow.store.engine import drop_database, ensure_database, make_engine
 from algaflow.store.types import JSONType, UUIDType
@@ -32,8 +33,7 @@ ALGA_LOG_QUERY = (
 def _run(engine, tenant, registry, steps, key="wf"):
     with engine.begin() as conn:
         wf = publish(conn, tenant, steps, key=key)
-    with engine.begin() as conn:
-        return start_run(conn, tenant, wf, registry=registry)
+    return start_run(UnitOfWork(engine), tenant, wf, registry=registry)
 
 
 def test_a_failed_run_logs_where_it_failed(engine, tenant, registry, actions):
@@ -91,8 +91,7 @@ def test_continue_and_retry_are_warnings(engine, tenant, registry, actions):
 
 def test_a_run_view_from_get_run_has_the_logs(engine, tenant, registry, actions):
     out = _run(engine, tenant, registry, [call("a")])
-    with engine.connect() as conn:
-        again = get_run(conn, tenant, out["runId"])
+    again = get_run(UnitOfWork(engine), tenant, out["runId"])
     assert [line["logId"] for line in again["logs"]] == [line["logId"] for line in out["logs"]]
 
 

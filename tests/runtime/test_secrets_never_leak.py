@@ -29,7 +29,8 @@ from algaflow.runtime.secrets import (
     Redactor,
     SecretNotFound,
 )
-from algaflow.runtime.service import get_run, start_run
+from algaflow.services.runs import get_run, start_run
+from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store.api_keys import PERMISSIONS, create_api_key
 from algaflow.store.run_tables import (
     workflow_action_invocations,
@@ -109,17 +110,15 @@ def test_a_secret_never_reaches_a_run_table(engine, tenant, registry, actions, t
     _leaky_actions(actions)
     with engine.begin() as conn:
         wf = publish(conn, tenant, _leaky_steps(then_wait))
-    with engine.begin() as conn:
-        out = start_run(conn, tenant, wf, registry=registry,
-                        options=DriverOptions(secret_resolver=Fixed()))  # fmt: skip
+    out = start_run(UnitOfWork(engine), tenant, wf, registry=registry,
+                    options=DriverOptions(secret_resolver=Fixed()))  # fmt: skip
     assert out["status"] == ("WAITING" if then_wait else "FAILED")
     # the handlers did get the value
     assert actions.called("test.leak")[0]["token"] == SECRET
     assert [a["token"] for a in actions.called("test.refuse")] == [SECRET]
     assert SECRET not in json.dumps(out)
     assert out["vars"] is None or SECRET not in json.dumps(out["vars"])
-    with engine.connect() as conn:
-        state = get_run(conn, tenant, out["runId"])
+    state = get_run(UnitOfWork(engine), tenant, out["runId"])
     assert SECRET not in json.dumps(state)
     _scan_run_tables(engine)
     # what was scrubbed says so, where it would have been
@@ -139,15 +138,14 @@ def test_an_event_payload_cannot_ask_for_a_secret(engine, tenant, registry, acti
     with engine.begin() as conn:
         wf = publish(conn, tenant, [call("x", inputMapping={"p": expr("payload.ticketId"),
                                                             "q": expr("payload.n")})])  # fmt: skip
-    with engine.begin() as conn:
-        start_run(conn, tenant, wf, registry=registry, payload={"ticketId": "t", "n": 1},
-                  options=DriverOptions(secret_resolver=Fixed()))  # fmt: skip
+    start_run(UnitOfWork(engine), tenant, wf, registry=registry, payload={"ticketId": "t", "n": 1},
+              options=DriverOptions(secret_resolver=Fixed()))  # fmt: skip
     assert actions.called("test.echo") == [{"p": "t", "q": 1}]
     with engine.begin() as conn:
         wf = publish(conn, tenant, [call("y", inputMapping={"p": expr("payload.ref")})], key="b")
-    with engine.begin() as conn:
-        start_run(conn, tenant, wf, registry=registry, payload={"ref": {"$secret": "API_TOKEN"}},
-                  options=DriverOptions(secret_resolver=Fixed()))  # fmt: skip
+    start_run(UnitOfWork(engine), tenant, wf, registry=registry,
+              payload={"ref": {"$secret": "API_TOKEN"}},
+              options=DriverOptions(secret_resolver=Fixed()))  # fmt: skip
     assert actions.called("test.echo")[-1] == {"p": {"$secret": "API_TOKEN"}}
 
 
@@ -158,9 +156,8 @@ def test_an_unresolvable_secret_fails_the_step_with_a_code(engine, tenant, regis
 
     with engine.begin() as conn:
         wf = publish(conn, tenant, [call("x", inputMapping={"t": {"$secret": "NOPE"}})])
-    with engine.begin() as conn:
-        out = start_run(conn, tenant, wf, registry=registry,
-                        options=DriverOptions(secret_resolver=Missing()))  # fmt: skip
+    out = start_run(UnitOfWork(engine), tenant, wf, registry=registry,
+                    options=DriverOptions(secret_resolver=Missing()))  # fmt: skip
     assert out["status"] == "FAILED" and actions.calls == []
     assert out["error"]["code"] == "SECRET_RESOLUTION_FAILED"
     assert out["error"]["message"] == 'Failed to resolve secret "NOPE": NOPE is not configured'

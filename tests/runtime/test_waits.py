@@ -9,16 +9,11 @@ import pytest
 from algaflow.api.statuses import status_for
 from algaflow.kernel import clock
 from algaflow.kernel.errors import AlgaflowError
-from algaflow.runtime.service import (
-    cancel_run,
-    complete_task,
-    emit_event,
-    get_run,
-    list_runs,
-    list_tasks,
-    run_due_work,
-    start_run,
-)
+from algaflow.services.due_work import run_due_work
+from algaflow.services.events import emit_event
+from algaflow.services.runs import cancel_run, get_run, list_runs, start_run
+from algaflow.services.tasks import complete_task, list_tasks
+from algaflow.services.unit_of_work import UnitOfWork
 
 from .conftest import TEST_SCHEMA, call, expr, publish
 
@@ -36,18 +31,15 @@ class Clock:
 def start(engine, tenant, registry, steps, payload=None, **kw):
     with engine.begin() as conn:
         wf = publish(conn, tenant, steps, **kw)
-    with engine.begin() as conn:
-        return start_run(conn, tenant, wf, registry=registry, payload=payload or {})
+    return start_run(UnitOfWork(engine), tenant, wf, registry=registry, payload=payload or {})
 
 
 def emit(engine, tenant, registry, name, payload, **kw):
-    with engine.begin() as conn:
-        return emit_event(conn, tenant, name, payload, registry=registry, **kw)
+    return emit_event(UnitOfWork(engine), tenant, name, payload, registry=registry, **kw)
 
 
 def fetch(engine, tenant, run_id):
-    with engine.connect() as conn:
-        return get_run(conn, tenant, run_id)
+    return get_run(UnitOfWork(engine), tenant, run_id)
 
 
 def event_wait(**config):
@@ -101,9 +93,9 @@ def test_event_wait_times_out_into_a_catch(engine, tenant, registry, actions):
         out = start(engine, tenant, registry, steps)
         assert out["status"] == "WAITING"
         clk.now = T0 + timedelta(seconds=59)
-        assert run_due_work(engine, registry=registry) == 0
+        assert run_due_work(UnitOfWork(engine), registry=registry) == 0
         clk.now = T0 + timedelta(seconds=60)
-        run_due_work(engine, registry=registry)
+        run_due_work(UnitOfWork(engine), registry=registry)
     out = fetch(engine, tenant, out["runId"])
     assert out["status"] == "SUCCEEDED"
     assert actions.called("test.echo") == [{"cat": "TimeoutError"}]
@@ -123,7 +115,7 @@ def test_time_wait_duration_and_until(engine, tenant, registry, actions):
         assert out["status"] == "WAITING"
         assert out["waits"][0]["timeoutAt"].startswith("2026-03-01T12:00:05")
         clk.now = T0 + timedelta(seconds=5)
-        assert run_due_work(engine, registry=registry) == 1
+        assert run_due_work(UnitOfWork(engine), registry=registry) == 1
     out = fetch(engine, tenant, out["runId"])
     assert out["status"] == "SUCCEEDED"
     assert actions.called("test.echo") == [{"due": "2020-01-01T00:00:00.000Z"}]
@@ -147,24 +139,22 @@ def test_human_task_completed_through_the_api(engine, tenant, other_tenant, regi
     ]  # fmt: skip
     out = start(engine, tenant, registry, steps, {"ticketId": "T-9"})
     assert out["status"] == "WAITING"
-    with engine.connect() as conn:
-        tasks = list_tasks(conn, tenant)
-        assert list_tasks(conn, other_tenant) == []
+    tasks = list_tasks(UnitOfWork(engine), tenant)
+    assert list_tasks(UnitOfWork(engine), other_tenant) == []
     assert [(t["title"], t["contextData"]) for t in tasks] == [("Approve T-9", {"who": "ops"})]
     task_id = tasks[0]["taskId"]
-    with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
-        complete_task(conn, other_tenant, task_id, {}, registry=registry)
+    with pytest.raises(AlgaflowError) as err:
+        complete_task(UnitOfWork(engine), other_tenant, task_id, {}, registry=registry)
     assert err.value.code == "TASK_NOT_FOUND"
-    with engine.begin() as conn:
-        done = complete_task(conn, tenant, task_id, {"approved": True}, registry=registry)
+    done = complete_task(UnitOfWork(engine), tenant, task_id, {"approved": True}, registry=registry)
     assert done["status"] == "COMPLETED"
     assert fetch(engine, tenant, out["runId"])["status"] == "SUCCEEDED"
     assert actions.called("test.echo") == [{"ok": True}]
-    with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
-        complete_task(conn, tenant, task_id, {"approved": False}, registry=registry)
+    with pytest.raises(AlgaflowError) as err:
+        complete_task(UnitOfWork(engine), tenant, task_id, {"approved": False}, registry=registry)
     assert err.value.code == "TASK_ALREADY_COMPLETED" and status_for(err.value.code) == 409
-    with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
-        complete_task(conn, tenant, "not-a-task", {}, registry=registry)
+    with pytest.raises(AlgaflowError) as err:
+        complete_task(UnitOfWork(engine), tenant, "not-a-task", {}, registry=registry)
     assert err.value.code == "TASK_NOT_FOUND"
 
 
@@ -189,8 +179,7 @@ def test_event_triggers_start_runs_with_mapping_and_dedupe(engine, tenant, regis
     assert sorted(map(str, actions.called("test.echo")), key=len) == sorted(
         map(str, [{"id": "T-5"}, {"t": "T-5"}]), key=len
     )
-    with engine.connect() as conn:
-        runs = list_runs(conn, tenant)
+    runs = list_runs(UnitOfWork(engine), tenant)
     assert {r["triggerType"] for r in runs} == {"event"}
     assert any(r["triggerMappingApplied"] for r in runs)
     again = emit(engine, tenant, registry, "TICKET_CREATED", {"ticketId": "T-5", "count": 2},
@@ -224,8 +213,7 @@ def test_child_workflow_output_mapping(engine, tenant, registry, actions):
     out = start(engine, tenant, registry, parent_steps(child), {"n": 21}, key="parent")
     assert out["status"] == "SUCCEEDED"
     assert actions.called("test.echo") == [{"x": 42}, {"v": 42, "s": "CHILD"}]
-    with engine.connect() as conn:
-        runs = list_runs(conn, tenant, workflow_id=child)
+    runs = list_runs(UnitOfWork(engine), tenant, workflow_id=child)
     assert runs[0]["parentRunId"] == out["runId"] and runs[0]["rootRunId"] == out["runId"]
     assert runs[0]["status"] == "SUCCEEDED"
 
@@ -271,18 +259,16 @@ def test_cancel_a_waiting_run(engine, tenant, other_tenant, registry, actions):
     with engine.begin() as conn:
         child = publish(conn, tenant, [event_wait(correlationKey=expr("'k'"))], key="c")
     out = start(engine, tenant, registry, parent_steps(child), {"n": 4}, key="parent")
-    with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
-        cancel_run(conn, other_tenant, out["runId"])
+    with pytest.raises(AlgaflowError) as err:
+        cancel_run(UnitOfWork(engine), other_tenant, out["runId"])
     assert err.value.code == "RUN_NOT_FOUND" and status_for(err.value.code) == 404
-    with engine.begin() as conn:
-        canceled = cancel_run(conn, tenant, out["runId"])
+    canceled = cancel_run(UnitOfWork(engine), tenant, out["runId"])
     assert canceled["status"] == "CANCELED"
-    with engine.connect() as conn:
-        statuses = {r["status"] for r in list_runs(conn, tenant)}
+    statuses = {r["status"] for r in list_runs(UnitOfWork(engine), tenant)}
     assert statuses == {"CANCELED"}
     assert emit(engine, tenant, registry, "PING", {}, correlation_key="k")["status"] == "no_wait"
-    with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
-        cancel_run(conn, tenant, out["runId"])
+    with pytest.raises(AlgaflowError) as err:
+        cancel_run(UnitOfWork(engine), tenant, out["runId"])
     assert err.value.code == "RUN_NOT_CANCELABLE"
 
 
@@ -291,26 +277,23 @@ def test_start_refusals(engine, tenant, registry, actions):
         paused = publish(conn, tenant, [], key="paused", paused=True)
         limited = publish(conn, tenant, [event_wait(correlationKey=expr("'k'"))], key="limited",
                           concurrency_limit=1)  # fmt: skip
-    with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
-        start_run(conn, tenant, paused, registry=registry)
+    with pytest.raises(AlgaflowError) as err:
+        start_run(UnitOfWork(engine), tenant, paused, registry=registry)
     assert (err.value.code, status_for(err.value.code)) == ("WORKFLOW_PAUSED", 409)
-    with engine.begin() as conn:
-        assert start_run(conn, tenant, limited, registry=registry)["status"] == "WAITING"
-    with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
-        start_run(conn, tenant, limited, registry=registry)
+    assert start_run(UnitOfWork(engine), tenant, limited, registry=registry)["status"] == "WAITING"
+    with pytest.raises(AlgaflowError) as err:
+        start_run(UnitOfWork(engine), tenant, limited, registry=registry)
     assert (err.value.code, status_for(err.value.code)) == ("CONCURRENCY_LIMIT_REACHED", 429)
-    with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
-        start_run(conn, tenant, limited, registry=registry, version=9)
+    with pytest.raises(AlgaflowError) as err:
+        start_run(UnitOfWork(engine), tenant, limited, registry=registry, version=9)
     assert err.value.code == "CONCURRENCY_LIMIT_REACHED"
 
 
 def test_invalid_payload_records_a_failed_run(engine, tenant, registry, actions):
     with engine.begin() as conn:
         wf = publish(conn, tenant, [call("never")], schema_ref=TEST_SCHEMA)
-    with engine.connect() as conn:
-        with pytest.raises(AlgaflowError) as err:
-            start_run(conn, tenant, wf, registry=registry, payload={"n": "not a number"})
-        conn.commit()
+    with pytest.raises(AlgaflowError) as err:
+        start_run(UnitOfWork(engine), tenant, wf, registry=registry, payload={"n": "not a number"})
     assert (err.value.code, status_for(err.value.code)) == ("PAYLOAD_VALIDATION_FAILED", 400)
     out = fetch(engine, tenant, err.value.details["runId"])
     assert out["status"] == "FAILED"
@@ -323,9 +306,9 @@ def test_unpublished_and_unknown_workflows(engine, tenant, registry):
 
     with engine.begin() as conn:
         wf = create_workflow(conn, tenant, key="draft", name="d", payload_schema_ref=TEST_SCHEMA)
-    with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
-        start_run(conn, tenant, wf["workflow_id"], registry=registry)
+    with pytest.raises(AlgaflowError) as err:
+        start_run(UnitOfWork(engine), tenant, wf["workflow_id"], registry=registry)
     assert err.value.code == "WORKFLOW_NOT_PUBLISHED"
-    with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
-        get_run(conn, tenant, "nope")
+    with pytest.raises(AlgaflowError) as err:
+        get_run(UnitOfWork(engine), tenant, "nope")
     assert err.value.code == "RUN_NOT_FOUND"

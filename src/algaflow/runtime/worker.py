@@ -9,8 +9,10 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from algaflow.services.due_work import run_due_work
+from algaflow.services.unit_of_work import UnitOfWork
+
 from .driver import DriverOptions
-from .service import run_due_work
 
 log = logging.getLogger("algaflow.worker")
 DEFAULT_INTERVAL_S = 1.0
@@ -27,7 +29,7 @@ def run_worker(
     """Poll until ``stop`` is set. A failing pass is logged and retried, never fatal."""
     while not stop.is_set():
         try:
-            run_due_work(engine, registry=registry, options=options)
+            run_due_work(UnitOfWork(engine), registry=registry, options=options)
         except Exception:  # keep the worker alive through a database hiccup
             log.exception("run_due_work failed; retrying in %ss", interval_s)
         stop.wait(interval_s)

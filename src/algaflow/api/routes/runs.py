@@ -1,4 +1,7 @@
-"""Run, event and human-task routes. Runs are executed with a commit after every step."""
+"""Run, event and human-task routes: parse, call one service, render.
+
+Runs are executed with a commit after every step (see :mod:`algaflow.services.due_work`).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.engine import Connection, Engine
 
 from algaflow.registry import Registry
-from algaflow.runtime import service
+from algaflow.services import events, runs, tasks
+from algaflow.services.unit_of_work import UnitOfWork
 
-from ..deps import Principal, get_engine, get_registry, read_conn, require
+from ..deps import Principal, get_registry, get_uow, require
 
 router = APIRouter(tags=["workflow-runs"])
 
@@ -43,11 +46,11 @@ class CompleteTask(BaseModel):
 def start_run(
     body: StartRun,
     principal: Principal = Depends(require("workflow:run")),
-    engine: Engine = Depends(get_engine),
+    uow: UnitOfWork = Depends(get_uow),
     registry: Registry = Depends(get_registry),
 ) -> dict[str, Any]:
-    return service.start_run_durable(
-        engine, principal.tenant_id, body.workflowId, registry=registry,
+    return runs.start_run(
+        uow, principal.tenant_id, body.workflowId, registry=registry,
         version=body.workflowVersion, payload=body.payload,
     )  # fmt: skip
 
@@ -56,12 +59,12 @@ def start_run(
 def list_runs(
     workflowId: str | None = None,
     status: str | None = None,
-    limit: int = Query(service.DEFAULT_LIMIT, ge=1, le=1000),
+    limit: int = Query(runs.DEFAULT_LIMIT, ge=1, le=1000),
     principal: Principal = Depends(require("workflow:read")),
-    conn: Connection = Depends(read_conn),
+    uow: UnitOfWork = Depends(get_uow),
 ) -> list[dict[str, Any]]:
-    return service.list_runs(
-        conn, principal.tenant_id, workflow_id=workflowId, status=status, limit=limit
+    return runs.list_runs(
+        uow, principal.tenant_id, workflow_id=workflowId, status=status, limit=limit
     )
 
 
@@ -69,29 +72,29 @@ def list_runs(
 def get_run(
     runId: str,
     principal: Principal = Depends(require("workflow:read")),
-    conn: Connection = Depends(read_conn),
+    uow: UnitOfWork = Depends(get_uow),
 ) -> dict[str, Any]:
-    return service.get_run(conn, principal.tenant_id, runId)
+    return runs.get_run(uow, principal.tenant_id, runId)
 
 
 @router.post("/workflow-runs/{runId}/cancel")
 def cancel_run(
     runId: str,
     principal: Principal = Depends(require("workflow:run")),
-    engine: Engine = Depends(get_engine),
+    uow: UnitOfWork = Depends(get_uow),
 ) -> dict[str, Any]:
-    return service.cancel_run_durable(engine, principal.tenant_id, runId)
+    return runs.cancel_run(uow, principal.tenant_id, runId)
 
 
 @router.post("/workflow/events")
 def submit_event(
     body: SubmitEvent,
     principal: Principal = Depends(require("workflow:run")),
-    engine: Engine = Depends(get_engine),
+    uow: UnitOfWork = Depends(get_uow),
     registry: Registry = Depends(get_registry),
 ) -> dict[str, Any]:
-    return service.emit_event_durable(
-        engine, principal.tenant_id, body.eventName, body.payload, registry=registry,
+    return events.emit_event(
+        uow, principal.tenant_id, body.eventName, body.payload, registry=registry,
         correlation_key=body.workflowCorrelationKey or body.correlationKey,
         payload_schema_ref=body.payloadSchemaRef, event_id=body.eventId,
     )  # fmt: skip
@@ -102,18 +105,18 @@ def list_tasks(
     status: str | None = Query("PENDING", pattern="^(PENDING|COMPLETED|CANCELED)$"),
     runId: str | None = None,
     principal: Principal = Depends(require("workflow:read")),
-    conn: Connection = Depends(read_conn),
+    uow: UnitOfWork = Depends(get_uow),
 ) -> list[dict[str, Any]]:
-    return service.list_tasks(conn, principal.tenant_id, status=status, run_id=runId)
+    return tasks.list_tasks(uow, principal.tenant_id, status=status, run_id=runId)
 
 
 @router.post("/workflow/tasks")
 def complete_task(
     body: CompleteTask,
     principal: Principal = Depends(require("workflow:run")),
-    engine: Engine = Depends(get_engine),
+    uow: UnitOfWork = Depends(get_uow),
     registry: Registry = Depends(get_registry),
 ) -> dict[str, Any]:
-    return service.complete_task_durable(
-        engine, principal.tenant_id, body.taskId, body.output, registry=registry
+    return tasks.complete_task(
+        uow, principal.tenant_id, body.taskId, body.output, registry=registry
     )

@@ -1,0 +1,376 @@
+"""Events: resume the waits an event matches and start the runs its triggers name (§7.1).
+
+Checks and the trigger lookup only read, so they run before the write transaction (on SQLite,
+the database's one write lock); the delivery is one transaction; then the started and resumed
+runs (and the parents that resumed runs woke by ending) are driven step by step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from algaflow.expressions import MappingError, resolve_input_mapping
+from algaflow.kernel.clock import new_id, utcnow
+from algaflow.kernel.errors import AlgaflowError
+from algaflow.registry import Registry
+from algaflow.runtime import records
+from algaflow.runtime.correlation import correlation_keys
+from algaflow.runtime.driver import Driver, DriverOptions, Launch
+from algaflow.runtime.envelope import fill_envelope
+from algaflow.runtime.waits import filters_pass
+from algaflow.services.due_work import drive_runs
+from algaflow.services.run_inputs import check_payload_size, check_storable
+from algaflow.services.runs import check_launchable, schema_ref
+from algaflow.services.tasks import mark_task_completed
+from algaflow.services.unit_of_work import UnitOfWork
+from algaflow.store import run_tables as rt
+from algaflow.store.tables import (
+    version_trigger_event,
+    workflow_definition_versions,
+    workflow_definitions,
+    workflow_trigger_event,
+)
+from algaflow.store.types import canonical_uuid
+from algaflow.store.workflows import latest_version
+
+
+def emit_event(
+    uow: UnitOfWork,
+    tenant_id: str,
+    name: str,
+    payload: Any,
+    *,
+    registry: Registry,
+    correlation_key: str | None = None,
+    payload_schema_ref: str | None = None,
+    event_id: str | None = None,
+    actor: Mapping[str, Any] | None = None,
+    options: DriverOptions | None = None,
+) -> dict[str, Any]:
+    """Deliver an event, then drive the runs it started or resumed.
+
+    The payload's envelope is filled first (:func:`~algaflow.runtime.envelope.fill_envelope`:
+    ``tenantId`` is always ``tenant_id``; ``occurredAt`` and ``actor``, the system actor by
+    default, when missing), as Alga does. ``event_id`` (a UUID) makes a delivery idempotent per
+    tenant: a second delivery with the same id starts nothing (each run's trigger fire key is
+    ``event:<eventId>:<workflowId>``). A workflow published between the lookup and the delivery
+    is not started, as if the event had come a moment earlier.
+    """
+    with uow.reading() as conn:
+        event = prepare_event(conn, tenant_id, name, payload, registry=registry,
+                              correlation_key=correlation_key,
+                              payload_schema_ref=payload_schema_ref, event_id=event_id,
+                              actor=actor)  # fmt: skip
+    with uow.writing() as conn:
+        result, to_drive = _deliver(conn, event, registry=registry, options=options)
+    drive_runs(uow, tenant_id, to_drive, registry=registry, options=options)
+    return result
+
+
+@dataclass(frozen=True)
+class PreparedEvent:
+    """An event checked and ready to deliver: everything that needs no write lock."""
+
+    tenant_id: str
+    event_id: str
+    name: str
+    payload: Any
+    payload_schema_ref: str | None
+    keys: list[str]
+    candidates: list[str]  # workflows whose trigger may name the event (re-checked on delivery)
+
+
+def prepare_event(
+    conn: Connection,
+    tenant_id: str,
+    name: str,
+    payload: Any,
+    *,
+    registry: Registry,
+    correlation_key: str | None = None,
+    payload_schema_ref: str | None = None,
+    event_id: str | None = None,
+    actor: Mapping[str, Any] | None = None,
+) -> PreparedEvent:
+    """Check the event (refusals write nothing), fill its envelope and find the workflows whose
+    trigger names it. Only reads: the durable path runs it before taking the write lock."""
+    if not isinstance(name, str) or not name.strip():
+        raise AlgaflowError("INVALID_FIELD", "eventName must be a non-empty string.",
+                            details={"field": "eventName"})  # fmt: skip
+    payload = {} if payload is None else payload
+    event_id = _event_id(event_id)
+    check_payload_size(payload)
+    check_storable(eventName=name, correlationKey=correlation_key,
+                   payloadSchemaRef=payload_schema_ref, payload=payload)  # fmt: skip
+    payload = fill_envelope(payload, tenant_id=tenant_id, now=utcnow(), actor=actor)
+    _check_event_payload(registry, payload, payload_schema_ref)
+    return PreparedEvent(
+        tenant_id=tenant_id,
+        event_id=event_id,
+        name=name,
+        payload=payload,
+        payload_schema_ref=payload_schema_ref,
+        keys=correlation_keys(name, payload, correlation_key),
+        candidates=triggered_candidates(conn, tenant_id, name),
+    )
+
+
+def _deliver(
+    conn: Connection, event: PreparedEvent, *, registry: Registry, options: DriverOptions | None
+) -> tuple[dict[str, Any], list[str]]:
+    """Record a prepared event, resume its waits and start its runs (the writes): the result,
+    and the runs to drive."""
+    tenant_id, event_id, name, payload, keys = (
+        event.tenant_id, event.event_id, event.name, event.payload, event.keys
+    )  # fmt: skip
+    now = utcnow()
+    events = rt.workflow_runtime_events
+    if not records.insert_ignore(
+        conn, events, ("tenant", "event_id"), event_id=event_id, tenant=tenant_id,
+        event_name=name, correlation_key=keys[0] if keys else None, payload=payload,
+        payload_schema_ref=event.payload_schema_ref, created_at=now,
+    ):  # fmt: skip
+        duplicate = {"status": "no_wait", "eventId": event_id, "startedRuns": [],
+                     "resumedRuns": [], "duplicate": True}  # fmt: skip
+        return duplicate, []
+    driver = Driver(conn, registry, options=options)
+    resumed, matched_wait, to_drive = _resume_event_waits(
+        conn, driver, tenant_id, name, keys, payload, event_id
+    )
+    started, errors = _start_triggered(conn, driver, event)
+    matched = resumed[0] if resumed else (started[0] if started else None)
+    conn.execute(
+        events.update()
+        .where(events.c.tenant == tenant_id, events.c.event_id == event_id)
+        .values(
+            processed_at=utcnow(), matched_run_id=matched, matched_wait_id=matched_wait,
+            error_message="; ".join(errors) if errors and not matched else None,
+        )
+    )  # fmt: skip
+    result: dict[str, Any] = {
+        "status": "resumed" if resumed else "no_wait",
+        "eventId": event_id,
+        "startedRuns": started,
+        "resumedRuns": resumed,
+    }
+    if len(resumed) == 1:
+        result["runId"] = resumed[0]
+    if errors:
+        result["errors"] = errors
+    return result, [*to_drive, *started]
+
+
+def _event_id(value: Any) -> str:
+    """A new id, or the caller's in canonical form; anything but a UUID is refused (422)."""
+    if value is None:
+        return new_id()
+    event_id = canonical_uuid(value)
+    if event_id is None:
+        raise AlgaflowError("INVALID_FIELD", "eventId must be a UUID.",
+                            details={"field": "eventId"})  # fmt: skip
+    return event_id
+
+
+def _check_event_payload(registry: Registry, payload: Any, ref: str | None) -> None:
+    """A submitted schema ref must be registered and the payload must pass it (nothing written)."""
+    if ref is None:
+        return
+    if not registry.schemas.has(ref):
+        raise AlgaflowError(
+            "UNKNOWN_PAYLOAD_SCHEMA_REF",
+            f"Unknown payload schema ref: {ref}",
+            details={"schemaRef": ref},
+        )
+    issues = registry.schemas.validate(ref, payload)
+    if issues:
+        raise AlgaflowError(
+            "PAYLOAD_VALIDATION_FAILED",
+            "Event payload failed validation",
+            details={"schemaRef": ref, "issues": issues},
+        )
+
+
+def _resume_event_waits(
+    conn: Connection,
+    driver: Driver,
+    tenant_id: str,
+    name: str,
+    keys: list[str],
+    payload: Any,
+    event_id: str,
+) -> tuple[list[str], str | None, list[str]]:
+    """Every WAITING event/human wait with this name and one of the keys, whose filters pass.
+
+    Returns the runs resumed, the first wait resolved and the runs to drive now.
+    """
+    if not keys:
+        return [], None, []
+    waits = rt.workflow_run_waits
+    rows = conn.execute(
+        sa.select(waits)
+        .where(
+            waits.c.tenant == tenant_id,
+            waits.c.status == "WAITING",
+            waits.c.wait_type.in_(("event", "human")),
+            waits.c.event_name == name,
+            waits.c.key.in_(keys),
+        )
+        .order_by(waits.c.created_at)
+    ).mappings()
+    resumed: list[str] = []
+    to_drive: list[str] = []
+    first_wait = None
+    for wait in [dict(r) for r in rows]:
+        if wait["wait_type"] == "human":
+            outcome = {"ok": {"taskId": wait["key"], "eventName": name, "response": payload}}
+            mark_task_completed(conn, wait["key"], payload)
+        elif filters_pass((wait["payload"] or {}).get("filters"), payload):
+            outcome = {"ok": {"eventId": event_id, "eventName": name, "payload": payload}}
+        else:
+            continue
+        runs = driver.resolve_wait(tenant_id, wait["run_id"], wait["wait_id"], outcome)
+        if runs is not None:
+            resumed.append(wait["run_id"])
+            to_drive.extend(runs)
+            first_wait = first_wait or wait["wait_id"]
+    return resumed, first_wait, to_drive
+
+
+def triggered_candidates(conn: Connection, tenant_id: str, name: str) -> list[str]:
+    """Ids of the workflows whose trigger may name the event, by two indexed lookups.
+
+    A workflow's trigger is its latest published version's (or, when that has none, the
+    workflow row's), so any version naming the event, or the row, makes it a candidate; the
+    caller checks each against its latest version. Workflows that name other events are never
+    read, so the cost follows the matching workflows, not the published ones.
+    """
+    versions, defs = workflow_definition_versions, workflow_definitions
+    query = sa.union(
+        sa.select(versions.c.workflow_id).where(
+            versions.c.tenant == tenant_id, version_trigger_event() == name
+        ),
+        sa.select(defs.c.workflow_id).where(
+            defs.c.tenant == tenant_id, workflow_trigger_event() == name
+        ),
+    )
+    return sorted(conn.execute(query).scalars())
+
+
+def _start_triggered(
+    conn: Connection, driver: Driver, event: PreparedEvent
+) -> tuple[list[str], list[str]]:
+    """Start every published, unpaused candidate whose trigger names the event."""
+    if not event.candidates:
+        return [], []
+    tenant_id, name = event.tenant_id, event.name
+    defs = workflow_definitions
+    rows = conn.execute(
+        sa.select(defs)
+        .where(
+            defs.c.tenant == tenant_id,
+            defs.c.workflow_id.in_(event.candidates),
+            defs.c.status == "published",
+            defs.c.is_paused.is_(False),
+        )
+        .order_by(defs.c.key)
+    ).mappings()
+    started: list[str] = []
+    errors: list[str] = []
+    for workflow in [dict(r) for r in rows]:
+        version = latest_version(conn, tenant_id, workflow["workflow_id"])
+        if version is None:
+            continue
+        definition = version["definition_json"] or {}
+        trigger = definition.get("trigger") or workflow["trigger"] or {}
+        if trigger.get("type") != "event" or trigger.get("eventName") != name:
+            continue
+        try:
+            run_id = _start_for_event(
+                conn, driver, tenant_id, workflow, version, trigger, name, event.payload,
+                event.keys, event.payload_schema_ref, event.event_id,
+            )  # fmt: skip
+        except AlgaflowError as exc:
+            errors.append(f"{workflow['key']}: {exc.message}")
+            continue
+        started.append(run_id)
+    return started, errors
+
+
+def _start_for_event(
+    conn: Connection,
+    driver: Driver,
+    tenant_id: str,
+    workflow: dict[str, Any],
+    version: dict[str, Any],
+    trigger: dict[str, Any],
+    name: str,
+    payload: Any,
+    keys: list[str],
+    payload_schema_ref: str | None,
+    event_id: str,
+) -> str:
+    registry = driver.registry
+    ref = schema_ref(workflow, version)
+    if not ref or not registry.schemas.has(ref):
+        raise AlgaflowError("WORKFLOW_PAYLOAD_SCHEMA_UNAVAILABLE",
+                            f"payload schema {ref!r} is not registered")  # fmt: skip
+    source_ref = trigger.get("sourcePayloadSchemaRef") or payload_schema_ref or ref
+    mapping = trigger.get("payloadMapping")
+    mapped = payload
+    if mapping:
+        context = {"event": {"name": name, "correlationKey": keys[0] if keys else None,
+                             "payload": payload, "payloadSchemaRef": source_ref}}  # fmt: skip
+        try:
+            mapped = expand_dotted(resolve_input_mapping(mapping, context) or {})
+        except MappingError as exc:
+            raise AlgaflowError("TRIGGER_MAPPING_FAILED", str(exc)) from None
+    elif source_ref != ref:
+        raise AlgaflowError(
+            "TRIGGER_MAPPING_REQUIRED",
+            f"event schema {source_ref} differs from {ref} and there is no mapping",
+        )
+    issues = registry.schemas.validate(ref, mapped)
+    if issues:
+        raise AlgaflowError(
+            "PAYLOAD_VALIDATION_FAILED",
+            f"payload failed {ref}: {issues[0]['path']} {issues[0]['message']}",
+        )
+    check_launchable(conn, workflow)
+    fire_key = f"event:{event_id}:{workflow['workflow_id']}"
+    existing = conn.execute(
+        sa.select(rt.workflow_runs.c.run_id).where(
+            rt.workflow_runs.c.tenant == tenant_id, rt.workflow_runs.c.trigger_fire_key == fire_key
+        )
+    ).scalar()
+    if existing:
+        return str(existing)
+    launch = Launch(
+        trigger_type="event",
+        trigger_metadata={"eventType": name, "eventId": event_id,
+                          "sourcePayloadSchemaRef": source_ref,
+                          "triggerMappingApplied": bool(mapping)},
+        trigger_fire_key=fire_key,
+        event_type=name,
+        source_payload_schema_ref=source_ref,
+        trigger_mapping_applied=bool(mapping),
+    )  # fmt: skip
+    return driver.create_run(tenant_id, workflow, version, mapped, launch)
+
+
+def expand_dotted(mapping: dict[str, Any]) -> dict[str, Any]:
+    """``{"ticket.id": x}`` -> ``{"ticket": {"id": x}}``; later keys overwrite earlier ones."""
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        parts = key.split(".")
+        node = out
+        for part in parts[:-1]:
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node = node[part]
+        node[parts[-1]] = value
+    return out

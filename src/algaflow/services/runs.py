@@ -1,0 +1,270 @@
+"""Runs: start one manually, read one, list them, cancel one.
+
+Starting records the run in one transaction, then drives it step by step (committing each
+step), then reads it back: the reply shows what the database holds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from algaflow.kernel.clock import utcnow
+from algaflow.kernel.errors import AlgaflowError
+from algaflow.registry import Registry
+from algaflow.runtime import records
+from algaflow.runtime.driver import Driver, DriverOptions, Launch
+from algaflow.runtime.views import log_view, run_view, step_view, wait_view
+from algaflow.services.due_work import drive_runs
+from algaflow.services.run_inputs import check_payload_size, check_storable
+from algaflow.services.unit_of_work import UnitOfWork
+from algaflow.store import run_tables as rt
+from algaflow.store.types import canonical_uuid
+from algaflow.store.workflows import get_version, get_workflow, latest_version
+
+DEFAULT_LIMIT = 100
+
+
+def start_run(
+    uow: UnitOfWork,
+    tenant_id: str,
+    workflow_id: str,
+    *,
+    registry: Registry,
+    version: int | None = None,
+    payload: Any = None,
+    options: DriverOptions | None = None,
+) -> dict[str, Any]:
+    """Start a run manually (§7.4) and drive it until it waits or ends.
+
+    Refusals write nothing, except an invalid payload: its FAILED run is committed, then
+    ``PAYLOAD_VALIDATION_FAILED`` is raised (Alga records it too).
+    """
+    payload = {} if payload is None else payload
+    check_payload_size(payload)
+    check_storable(payload=payload)
+    with uow.writing() as conn:
+        run_id, refusal = _record_run(conn, tenant_id, workflow_id, registry, version, payload)
+    if refusal is not None:
+        raise refusal
+    drive_runs(uow, tenant_id, [run_id], registry=registry, options=options)
+    return get_run(uow, tenant_id, run_id)
+
+
+def _record_run(
+    conn: Connection,
+    tenant_id: str,
+    workflow_id: str,
+    registry: Registry,
+    version: int | None,
+    payload: Any,
+) -> tuple[str, AlgaflowError | None]:
+    """The new RUNNING run, or a FAILED one and the refusal to raise once it is committed."""
+    workflow = get_workflow(conn, tenant_id, workflow_id)
+    check_launchable(conn, workflow)
+    row = _pick_version(conn, tenant_id, workflow, version)
+    ref = schema_ref(workflow, row)
+    payload = _drop_undeclared_tenant_id(registry, ref, payload)
+    driver = Driver(conn, registry)
+    issues = _payload_issues(registry, ref, payload)
+    if not issues:
+        launch = Launch(trigger_type="manual")
+        return driver.create_run(tenant_id, workflow, row, payload, launch), None
+    error = {
+        "message": "Workflow payload failed validation",
+        "stage": "launch",
+        "details": {"issues": issues},
+    }
+    run_id = driver.create_run(tenant_id, workflow, row, payload, failed=error)
+    return run_id, AlgaflowError(
+        "PAYLOAD_VALIDATION_FAILED",
+        "Workflow payload failed validation",
+        details={"runId": run_id, "schemaRef": ref, "issues": issues},
+    )
+
+
+def check_launchable(conn: Connection, workflow: dict[str, Any]) -> None:
+    """Paused workflows and workflows at their concurrency limit start nothing (§3.1)."""
+    if workflow["is_paused"]:
+        raise AlgaflowError(
+            "WORKFLOW_PAUSED",
+            "Workflow is paused",
+            details={"workflowId": workflow["workflow_id"]},
+        )
+    limit = workflow["concurrency_limit"]
+    if limit is not None:
+        active = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(rt.workflow_runs)
+            .where(
+                rt.workflow_runs.c.workflow_id == workflow["workflow_id"],
+                rt.workflow_runs.c.status.in_(records.ACTIVE),
+            )
+        ).scalar_one()
+        if active >= limit:
+            raise AlgaflowError(
+                "CONCURRENCY_LIMIT_REACHED",
+                "Workflow concurrency limit reached",
+                details={"workflowId": workflow["workflow_id"], "limit": limit, "active": active},
+            )
+
+
+def _pick_version(
+    conn: Connection, tenant_id: str, workflow: dict[str, Any], version: int | None
+) -> dict[str, Any]:
+    if version is not None:
+        return get_version(conn, tenant_id, workflow["workflow_id"], version)
+    row = latest_version(conn, tenant_id, workflow["workflow_id"])
+    if row is None:
+        raise AlgaflowError(
+            "WORKFLOW_NOT_PUBLISHED",
+            "Workflow has no published version",
+            details={"workflowId": workflow["workflow_id"]},
+        )
+    return row
+
+
+def schema_ref(workflow: dict[str, Any], version: dict[str, Any]) -> str | None:
+    """The payload schema a run of ``version`` validates against (the version's, else the row's)."""
+    ref = (version["definition_json"] or {}).get("payloadSchemaRef")
+    if isinstance(ref, str) and ref:
+        return ref
+    fallback = workflow["payload_schema_ref"]
+    return fallback if isinstance(fallback, str) else None
+
+
+def _payload_issues(registry: Registry, ref: str | None, payload: Any) -> list[dict[str, str]]:
+    if not ref or not registry.schemas.has(ref):
+        return []
+    return registry.schemas.validate(ref, payload)
+
+
+def _drop_undeclared_tenant_id(registry: Registry, ref: str | None, payload: Any) -> Any:
+    """A top-level ``tenantId`` is removed unless the payload schema declares one (§7.4)."""
+    if not isinstance(payload, dict) or "tenantId" not in payload:
+        return payload
+    schema = registry.schemas.get(ref) if ref and registry.schemas.has(ref) else None
+    if isinstance(schema, dict) and "tenantId" in (schema.get("properties") or {}):
+        return payload
+    return {k: v for k, v in payload.items() if k != "tenantId"}
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def get_run(
+    uow: UnitOfWork, tenant_id: str, run_id: str, *, with_steps: bool = True
+) -> dict[str, Any]:
+    """The run with (by default) its steps, waits and log lines."""
+    with uow.reading() as conn:
+        return _run_view(conn, tenant_id, run_id, with_steps=with_steps)
+
+
+def _run_view(
+    conn: Connection, tenant_id: str, run_id: str, *, with_steps: bool = True
+) -> dict[str, Any]:
+    run = records.load_run(conn, tenant_id, _run_id(run_id))
+    view = run_view(run)
+    if with_steps:
+        steps = conn.execute(
+            sa.select(rt.workflow_run_steps)
+            .where(rt.workflow_run_steps.c.run_id == run["run_id"])
+            .order_by(rt.workflow_run_steps.c.started_at, rt.workflow_run_steps.c.step_path)
+        ).mappings()
+        view["steps"] = [step_view(s) for s in steps]
+        waits = conn.execute(
+            sa.select(rt.workflow_run_waits)
+            .where(rt.workflow_run_waits.c.run_id == run["run_id"])
+            .order_by(rt.workflow_run_waits.c.created_at)
+        ).mappings()
+        view["waits"] = [wait_view(w) for w in waits]
+        view["logs"] = [log_view(line) for line in records.run_logs(conn, run["run_id"])]
+    return view
+
+
+def _run_id(value: Any) -> str:
+    """Ids that are not UUIDs cannot exist: answer them as not found, before any SQL runs."""
+    run_id = canonical_uuid(value)
+    if run_id is None:
+        raise records.run_not_found(value)
+    return run_id
+
+
+def list_runs(
+    uow: UnitOfWork,
+    tenant_id: str,
+    *,
+    workflow_id: str | None = None,
+    status: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> list[dict[str, Any]]:
+    """Newest first. A ``workflow_id`` that is not a UUID matches no run."""
+    runs = rt.workflow_runs
+    query = sa.select(runs).where(runs.c.tenant == tenant_id)
+    if workflow_id is not None:
+        workflow_key = canonical_uuid(workflow_id)
+        if workflow_key is None:
+            return []
+        query = query.where(runs.c.workflow_id == workflow_key)
+    if status is not None:
+        if status not in rt.RUN_STATUSES:
+            raise AlgaflowError(
+                "INVALID_FIELD",
+                f"status must be one of {', '.join(rt.RUN_STATUSES)}",
+                details={"field": "status"},
+            )
+        query = query.where(runs.c.status == status)
+    query = query.order_by(runs.c.started_at.desc(), runs.c.run_id).limit(max(1, min(limit, 1000)))
+    with uow.reading() as conn:
+        return [run_view(dict(r)) for r in conn.execute(query).mappings()]
+
+
+# --- canceling -----------------------------------------------------------------------------------
+
+
+def cancel_run(uow: UnitOfWork, tenant_id: str, run_id: str) -> dict[str, Any]:
+    """CANCELED, with open waits, tasks, steps and child runs canceled too; a parent that waits on
+    this run is canceled as well (cancellation cannot be caught)."""
+    with uow.writing() as conn:
+        run = records.load_run(conn, tenant_id, _run_id(run_id))
+        if run["status"] in rt.TERMINAL_STATUSES:
+            raise AlgaflowError(
+                "RUN_NOT_CANCELABLE",
+                f"Run is already {run['status']}",
+                details={"runId": run["run_id"], "status": run["status"]},
+            )
+        now = utcnow()
+        _cancel_tree(conn, run, now)
+        if run["parent_run_id"]:
+            parent = records.load_run(conn, tenant_id, run["parent_run_id"])
+            if parent["status"] in records.ACTIVE:
+                _cancel_tree(conn, parent, now)
+        view = _run_view(conn, tenant_id, run["run_id"])
+    return view
+
+
+def _cancel_tree(conn: Connection, run: dict[str, Any], now: datetime) -> None:
+    runs = rt.workflow_runs
+    updated = records.update_run(
+        conn, run["run_id"], only_if=records.ACTIVE, status="CANCELED", node_path=None,
+        completed_at=now, updated_at=now, lease_owner=None, lease_expires_at=None,
+        error_json={"category": "Cancellation", "message": "Run canceled by operator",
+                    "nodePath": run["node_path"], "at": now.isoformat()},
+    )  # fmt: skip
+    if not updated:
+        return
+    records.close_open_records(conn, run["run_id"], at=now, step_status="CANCELED")
+    records.log(
+        conn, tenant_id=run["tenant"], run_id=run["run_id"], level="WARN",
+        message="Run canceled by operator", at=now,
+    )  # fmt: skip
+    children = conn.execute(
+        sa.select(runs).where(
+            runs.c.parent_run_id == run["run_id"], runs.c.status.in_(records.ACTIVE)
+        )
+    ).mappings()
+    for child in [dict(c) for c in children]:
+        _cancel_tree(conn, child, now)

@@ -1,0 +1,111 @@
+"""Human tasks: list them, complete one (its run then resumes with ``vars.event = output``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from algaflow.kernel.clock import utcnow
+from algaflow.kernel.errors import AlgaflowError
+from algaflow.registry import Registry
+from algaflow.runtime.driver import Driver, DriverOptions
+from algaflow.runtime.views import task_view
+from algaflow.services.due_work import drive_runs
+from algaflow.services.run_inputs import check_storable
+from algaflow.services.unit_of_work import UnitOfWork
+from algaflow.store import run_tables as rt
+from algaflow.store.types import canonical_uuid
+
+
+def list_tasks(
+    uow: UnitOfWork, tenant_id: str, *, status: str | None = "PENDING", run_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Oldest first; a ``run_id`` that is not a UUID matches no task."""
+    tasks = rt.workflow_tasks
+    query = sa.select(tasks).where(tasks.c.tenant == tenant_id)
+    if status is not None:
+        query = query.where(tasks.c.status == status)
+    if run_id is not None:
+        run_key = canonical_uuid(run_id)
+        if run_key is None:
+            return []
+        query = query.where(tasks.c.run_id == run_key)
+    with uow.reading() as conn:
+        rows = conn.execute(query.order_by(tasks.c.created_at, tasks.c.task_id)).mappings()
+        return [task_view(dict(r)) for r in rows]
+
+
+def complete_task(
+    uow: UnitOfWork,
+    tenant_id: str,
+    task_id: str,
+    output: Any,
+    *,
+    registry: Registry,
+    options: DriverOptions | None = None,
+) -> dict[str, Any]:
+    """Complete a PENDING task, then drive its run step by step; returns the completed task."""
+    task_key = canonical_uuid(task_id)
+    if task_key is None:
+        raise _task_not_found(task_id)
+    output = {} if output is None else output
+    check_storable(output=output)
+    with uow.writing() as conn:
+        task, to_drive = _complete(conn, tenant_id, task_id, task_key, output, registry, options)
+    drive_runs(uow, tenant_id, to_drive, registry=registry, options=options)
+    return task
+
+
+def _complete(
+    conn: Connection,
+    tenant_id: str,
+    task_id: str,
+    task_key: str,
+    output: Any,
+    registry: Registry,
+    options: DriverOptions | None,
+) -> tuple[dict[str, Any], list[str]]:
+    """The completed task and the runs its resolved wait leaves to drive."""
+    tasks = rt.workflow_tasks
+    task = conn.execute(
+        sa.select(tasks).where(tasks.c.tenant == tenant_id, tasks.c.task_id == task_key)
+    ).mappings().first()  # fmt: skip
+    if task is None:
+        raise _task_not_found(task_id)
+    if task["status"] != "PENDING":
+        raise AlgaflowError(
+            "TASK_ALREADY_COMPLETED",
+            f"Task is already {task['status']}",
+            details={"taskId": task_key, "status": task["status"]},
+        )
+    if not mark_task_completed(conn, task_key, output):  # completed by a concurrent call
+        raise AlgaflowError("TASK_ALREADY_COMPLETED", "Task is already completed",
+                            details={"taskId": task_key})  # fmt: skip
+    to_drive: list[str] = []
+    if task["wait_id"]:
+        outcome = {
+            "ok": {"taskId": task_key, "eventName": "HUMAN_TASK_COMPLETED", "response": output}
+        }
+        driver = Driver(conn, registry, options=options)
+        to_drive = driver.resolve_wait(tenant_id, task["run_id"], task["wait_id"], outcome) or []
+    row = conn.execute(sa.select(tasks).where(tasks.c.task_id == task_key)).mappings().one()
+    return task_view(dict(row)), to_drive
+
+
+def mark_task_completed(conn: Connection, task_id: str, response: Any) -> bool:
+    """Complete a PENDING task row; False when it was no longer PENDING."""
+    tasks = rt.workflow_tasks
+    done = conn.execute(
+        tasks.update()
+        .where(tasks.c.task_id == task_id, tasks.c.status == "PENDING")
+        .values(status="COMPLETED", response_json=response, completed_at=utcnow())
+    )
+    return done.rowcount == 1
+
+
+def _task_not_found(task_id: Any) -> AlgaflowError:
+    return AlgaflowError(
+        "TASK_NOT_FOUND", f"Task not found: {task_id}", details={"taskId": task_id}
+    )
