@@ -11,8 +11,8 @@ import sys
 from algaflow.api.statuses import status_for
 from algaflow.bundle import BUNDLE_ERROR_CODES
 from algaflow.cli import constants
+from algaflow.runtime.embedded.worker import DEFAULT_INTERVAL_S
 from algaflow.runtime.service import DEFAULT_LIMIT
-from algaflow.runtime.worker import DEFAULT_INTERVAL_S
 from algaflow.store.run_tables import RUN_STATUSES
 from algaflow.store.tenants import DEFAULT_TENANT_NAME
 from algaflow.store.workflows import INT4_MAX

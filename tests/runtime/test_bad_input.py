@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from algaflow.runtime.driver import DriverOptions
-from algaflow.runtime.scopes import assign_to_scope_path
+from algaflow.runtime.core.scopes import assign_to_scope_path
+from algaflow.runtime.embedded.driver import DriverOptions
 from algaflow.runtime.service import emit_event, get_run, start_run
 from algaflow.store.run_tables import workflow_action_invocations
 from algaflow.store.tables import workflow_definition_versions

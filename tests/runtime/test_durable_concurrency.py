@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from algaflow.kernel import clock
 from algaflow.registry.nodes import NodeTypeDef
-from algaflow.runtime.driver import DriverOptions
-from algaflow.runtime.errors import StepFailure
+from algaflow.runtime.core.errors import StepFailure
+from algaflow.runtime.embedded.driver import DriverOptions
 from algaflow.runtime.service import (
     cancel_run_durable,
     get_run,

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from algaflow.kernel import clock
 from algaflow.runtime import core
 from algaflow.runtime.core import MAX_RETRY_DELAY_MS, backoff_ms
-from algaflow.runtime.driver import Driver
+from algaflow.runtime.embedded.driver import Driver
 from algaflow.runtime.service import get_run, list_runs, run_due_work, start_run, start_run_durable
 from algaflow.store.run_tables import workflow_action_invocations, workflow_run_steps
 

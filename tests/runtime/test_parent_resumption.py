@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from algaflow.runtime.driver import Driver
+from algaflow.runtime.embedded.driver import Driver
 from algaflow.runtime.service import (
     drive_runs,
     emit_event,

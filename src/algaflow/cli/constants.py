@@ -15,7 +15,7 @@ INT4_MAX = 2**31 - 1
 RUN_STATUSES = ("RUNNING", "WAITING", "SUCCEEDED", "FAILED", "CANCELED")
 #: algaflow.runtime.service.DEFAULT_LIMIT
 DEFAULT_RUN_LIMIT = 100
-#: algaflow.runtime.worker.DEFAULT_INTERVAL_S
+#: algaflow.runtime.embedded.worker.DEFAULT_INTERVAL_S
 DEFAULT_WORKER_INTERVAL_S = 1.0
 #: The codes of algaflow.bundle.BUNDLE_ERROR_CODES whose status is 400 ("the bundle is wrong").
 INVALID_BUNDLE_CODES = frozenset(

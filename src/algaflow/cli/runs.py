@@ -155,7 +155,7 @@ def worker(
     plugin: list[str] | None = PluginOption,
 ) -> None:
     """Resume due timers and retries and runs left by a stopped process, until interrupted."""
-    from algaflow.runtime.worker import run_worker
+    from algaflow.runtime.embedded.worker import run_worker
 
     settings = settings_for(database_url, plugin)
     try:

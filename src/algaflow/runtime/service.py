@@ -36,12 +36,12 @@ from algaflow.store.tables import (
 from algaflow.store.types import canonical_uuid, unstorable_paths
 from algaflow.store.workflows import get_version, get_workflow, latest_version
 
-from . import records
+from .core.waits import filters_pass, timeout_error
 from .correlation import correlation_keys
-from .driver import Driver, DriverOptions, Launch
+from .embedded import records
+from .embedded.driver import Driver, DriverOptions, Launch
+from .embedded.views import log_view, run_view, step_view, task_view, wait_view
 from .envelope import fill_envelope
-from .views import log_view, run_view, step_view, task_view, wait_view
-from .waits import filters_pass, timeout_error
 
 MAX_PAYLOAD_BYTES = 512 * 1024
 DEFAULT_LIMIT = 100

@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from algaflow.runtime.service import run_due_work
+
 from .driver import DriverOptions
-from .service import run_due_work
 
 log = logging.getLogger("algaflow.worker")
 DEFAULT_INTERVAL_S = 1.0
