@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from algaflow.expressions import MappingError, resolve_input_mapping
+from algaflow.expressions import MappingError
 from algaflow.kernel.clock import new_id, utcnow
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.store import run_tables as rt
@@ -39,6 +39,7 @@ from algaflow.store.workflows import get_version, get_workflow, latest_version
 from .core.waits import filters_pass, timeout_error
 from .correlation import correlation_keys
 from .embedded import records
+from .embedded.current_time import resolve_input_mapping
 from .embedded.driver import Driver, DriverOptions, Launch
 from .embedded.views import log_view, run_view, step_view, task_view, wait_view
 from .envelope import fill_envelope
