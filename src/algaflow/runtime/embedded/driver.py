@@ -416,15 +416,18 @@ class Driver:
         self, run: dict[str, Any], state: dict[str, Any], plan: core.StepRef, now: datetime
     ) -> None:
         """A STARTED row for a step that outlives this call (wait, retry delay, child run)."""
-        if (state.get("openStep") or {}).get("path") == plan.path:
+        path = plan.path
+        if path is None:
+            raise ValueError("only a plan at a step opens a step row")
+        if (state.get("openStep") or {}).get("path") == path:
             return
-        attempt = self._next_attempt(state, plan.path)
+        attempt = self._next_attempt(state, path)
         row_id = records.insert_step(
-            self.conn, tenant_id=run["tenant"], run_id=run["run_id"], path=plan.path,
+            self.conn, tenant_id=run["tenant"], run_id=run["run_id"], path=path,
             step_id=str((plan.step or {}).get("id", "")), status="STARTED",
             attempt=attempt, started_at=now,
         )  # fmt: skip
-        state["openStep"] = {"path": plan.path, "id": row_id, "startedAt": now.isoformat()}
+        state["openStep"] = {"path": path, "id": row_id, "startedAt": now.isoformat()}
         records.insert_logs(
             self.conn, [self._step_line(run, plan, row_id, "STARTED", now, attempt=attempt)]
         )
