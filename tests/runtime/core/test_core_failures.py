@@ -151,3 +151,11 @@ def test_complete_refuses_an_outcome_of_another_type() -> None:
     prog = program(action("a"))
     with pytest.raises(TypeError):
         complete(prog, start(), "root.steps[0]", {"ok": 1}, NOW)  # type: ignore[arg-type]
+
+
+def test_completing_a_step_the_interpreter_performs_itself_fails_the_run() -> None:
+    prog = program({"id": "r", "type": "control.return"})
+    transition = complete(prog, start(), "root.steps[0]", Succeeded({}), NOW)
+    assert transition.run_status is RunStatus.FAILED
+    assert transition.run_error is not None
+    assert transition.run_error["category"] == "InterpreterCorruption"

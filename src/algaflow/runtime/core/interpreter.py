@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, assert_never
 
 from algaflow.expressions import (
     ExpressionError,
@@ -124,36 +124,40 @@ def _plan_step(
     kind: StepKind,
     now: datetime,
 ) -> Plan:
+    """Perform a control step here, or say what a backend must do (every kind is handled: mypy
+    checks the match is exhaustive)."""
     scopes = state["scopes"]
-    evaluate = evaluator(now)
-    if kind is StepKind.RETURN:
-        return Performed(path, step, _done(state, run_status=RunStatus.SUCCEEDED))
-    if kind is StepKind.IF:
-        value = evaluate(step.get("condition"), interpreter_context(scopes))
-        if not isinstance(value, bool):
-            raise StepFailure("ActionError", "control.if condition must evaluate to a boolean")
-        branch = "then" if value else "else"
-        _advance(program, state, f"{path}.{branch}.steps", step.get(branch))
-        return Performed(path, step, _done(state))
-    if kind is StepKind.FOR_EACH:
-        _start_loop(program, state, path, step, evaluate)
-        return Performed(path, step, _done(state))
-    if kind is StepKind.TRY_CATCH:
-        _advance(program, state, f"{path}.try.steps", step.get("try"))
-        return Performed(path, step, _done(state))
-    if kind is StepKind.CALL_WORKFLOW:
-        return StartChild(path, step, _child_request(step, scopes, evaluate))
-    if kind is StepKind.ACTION:
-        return CallAction(path, step, _action_request(state, path, step, now))
-    if kind.is_wait:
-        ctx = interpreter_context(scopes)
-        return OpenWait(path, step, waits.request(kind, step, ctx, now, evaluate))
-    if kind is StepKind.NODE:
-        request = NodeRequest(
-            type=step["type"], config=step.get("config"), envelope=envelope(scopes)
-        )
-        return RunNode(path, step, request)
-    raise AssertionError(f"unhandled step kind {kind}")  # pragma: no cover
+    at_now = evaluator(now)
+    match kind:
+        case StepKind.RETURN:
+            return Performed(path, step, _done(state, run_status=RunStatus.SUCCEEDED))
+        case StepKind.IF:
+            value = at_now(step.get("condition"), interpreter_context(scopes))
+            if not isinstance(value, bool):
+                raise StepFailure("ActionError", "control.if condition must evaluate to a boolean")
+            branch = "then" if value else "else"
+            _advance(program, state, f"{path}.{branch}.steps", step.get(branch))
+            return Performed(path, step, _done(state))
+        case StepKind.FOR_EACH:
+            _start_loop(program, state, path, step, at_now)
+            return Performed(path, step, _done(state))
+        case StepKind.TRY_CATCH:
+            _advance(program, state, f"{path}.try.steps", step.get("try"))
+            return Performed(path, step, _done(state))
+        case StepKind.CALL_WORKFLOW:
+            return StartChild(path, step, _child_request(step, scopes, at_now))
+        case StepKind.ACTION:
+            return CallAction(path, step, _action_request(state, path, step, now))
+        case StepKind.EVENT_WAIT | StepKind.TIME_WAIT | StepKind.HUMAN_TASK:
+            ctx = interpreter_context(scopes)
+            return OpenWait(path, step, waits.request(kind, step, ctx, now, at_now))
+        case StepKind.NODE:
+            node = NodeRequest(
+                type=step["type"], config=step.get("config"), envelope=envelope(scopes)
+            )
+            return RunNode(path, step, node)
+        case _:
+            assert_never(kind)
 
 
 def _done(state: State, run_status: RunStatus | None = None) -> Transition:
