@@ -22,7 +22,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from algaflow.registry import ActionDef, default_registry
-from algaflow.runtime.driver import Driver, Launch
+from algaflow.runtime.embedded.driver import Driver, Launch
 from algaflow.services.due_work import drive_runs
 from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store import migrate

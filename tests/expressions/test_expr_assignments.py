@@ -10,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from algaflow.expressions import MappingError, apply_node_assignments, is_valid_node_assign_path
-from algaflow.kernel import clock
 from algaflow.kernel.errors import AlgaflowError
 
 
@@ -99,11 +98,10 @@ def test_intermediate_non_objects_are_replaced_and_brackets_are_keys() -> None:
 
 def test_error_writes_create_an_error() -> None:
     moment = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
-    with clock.frozen(now=lambda: moment):
-        result = apply_node_assignments(envelope(), {"error.code": "E1"})
+    result = apply_node_assignments(envelope(), {"error.code": "E1"}, now=moment)
     assert result["error"] == {"message": "", "at": "2026-03-01T08:30:00.000Z", "code": "E1"}
     existing = {**envelope(), "error": {"message": "boom"}}
-    assert apply_node_assignments(existing, {"error.code": "E2"})["error"] == {
+    assert apply_node_assignments(existing, {"error.code": "E2"}, now=moment)["error"] == {
         "message": "boom",
         "code": "E2",
     }

@@ -8,7 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from algaflow.expressions import ALLOWED_FUNCTIONS, compile_expression
+from algaflow.expressions import (
+    ALLOWED_FUNCTIONS,
+    ExpressionError,
+    compile_expression,
+    evaluation_time,
+)
 from algaflow.expressions.functions import WORKFLOW_FUNCTIONS, append, length, to_string
 from algaflow.kernel import clock
 
@@ -36,11 +41,33 @@ def test_the_allow_list_is_exactly_five() -> None:
     assert set(WORKFLOW_FUNCTIONS) == ALLOWED_FUNCTIONS
 
 
-def test_now_iso_reads_algaflow_clock() -> None:
+def test_now_iso_is_the_evaluation_time_not_the_clock() -> None:
     moment = datetime(2026, 1, 25, 12, 0, 0, 123456, tzinfo=UTC)
-    with clock.frozen(now=lambda: moment):
-        assert run("nowIso()") == "2026-01-25T12:00:00.123Z"
-        assert run("$nowIso()") == "2026-01-25T12:00:00.123Z"
+    other = datetime(2031, 7, 4, 9, 0, tzinfo=UTC)
+    with clock.frozen(now=lambda: other):  # the clock is never read
+        assert compile_expression("nowIso()").evaluate(DATA, now=moment) == (
+            "2026-01-25T12:00:00.123Z"
+        )
+        assert compile_expression("$nowIso()").evaluate(DATA, now=moment) == (
+            "2026-01-25T12:00:00.123Z"
+        )
+
+
+def test_now_iso_takes_an_enclosing_evaluation_time() -> None:
+    moment = datetime(2026, 1, 25, 12, 0, tzinfo=UTC)
+    with evaluation_time(moment):
+        assert run("$nowIso()") == "2026-01-25T12:00:00.000Z"
+        later = datetime(2026, 1, 26, tzinfo=UTC)
+        assert compile_expression("$nowIso()").evaluate(DATA, now=later) == (
+            "2026-01-26T00:00:00.000Z"
+        )
+
+
+def test_now_iso_without_a_time_is_a_coded_error() -> None:
+    with pytest.raises(ExpressionError) as caught:
+        run("$nowIso()")
+    assert caught.value.code == "EXPRESSION_TIME_UNSET"
+    assert run("$toString(1)") == "1"  # expressions that do not ask for the time need none
 
 
 @pytest.mark.parametrize(

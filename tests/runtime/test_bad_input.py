@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from algaflow.runtime.driver import DriverOptions
-from algaflow.runtime.scopes import assign_to_scope_path
+from algaflow.runtime.core.scopes import assign_to_scope_path
+from algaflow.runtime.embedded.driver import DriverOptions
 from algaflow.services.events import emit_event
 from algaflow.services.runs import get_run, start_run
 from algaflow.services.unit_of_work import UnitOfWork

@@ -6,8 +6,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from algaflow.runtime.idempotency import js_hash, js_stringify
-from algaflow.runtime.waits import filters_pass
+from algaflow.runtime.core.waits import filters_pass
+from algaflow.runtime.embedded.idempotency import js_hash, js_stringify
 from algaflow.store import run_tables
 from algaflow.store.tables import metadata
 

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from algaflow.kernel import clock
 from algaflow.registry.nodes import NodeTypeDef
-from algaflow.runtime.driver import DriverOptions
-from algaflow.runtime.errors import StepFailure
+from algaflow.runtime.core.errors import StepFailure
+from algaflow.runtime.embedded.driver import DriverOptions
 from algaflow.services.due_work import run_due_work
 from algaflow.services.runs import cancel_run, get_run, start_run
 from algaflow.services.unit_of_work import UnitOfWork

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from algaflow.kernel import clock
 from algaflow.runtime import core
 from algaflow.runtime.core import MAX_RETRY_DELAY_MS, backoff_ms
-from algaflow.runtime.driver import Driver
+from algaflow.runtime.embedded.driver import Driver
 from algaflow.services.due_work import run_due_work
 from algaflow.services.runs import get_run, list_runs, start_run
 from algaflow.services.unit_of_work import UnitOfWork

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from algaflow.runtime.driver import Driver
+from algaflow.runtime.embedded.driver import Driver
 from algaflow.services.due_work import drive_runs, run_due_work
 from algaflow.services.events import emit_event
 from algaflow.services.runs import get_run, list_runs, start_run

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from algaflow.runtime.records import MAX_LOG_CONTEXT, capped_context
+from algaflow.runtime.embedded.records import MAX_LOG_CONTEXT, capped_context
 from algaflow.services.runs import get_run, start_run
 from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store import migrate

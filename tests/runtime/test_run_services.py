@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 
 from algaflow.kernel import clock
 from algaflow.kernel.errors import AlgaflowError
-from algaflow.runtime.worker import run_worker
 from algaflow.services.due_work import run_due_work
 from algaflow.services.events import emit_event
 from algaflow.services.runs import cancel_run, get_run, list_runs, start_run
 from algaflow.services.tasks import complete_task, list_tasks
 from algaflow.services.unit_of_work import UnitOfWork
+from algaflow.services.worker import run_worker
 from algaflow.store import run_tables as rt
 
 from .conftest import call, expr, publish

@@ -20,8 +20,8 @@ from algaflow.api.app import create_app
 from algaflow.config import Settings, load_settings
 from algaflow.kernel.jsvalues import js_string
 from algaflow.registry import ActionRuntimeError
-from algaflow.runtime.driver import DriverOptions
-from algaflow.runtime.secrets import (
+from algaflow.runtime.embedded.driver import DriverOptions
+from algaflow.runtime.embedded.secrets import (
     REDACTED,
     ChainSecretResolver,
     EnvSecretResolver,

@@ -16,7 +16,7 @@ from algaflow.config import Settings, load_settings
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.kernel.jsvalues import MAX_JSON_DEPTH, json_depth
 from algaflow.registry import Registry, build_registry
-from algaflow.runtime.worker import start_background_worker
+from algaflow.services.worker import start_background_worker
 from algaflow.store.engine import make_engine
 
 from .bodies import BODY_ERROR, PRINCIPAL, too_deep

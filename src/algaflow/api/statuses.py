@@ -68,6 +68,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "EXPRESSION_TIMEOUT": 400,
     "EXPRESSION_LIMIT_EXCEEDED": 400,
     "EXPRESSION_EVALUATION_FAILED": 400,
+    "EXPRESSION_TIME_UNSET": 500,  # a caller evaluated $nowIso() without giving the time
     "INVALID_ASSIGN_PATH": 400,
     # --- runs, events, tasks
     "PAYLOAD_VALIDATION_FAILED": 400,

@@ -154,7 +154,7 @@ def worker(
     plugin: list[str] | None = PluginOption,
 ) -> None:
     """Resume due timers and retries and runs left by a stopped process, until interrupted."""
-    from algaflow.runtime.worker import DEFAULT_INTERVAL_S, run_worker
+    from algaflow.services.worker import DEFAULT_INTERVAL_S, run_worker
 
     settings = settings_for(database_url, plugin)
     try:

@@ -25,6 +25,7 @@ from algaflow.expressions.mapping import (
 )
 from algaflow.expressions.normalize import normalize_expression_source
 from algaflow.expressions.results import MAX_OUTPUT_CHARS
+from algaflow.expressions.timing import evaluation_time
 
 __all__ = [
     "ALLOWED_FUNCTIONS",
@@ -38,6 +39,7 @@ __all__ = [
     "build_interpreter_context",
     "build_node_context",
     "compile_expression",
+    "evaluation_time",
     "is_expr",
     "is_secret_ref",
     "is_valid_node_assign_path",

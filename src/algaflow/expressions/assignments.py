@@ -9,13 +9,15 @@ is replaced); there is no index syntax, so ``a[0]`` is a plain key.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from algaflow.expressions.contexts import build_node_context
 from algaflow.expressions.errors import INVALID_ASSIGN_PATH
 from algaflow.expressions.mapping import resolve_expressions
-from algaflow.kernel import clock
+from algaflow.expressions.timing import current_time, evaluation_time
 from algaflow.kernel.errors import AlgaflowError
+from algaflow.kernel.instants import iso_millis
 
 SCOPES = ("payload", "vars", "meta", "error")
 FORBIDDEN_SEGMENTS = frozenset({"__proto__", "prototype", "constructor"})
@@ -60,7 +62,7 @@ def clone_json(value: Any) -> Any:
 def _write(envelope: dict[str, Any], scope: str, segments: list[str], value: Any) -> None:
     target = envelope.get(scope)
     if not isinstance(target, dict):
-        target = {"message": "", "at": clock.iso_millis(clock.utcnow())} if scope == "error" else {}
+        target = {"message": "", "at": iso_millis(current_time())} if scope == "error" else {}
         envelope[scope] = target
     for segment in segments[:-1]:
         child = target.get(segment)
@@ -75,13 +77,17 @@ def apply_node_assignments(
     envelope: dict[str, Any],
     assignments: dict[str, Any],
     evaluate: Evaluator | None = None,
+    *,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """Apply ``assignments`` in order to a copy of ``envelope`` and return the copy.
 
     ``envelope`` is ``{"payload", "vars", "meta", "error"}``. Each value goes through ``evaluate``
     (default: resolve ``$expr`` anywhere in it) with context (B) built from the envelope as written
-    so far, so every entry sees the writes before it. Raises ``AlgaflowError`` with code
-    ``INVALID_ASSIGN_PATH`` (listing every bad path) before writing anything.
+    so far, so every entry sees the writes before it. ``now`` is the time ``$nowIso()`` and a
+    new ``error`` object's ``at`` take (None: the enclosing evaluation time). Raises
+    ``AlgaflowError`` with code ``INVALID_ASSIGN_PATH`` (listing every bad path) before writing
+    anything.
     """
     problems = [(path, p) for path in assignments if (p := _path_problem(path)) is not None]
     if problems:
@@ -92,13 +98,19 @@ def apply_node_assignments(
         )
     evaluate = evaluate or resolve_expressions
     result: dict[str, Any] = clone_json(envelope)
-    for path, raw in assignments.items():
-        context = build_node_context(
-            payload=result.get("payload"),
-            vars=result.get("vars"),
-            meta=result.get("meta"),
-            error=result.get("error"),
-        )
-        scope, segments = _split(path)  # type: ignore[misc]  # checked above
-        _write(result, scope, segments, clone_json(evaluate(raw, context)))
+    with evaluation_time(now):
+        for path, raw in assignments.items():
+            _assign(result, path, raw, evaluate)
     return result
+
+
+def _assign(result: dict[str, Any], path: str, raw: Any, evaluate: Evaluator) -> None:
+    """One entry: evaluate with context (B) of the envelope as written so far, then write."""
+    context = build_node_context(
+        payload=result.get("payload"),
+        vars=result.get("vars"),
+        meta=result.get("meta"),
+        error=result.get("error"),
+    )
+    scope, segments = _split(path)  # type: ignore[misc]  # checked by the caller
+    _write(result, scope, segments, clone_json(evaluate(raw, context)))

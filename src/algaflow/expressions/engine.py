@@ -15,6 +15,7 @@ the step count does not see (one step can build a whole array). Evaluation runs 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, NoReturn
 
@@ -43,6 +44,7 @@ from algaflow.expressions.inputs import prune_to_reads
 from algaflow.expressions.normalize import normalize_expression_source
 from algaflow.expressions.results import MAX_OUTPUT_CHARS, check_result
 from algaflow.expressions.scanner import find_violation, tokenize
+from algaflow.expressions.timing import evaluation_time
 
 DEFAULT_TIMEOUT_MS = 250
 CACHE_SIZE = 2048
@@ -123,10 +125,18 @@ class CompiledExpression:
     def __repr__(self) -> str:
         return f"CompiledExpression({self.source!r})"
 
-    def evaluate(self, context: dict[str, Any], *, timeout_ms: int | None = None) -> Any:
+    def evaluate(
+        self,
+        context: dict[str, Any],
+        *,
+        now: datetime | None = None,
+        timeout_ms: int | None = None,
+    ) -> Any:
         """Evaluate with ``context`` as the input document; return a JSON value or raise.
 
-        Post-checks in Alga's order: time limit, undefined result, JSON size.
+        ``now`` is what ``$nowIso()`` answers (None: the time set by an enclosing
+        :func:`~algaflow.expressions.timing.evaluation_time`). Post-checks in Alga's order: time
+        limit, undefined result, JSON size.
         """
         if timeout_ms is None:
             limit_ms, options = DEFAULT_TIMEOUT_MS, _DEFAULT_OPTIONS
@@ -138,13 +148,14 @@ class CompiledExpression:
             # Only what the expression reads is converted, once, so a big context stays cheap.
             used = None if self._reads is None else prune_to_reads(context, self._reads)
             document = _NO_INPUT if self._reads is None else jlens.Document(used)
-            with host_budget(limit_ms):
-                result = self._engine.evaluate_document(document, **options)
-            # jlens returns None for both null and undefined; only JSON text tells them apart.
-            if result is None and self._null_is_undefined(used, limit_ms, options):
-                raise ExpressionError(
-                    EXPRESSION_UNDEFINED_RESULT, MSG_NOT_SERIALIZABLE, stage="evaluate"
-                )
+            with evaluation_time(now):
+                with host_budget(limit_ms):
+                    result = self._engine.evaluate_document(document, **options)
+                # jlens returns None for both null and undefined; only JSON text tells them apart.
+                if result is None and self._null_is_undefined(used, limit_ms, options):
+                    raise ExpressionError(
+                        EXPRESSION_UNDEFINED_RESULT, MSG_NOT_SERIALIZABLE, stage="evaluate"
+                    )
         except jlens.JlensError as exc:
             raise _evaluation_error(exc, limit_ms) from exc
         except (TypeError, ValueError) as exc:  # a context value the engine cannot read

@@ -15,7 +15,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from algaflow.kernel import clock, jsvalues
+from algaflow.expressions.timing import current_time
+from algaflow.kernel import jsvalues
+from algaflow.kernel.instants import iso_millis
 
 ALLOWED_FUNCTIONS: frozenset[str] = frozenset({"nowIso", "coalesce", "len", "toString", "append"})
 
@@ -24,8 +26,8 @@ JSON_NULL = math.nan
 
 
 def now_iso(*_: Any) -> str:
-    """``new Date().toISOString()`` from algaflow's one clock."""
-    return clock.iso_millis(clock.utcnow())
+    """``new Date().toISOString()`` of the evaluation's time (an argument, so replays agree)."""
+    return iso_millis(current_time())
 
 
 def coalesce(*values: Any) -> Any:

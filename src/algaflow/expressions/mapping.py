@@ -8,6 +8,7 @@ plain error) and a secret failure are ``ActionError``. Unlike Alga, compile fail
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Protocol
 
 from algaflow.expressions.engine import compile_expression
@@ -40,14 +41,17 @@ def pointer_token(key: str | int) -> str:
     return str(key).replace("~", "~0").replace("/", "~1")
 
 
-def evaluate_expr(expr: dict[str, Any], context: dict[str, Any], path: str) -> Any:
-    """Compile and evaluate one ``{"$expr": ...}``, turning failures into :class:`MappingError`."""
+def evaluate_expr(
+    expr: dict[str, Any], context: dict[str, Any], path: str, now: datetime | None = None
+) -> Any:
+    """Compile and evaluate one ``{"$expr": ...}`` at ``now``; failures become
+    :class:`MappingError`."""
     try:
         compiled = compile_expression(expr["$expr"])
     except ExpressionError as exc:
         raise MappingError("ActionError", exc.message, path=path, code=exc.code) from exc
     try:
-        return compiled.evaluate(context)
+        return compiled.evaluate(context, now=now)
     except ExpressionError as exc:
         raise MappingError("ExpressionError", exc.message, path=path, code=exc.code) from exc
 
@@ -55,19 +59,26 @@ def evaluate_expr(expr: dict[str, Any], context: dict[str, Any], path: str) -> A
 SecretHandler = Callable[[dict[str, Any], str], Any]
 
 
-def _walk(value: Any, context: dict[str, Any], path: str, on_secret: SecretHandler | None) -> Any:
+def _walk(
+    value: Any,
+    context: dict[str, Any],
+    path: str,
+    on_secret: SecretHandler | None,
+    now: datetime | None,
+) -> Any:
     if is_expr(value):
-        return evaluate_expr(value, context, path)
+        return evaluate_expr(value, context, path, now)
     if on_secret is not None and is_secret_ref(value):
         return on_secret(value, path)
     if isinstance(value, dict):
         return {
-            key: _walk(child, context, f"{path}/{pointer_token(key)}", on_secret)
+            key: _walk(child, context, f"{path}/{pointer_token(key)}", on_secret, now)
             for key, child in value.items()
         }
     if isinstance(value, list):
         return [
-            _walk(child, context, f"{path}/{index}", on_secret) for index, child in enumerate(value)
+            _walk(child, context, f"{path}/{index}", on_secret, now)
+            for index, child in enumerate(value)
         ]
     return value
 
@@ -80,8 +91,10 @@ def resolve_mapping_value(
     run_id: str | None = None,
     path: str = "",
     redaction_paths: list[str] | None = None,
+    now: datetime | None = None,
 ) -> Any:
-    """Resolve one mapping value; every resolved secret's pointer goes into ``redaction_paths``."""
+    """Resolve one mapping value at ``now``; every resolved secret's pointer goes into
+    ``redaction_paths``."""
 
     def resolve_secret(ref: dict[str, Any], at: str) -> str:
         name = ref["$secret"]
@@ -98,7 +111,7 @@ def resolve_mapping_value(
             redaction_paths.append(at)
         return resolved
 
-    return _walk(value, context, path, resolve_secret)
+    return _walk(value, context, path, resolve_secret, now)
 
 
 def resolve_input_mapping(
@@ -108,6 +121,7 @@ def resolve_input_mapping(
     secret_resolver: SecretResolver | None = None,
     run_id: str | None = None,
     redaction_paths: list[str] | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any] | None:
     """Resolve every entry at ``/<key>``; ``None`` for no mapping (the caller then uses ``{}``)."""
     if mapping is None:
@@ -120,11 +134,12 @@ def resolve_input_mapping(
             run_id=run_id,
             path=f"/{pointer_token(key)}",
             redaction_paths=redaction_paths,
+            now=now,
         )
         for key, value in mapping.items()
     }
 
 
-def resolve_expressions(value: Any, context: dict[str, Any]) -> Any:
+def resolve_expressions(value: Any, context: dict[str, Any], now: datetime | None = None) -> Any:
     """The node handlers' walker: :func:`resolve_mapping_value` with ``$secret`` left as is."""
-    return _walk(value, context, "", None)
+    return _walk(value, context, "", None, now)

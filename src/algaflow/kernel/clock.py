@@ -14,6 +14,10 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import NamedTuple
 
+from algaflow.kernel.instants import iso_millis
+
+__all__ = ["frozen", "iso_millis", "new_id", "utcnow"]
+
 
 class _Sources(NamedTuple):
     now: Callable[[], datetime]
@@ -40,22 +44,6 @@ def utcnow() -> datetime:
 def new_id() -> str:
     """A new UUIDv4 as its canonical lowercase string."""
     return _sources.get(_REAL).new_id()
-
-
-def iso_millis(moment: datetime) -> str:
-    """JavaScript ``Date.toISOString()`` form: ``2026-01-25T12:00:00.000Z``.
-
-    Always a four-digit year (``strftime("%Y")`` writes ``999``, which is no RFC 3339 date).
-    A moment whose UTC time falls outside years 0001-9999 raises :class:`ValueError`.
-    """
-    try:
-        m = moment.astimezone(UTC)
-    except OverflowError:
-        raise ValueError(f"{moment.isoformat()} is outside years 0001-9999 in UTC") from None
-    return (
-        f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}."
-        f"{m.microsecond // 1000:03d}Z"
-    )
 
 
 @contextmanager

@@ -1,8 +1,9 @@
-"""The interpreter and its driver: persisted runs, steps, waits, action invocations and events.
+"""Runs: the interpreter core, its backends, and what they share.
 
-``core`` decides (pure: definition + run state + one input -> next state and effects), ``driver``
-performs the effects and persists the state after every step, ``service`` is what the API, the CLI
-and the tests call.
+``core`` decides (pure: definition + run state + ``now`` + one input -> next state and effects,
+typed), ``embedded`` performs the effects in this process and persists the state after every step,
+and ``correlation`` and ``envelope`` are event rules every backend shares. The API, the CLI and the
+tests start and drive runs through ``algaflow.services``.
 """
 
 RUNTIME_SEMANTICS_VERSION = "2026-04-08.algaflow-embedded.v1"

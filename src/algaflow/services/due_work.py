@@ -18,9 +18,9 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from algaflow.kernel.clock import utcnow
 from algaflow.registry import Registry
-from algaflow.runtime import records
-from algaflow.runtime.driver import Driver, DriverOptions
-from algaflow.runtime.waits import timeout_error
+from algaflow.runtime.core.waits import timeout_error
+from algaflow.runtime.embedded import records
+from algaflow.runtime.embedded.driver import Driver, DriverOptions
 from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store import run_tables as rt
 from algaflow.store.engine import write_connection

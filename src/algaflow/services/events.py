@@ -18,11 +18,11 @@ from algaflow.expressions import MappingError, resolve_input_mapping
 from algaflow.kernel.clock import new_id, utcnow
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import Registry
-from algaflow.runtime import records
+from algaflow.runtime.core.waits import filters_pass
 from algaflow.runtime.correlation import correlation_keys
-from algaflow.runtime.driver import Driver, DriverOptions, Launch
+from algaflow.runtime.embedded import records
+from algaflow.runtime.embedded.driver import Driver, DriverOptions, Launch
 from algaflow.runtime.envelope import fill_envelope
-from algaflow.runtime.waits import filters_pass
 from algaflow.services.due_work import drive_runs
 from algaflow.services.run_inputs import check_payload_size, check_storable
 from algaflow.services.runs import check_launchable, schema_ref
@@ -326,7 +326,7 @@ def _start_for_event(
         context = {"event": {"name": name, "correlationKey": keys[0] if keys else None,
                              "payload": payload, "payloadSchemaRef": source_ref}}  # fmt: skip
         try:
-            mapped = expand_dotted(resolve_input_mapping(mapping, context) or {})
+            mapped = expand_dotted(resolve_input_mapping(mapping, context, now=utcnow()) or {})
         except MappingError as exc:
             raise AlgaflowError("TRIGGER_MAPPING_FAILED", str(exc)) from None
     elif source_ref != ref:

@@ -15,9 +15,9 @@ from sqlalchemy.engine import Connection
 from algaflow.kernel.clock import utcnow
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import Registry
-from algaflow.runtime import records
-from algaflow.runtime.driver import Driver, DriverOptions, Launch
-from algaflow.runtime.views import log_view, run_view, step_view, wait_view
+from algaflow.runtime.embedded import records
+from algaflow.runtime.embedded.driver import Driver, DriverOptions, Launch
+from algaflow.runtime.embedded.views import log_view, run_view, step_view, wait_view
 from algaflow.services.due_work import drive_runs
 from algaflow.services.run_inputs import check_payload_size, check_storable
 from algaflow.services.unit_of_work import UnitOfWork

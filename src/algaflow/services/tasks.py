@@ -10,8 +10,8 @@ from sqlalchemy.engine import Connection
 from algaflow.kernel.clock import utcnow
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import Registry
-from algaflow.runtime.driver import Driver, DriverOptions
-from algaflow.runtime.views import task_view
+from algaflow.runtime.embedded.driver import Driver, DriverOptions
+from algaflow.runtime.embedded.views import task_view
 from algaflow.services.due_work import drive_runs
 from algaflow.services.run_inputs import check_storable
 from algaflow.services.unit_of_work import UnitOfWork

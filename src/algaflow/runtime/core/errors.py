@@ -14,7 +14,7 @@ from itertools import islice
 from typing import Any
 
 from algaflow.kernel.errors import AlgaflowError
-from algaflow.store.types import unstorable_paths
+from algaflow.kernel.jsonb import unstorable_paths
 
 _CANCELED = re.compile(r"cancel(l)?ed", re.IGNORECASE)
 _SENSITIVE = re.compile(r"secret|token|password|api[_-]?key|authorization", re.IGNORECASE)
@@ -101,7 +101,7 @@ def redact(value: Any) -> Any:
 
 def stored_error(error: dict[str, Any]) -> dict[str, Any]:
     """What an invocation row keeps: redacted, without stacks, at most 32 KiB (§3.7 step 7)."""
-    stored = redact(error)
+    stored: dict[str, Any] = redact(error)
     size = len(json.dumps(stored, default=str))
     if size > MAX_ERROR_JSON and "details" in stored:
         stored["details"] = {"truncated": True, "size": size, "max": MAX_ERROR_JSON}

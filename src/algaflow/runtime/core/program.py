@@ -8,8 +8,8 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from algaflow.expressions import compile_expression
-from algaflow.store.types import jsonb_key_order
+from algaflow.expressions import CompiledExpression, compile_expression
+from algaflow.kernel.jsonb import jsonb_key_order
 
 _SEGMENT = re.compile(r"\[(\d+)\]|\.(then|else|body|try|catch)\.steps")
 
@@ -65,6 +65,6 @@ class Program:
 
 
 @lru_cache(maxsize=4096)
-def compiled(source: str) -> Any:
+def compiled(source: str) -> CompiledExpression:
     """A compiled expression, shared by every run (compilation is pure)."""
     return compile_expression(source)

@@ -1,7 +1,7 @@
 """Secrets: resolved only inside an action call, and scrubbed from everything that leaves it.
 
 The interpreter never sees a secret's value. An ``action.call`` step's ``{"$secret": NAME}``
-mapping entries stay references in the run's state; :func:`algaflow.runtime.invoke.invoke`
+mapping entries stay references in the run's state; :func:`algaflow.runtime.embedded.invoke.invoke`
 resolves them right before the handler runs and passes every value that crosses back (output,
 error, stored input, idempotency key) through a :class:`Redactor` holding the values it resolved.
 So a handler that echoes a secret into its output or an exception message stores and returns

@@ -32,9 +32,21 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from algaflow.config import load_settings
+from algaflow.expressions import evaluation_time
 from algaflow.kernel.clock import iso_millis, new_id, utcnow
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry.nodes import NodeContext
+from algaflow.runtime import RUNTIME_SEMANTICS_VERSION, core
+from algaflow.runtime.core.errors import (
+    StepFailure,
+    ensure_storable,
+    internal_error,
+    normalize_error,
+    storable_error,
+)
+from algaflow.runtime.core.program import Program, definition_hash
+from algaflow.runtime.core.scopes import initial_scopes
+from algaflow.runtime.core.waits import parse_instant
 from algaflow.store.run_tables import (
     TERMINAL_STATUSES,
     workflow_run_waits,
@@ -43,19 +55,9 @@ from algaflow.store.run_tables import (
 )
 from algaflow.store.workflows import get_version, get_workflow
 
-from . import RUNTIME_SEMANTICS_VERSION, core, records
-from .errors import (
-    StepFailure,
-    ensure_storable,
-    internal_error,
-    normalize_error,
-    storable_error,
-)
+from . import records
 from .invoke import DEFAULT_TIMEOUT_S, Invocation, call_with_timeout, invoke
-from .program import Program, definition_hash
-from .scopes import initial_scopes
 from .secrets import resolver_from_settings
-from .waits import parse_instant
 
 log = logging.getLogger("algaflow.runtime")
 
@@ -273,63 +275,69 @@ class Driver:
             return self._await_child(run, program, state, child)
         now = utcnow()
         plan = core.plan(program, state, now)
-        if plan.kind in ("done", "control"):
-            transition = plan.transition
-            assert transition is not None
-        elif plan.kind == "wait" and not _due(plan, now):
-            return self._open_wait(run, state, plan, now)
-        elif plan.kind == "wait":  # a time.wait already due: no sleep, like Alga
-            self._record_resolved_wait(run, plan, now)
-            resumed = {**plan.request["payload"], "resumedAt": iso_millis(now)}
-            transition = core.complete(program, state, plan.path, {"ok": resumed}, now)
-        elif plan.kind == "child":
-            state["child"] = {"path": plan.path, "runId": self._start_child(run, plan, now)}
-            self._open_step(run, state, plan, now)
-            self._save(run, state, plan.path, "RUNNING")
-            return "RUNNING"
-        else:
-            outcome = self._perform(run, plan, now)
-            transition = core.complete(program, state, plan.path, outcome, utcnow())
+        match plan:
+            case core.Finished(transition=transition) | core.Performed(transition=transition):
+                pass
+            case core.OpenWait(path=str(path), request=request) if not _due(request, now):
+                return self._open_wait(run, state, plan, now)
+            case core.OpenWait(path=str(path), request=request):
+                # a time.wait already due: no sleep, like Alga
+                self._record_resolved_wait(run, plan, now)
+                resumed = core.Succeeded({**request.payload, "resumedAt": iso_millis(now)})
+                transition = core.complete(program, state, path, resumed, now)
+            case core.StartChild(path=str(path)):
+                state["child"] = {"path": path, "runId": self._start_child(run, plan, now)}
+                self._open_step(run, state, plan, now)
+                self._save(run, state, path, "RUNNING")
+                return "RUNNING"
+            case core.CallAction(path=str(path)) | core.RunNode(path=str(path)):
+                outcome = self._perform(run, plan, now)
+                transition = core.complete(program, state, path, outcome, utcnow())
+            case _:
+                raise TypeError(f"the core planned something unknown: {plan!r}")
         return self._record(run, program, plan, transition, now)
 
-    def _perform(self, run: dict[str, Any], plan: core.Plan, now: datetime) -> dict[str, Any]:
-        """Run an action or a node handler; every failure becomes ``{"error": ...}``."""
+    def _perform(
+        self, run: dict[str, Any], plan: core.CallAction | core.RunNode, now: datetime
+    ) -> core.Outcome:
+        """Run an action or a node handler; every failure becomes :class:`core.Failed`."""
+        path = plan.path or ""
         try:
-            if plan.kind == "action":
-                return {"ok": self._call_action(run, plan.path, plan.request, now)}
-            return {"ok": self._run_node(run, plan, now)}
+            if isinstance(plan, core.CallAction):
+                return core.Succeeded(self._call_action(run, path, plan.request, now))
+            return core.Succeeded(self._run_node(run, plan, now))
         except Exception as exc:  # handlers must never crash the driver
-            error = normalize_error(exc, plan.path, iso_millis(utcnow()))
-            return {"error": storable_error(error)}
+            error = normalize_error(exc, path, iso_millis(utcnow()))
+            return core.Failed(storable_error(error))
 
     def _call_action(
-        self, run: dict[str, Any], path: str, request: dict[str, Any], now: datetime
+        self, run: dict[str, Any], path: str, request: core.ActionRequest, now: datetime
     ) -> Any:
         call = Invocation(
             tenant_id=run["tenant"],
             run_id=run["run_id"],
             step_path=path,
-            action_id=request["actionId"],
-            version=request["version"],
-            args=request["input"],
-            attempt=request.get("attempt", 1),
-            explicit_key=request.get("idempotencyKey"),
-            secrets=tuple((pointer, name) for pointer, name in request.get("secrets") or ()),
-            step_config=request.get("stepConfig"),
-            expression_context=request.get("expressionContext"),
+            action_id=request.action_id,
+            version=request.version,
+            args=request.input,
+            attempt=request.attempt,
+            explicit_key=request.idempotency_key,
+            secrets=request.secrets,
+            step_config=request.step_config,
+            expression_context=request.expression_context,
         )
         return invoke(
             self.conn, self.registry, call, now=now, timeout_s=self.options.action_timeout_s,
             commit=self._checkpoint, secret_resolver=self.options.secret_resolver,
         )  # fmt: skip
 
-    def _run_node(self, run: dict[str, Any], plan: core.Plan, now: datetime) -> dict[str, Any]:
+    def _run_node(self, run: dict[str, Any], plan: core.RunNode, now: datetime) -> dict[str, Any]:
         request = plan.request
-        node = self.registry.nodes.get(request["type"])
+        node = self.registry.nodes.get(request.type)
         if node is None or node.handler is None:
-            raise StepFailure("ActionError", f"Unknown node type {request['type']}")
-        config = node.parse_config(request["config"])
-        calls = _NodeActions(self, run, plan.path, now)
+            raise StepFailure("ActionError", f"Unknown node type {request.type}")
+        config = node.parse_config(request.config)
+        calls = _NodeActions(self, run, plan.path or "", now)
         context = NodeContext(
             run_id=run["run_id"],
             step_path=plan.path,
@@ -337,18 +345,20 @@ class Driver:
             now_iso=iso_millis(now),
             call_action=calls,
         )
+
+        def handle() -> Any:
+            with evaluation_time(now):  # the handler's expressions run at the step's time
+                return node.handler(request.envelope, config, context)
+
         try:
-            result = call_with_timeout(
-                lambda: node.handler(request["envelope"], config, context),
-                self.options.action_timeout_s,
-            )
+            result = call_with_timeout(handle, self.options.action_timeout_s)
         except TimeoutError as exc:
-            raise StepFailure("TimeoutError", f"Node {request['type']} {exc}") from None
+            raise StepFailure("TimeoutError", f"Node {request.type} {exc}") from None
         finally:
             calls.stop()
         if not isinstance(result, dict):
-            raise StepFailure("ActionError", f"Node {request['type']} did not return an envelope")
-        return ensure_storable(result, f"The envelope node {request['type']} returned")
+            raise StepFailure("ActionError", f"Node {request.type} did not return an envelope")
+        return ensure_storable(result, f"The envelope node {request.type} returned")
 
     # --- recording -------------------------------------------------------------------------------
 
@@ -356,7 +366,7 @@ class Driver:
         self,
         run: dict[str, Any],
         program: Program,
-        plan: core.Plan,
+        plan: core.StepRef,
         transition: core.Transition,
         started: datetime,
     ) -> str:
@@ -392,8 +402,8 @@ class Driver:
         if transition.retry is not None:
             return self._schedule_retry(run, program, plan, state, transition.retry, started)
         if transition.run_status:
-            self._finish(run, state, transition.run_status, transition.run_error)
-            return transition.run_status
+            self._finish(run, state, str(transition.run_status), transition.run_error)
+            return str(transition.run_status)
         self._save(run, state, core.current_path(program, state), "RUNNING")
         return "RUNNING"
 
@@ -403,18 +413,21 @@ class Driver:
         return attempts[path]
 
     def _open_step(
-        self, run: dict[str, Any], state: dict[str, Any], plan: core.Plan, now: datetime
+        self, run: dict[str, Any], state: dict[str, Any], plan: core.StepRef, now: datetime
     ) -> None:
         """A STARTED row for a step that outlives this call (wait, retry delay, child run)."""
-        if (state.get("openStep") or {}).get("path") == plan.path:
+        path = plan.path
+        if path is None:
+            raise ValueError("only a plan at a step opens a step row")
+        if (state.get("openStep") or {}).get("path") == path:
             return
-        attempt = self._next_attempt(state, plan.path)
+        attempt = self._next_attempt(state, path)
         row_id = records.insert_step(
-            self.conn, tenant_id=run["tenant"], run_id=run["run_id"], path=plan.path,
+            self.conn, tenant_id=run["tenant"], run_id=run["run_id"], path=path,
             step_id=str((plan.step or {}).get("id", "")), status="STARTED",
             attempt=attempt, started_at=now,
         )  # fmt: skip
-        state["openStep"] = {"path": plan.path, "id": row_id, "startedAt": now.isoformat()}
+        state["openStep"] = {"path": path, "id": row_id, "startedAt": now.isoformat()}
         records.insert_logs(
             self.conn, [self._step_line(run, plan, row_id, "STARTED", now, attempt=attempt)]
         )
@@ -422,7 +435,7 @@ class Driver:
     def _step_line(
         self,
         run: dict[str, Any],
-        plan: core.Plan,
+        plan: core.StepRef,
         row_id: str,
         status: str,
         at: datetime,
@@ -587,45 +600,55 @@ class Driver:
     # --- waits -----------------------------------------------------------------------------------
 
     def _open_wait(
-        self, run: dict[str, Any], state: dict[str, Any], plan: core.Plan, now: datetime
+        self, run: dict[str, Any], state: dict[str, Any], plan: core.OpenWait, now: datetime
     ) -> str:
         request = plan.request
         self._open_step(run, state, plan, now)
         wait_id = new_id()
-        key = request["key"]
-        if request["type"] == "human":
-            key = self._create_task(run, plan.path, wait_id, request["task"], now)
-            request["payload"]["taskId"] = key
-        due = parse_instant(request["dueAt"]) if request["dueAt"] else None
+        key = request.key
+        payload = dict(request.payload)
+        if request.task is not None:
+            key = self._create_task(run, plan.path, wait_id, request.task, now)
+            payload["taskId"] = key
+        due = parse_instant(request.due_at) if request.due_at else None
+        wait_type = str(request.type)
         records.insert_wait(
             self.conn, wait_id=wait_id, tenant=run["tenant"], run_id=run["run_id"],
-            step_path=plan.path, wait_type=request["type"], key=key,
-            event_name=request["eventName"], timeout_at=due, payload=request["payload"],
+            step_path=plan.path, wait_type=wait_type, key=key,
+            event_name=request.event_name, timeout_at=due, payload=payload,
             created_at=now,
         )  # fmt: skip
-        state["wait"] = {"path": plan.path, "waitId": wait_id, "type": request["type"]}
+        state["wait"] = {"path": plan.path, "waitId": wait_id, "type": wait_type}
         self._save(run, state, plan.path, "WAITING")
         return "WAITING"
 
-    def _record_resolved_wait(self, run: dict[str, Any], plan: core.Plan, now: datetime) -> None:
+    def _record_resolved_wait(
+        self, run: dict[str, Any], plan: core.OpenWait, now: datetime
+    ) -> None:
+        request = plan.request
         wait_id = records.insert_wait(
             self.conn, tenant=run["tenant"], run_id=run["run_id"], step_path=plan.path,
-            wait_type="time", key=None, event_name=None,
-            timeout_at=parse_instant(plan.request["dueAt"]), payload=plan.request["payload"],
+            wait_type=str(request.type), key=None, event_name=None,
+            timeout_at=parse_instant(request.due_at or ""), payload=request.payload,
             created_at=now,
         )  # fmt: skip
         records.close_wait(self.conn, wait_id, status="RESOLVED", at=now)
 
     def _create_task(
-        self, run: dict[str, Any], path: str, wait_id: str, task: dict[str, Any], now: datetime
+        self,
+        run: dict[str, Any],
+        path: str | None,
+        wait_id: str,
+        task: core.HumanTask,
+        now: datetime,
     ) -> str:
         task_id = new_id()
         self.conn.execute(
             workflow_tasks.insert().values(
                 task_id=task_id, tenant=run["tenant"], run_id=run["run_id"], step_path=path,
-                wait_id=wait_id, task_type=task["taskType"], title=task["title"],
-                description=task["description"], status="PENDING",
-                context_data=task["contextData"], created_at=now,
+                wait_id=wait_id, task_type=task.task_type, title=task.title,
+                description=task.description, status="PENDING",
+                context_data=task.context_data, created_at=now,
             )
         )  # fmt: skip
         return task_id
@@ -634,14 +657,14 @@ class Driver:
         self,
         run: dict[str, Any],
         program: Program,
-        plan: core.Plan,
+        plan: core.StepRef,
         state: dict[str, Any],
-        retry: dict[str, Any],
+        retry: core.Retry,
         started: datetime,
     ) -> str:
         """A retry is another attempt in the same step row; a delay is a durable ``retry`` wait."""
         self._open_step(run, state, plan, started)
-        delay = retry["delayMs"]
+        delay = retry.delay_ms
         opened = state["openStep"]
         line = self._step_line(
             run,
@@ -649,8 +672,8 @@ class Driver:
             opened["id"],
             "RETRYING",
             utcnow(),
-            attempt=retry["attempt"],
-            error=retry["error"],
+            attempt=retry.attempt,
+            error=retry.error,
             delay_ms=delay,
         )
         records.insert_logs(self.conn, [line])  # fmt: skip
@@ -662,7 +685,7 @@ class Driver:
         wait_id = records.insert_wait(
             self.conn, tenant=run["tenant"], run_id=run["run_id"], step_path=plan.path,
             wait_type="retry", key=None, event_name=None, timeout_at=due,
-            payload={"attempt": retry["attempt"], "delayMs": delay, "error": retry["error"]},
+            payload={"attempt": retry.attempt, "delayMs": delay, "error": retry.error},
             created_at=now,
         )  # fmt: skip
         state["wait"] = {"path": plan.path, "waitId": wait_id, "type": "retry"}
@@ -670,14 +693,21 @@ class Driver:
         return "WAITING"
 
     def resolve_wait(
-        self, tenant_id: str, run_id: str, wait_id: str, outcome: dict[str, Any]
+        self,
+        tenant_id: str,
+        run_id: str,
+        wait_id: str,
+        outcome: core.Outcome | dict[str, Any],
     ) -> list[str] | None:
         """Apply a wait's outcome to its run; nothing is driven here.
 
         None when the wait was already resolved (by another event, a timeout, a cancel).
         Otherwise the runs the caller should drive next: this run while it goes on, or the
-        parent it woke by ending (made RUNNING).
+        parent it woke by ending (made RUNNING). ``outcome`` may come in its JSON form
+        (``{"ok": ...}`` / ``{"error": ...}``).
         """
+        if isinstance(outcome, dict):
+            outcome = core.outcome_from_json(outcome)
         now = utcnow()
         if not records.close_wait(self.conn, wait_id, status="RESOLVED", at=now):
             self._checkpoint()
@@ -704,29 +734,29 @@ class Driver:
         return []
 
     def _apply_wait(
-        self, run: dict[str, Any], state: dict[str, Any], outcome: dict[str, Any], now: datetime
+        self, run: dict[str, Any], state: dict[str, Any], outcome: core.Outcome, now: datetime
     ) -> str:
         program = self._program(run)
         wait = state.pop("wait")
         if wait["type"] == "retry":  # the next plan() makes the next attempt
             self._save(run, state, wait["path"], "RUNNING")
             return "RUNNING"
-        if wait["type"] == "time" and "error" not in outcome:
+        if wait["type"] == core.WaitType.TIME and isinstance(outcome, core.Succeeded):
             payload = run_wait_payload(self.conn, wait["waitId"])
-            outcome = {"ok": {**payload, "resumedAt": iso_millis(now)}}
+            outcome = core.Succeeded({**payload, "resumedAt": iso_millis(now)})
         step = program.step(wait["path"]) or {}
-        plan = core.Plan("wait", wait["path"], step)
+        plan = core.StepRef(wait["path"], step)
         transition = core.complete(program, state, wait["path"], outcome, now)
         return self._record(run, program, plan, transition, now)
 
     # --- child runs ------------------------------------------------------------------------------
 
-    def _start_child(self, run: dict[str, Any], plan: core.Plan, now: datetime) -> str | None:
+    def _start_child(self, run: dict[str, Any], plan: core.StartChild, now: datetime) -> str | None:
         request = plan.request
         try:
-            workflow = get_workflow(self.conn, run["tenant"], request["workflowId"])
+            workflow = get_workflow(self.conn, run["tenant"], request.workflow_id)
             version = get_version(
-                self.conn, run["tenant"], workflow["workflow_id"], request["workflowVersion"]
+                self.conn, run["tenant"], workflow["workflow_id"], request.workflow_version
             )
         except AlgaflowError:
             return None
@@ -739,7 +769,7 @@ class Driver:
             parent_run_id=run["run_id"],
             root_run_id=run["root_run_id"] or run["run_id"],
         )
-        return self.create_run(run["tenant"], workflow, version, request["input"], launch)
+        return self.create_run(run["tenant"], workflow, version, request.input, launch)
 
     def _await_child(
         self, run: dict[str, Any], program: Program, state: dict[str, Any], child: dict[str, Any]
@@ -747,8 +777,9 @@ class Driver:
         """Drive the child inline; when it has ended, complete the parent's step with its result."""
         path = child["path"]
         step = program.step(path) or {}
+        outcome: core.Outcome
         if child["runId"] is None:
-            outcome = {"error": _child_missing(step, path)}
+            outcome = core.Failed(_child_missing(step, path))
         else:
             status = self.drive(run["tenant"], child["runId"], resume_parent=False)
             if status not in TERMINAL_STATUSES:
@@ -758,7 +789,7 @@ class Driver:
                 records.load_run(self.conn, run["tenant"], child["runId"]), step
             )
         state.pop("child")
-        plan = core.Plan("child", path, step)
+        plan = core.StepRef(path, step)
         transition = core.complete(program, state, path, outcome, utcnow())
         return self._record(run, program, plan, transition, utcnow())
 
@@ -784,7 +815,10 @@ class _NodeActions:
                     "The node step has ended (timed out); it cannot call actions any more",
                     code="NODE_STEP_ENDED",
                 )
-            request = {"actionId": action_id, "version": version, "input": args}
+            request = core.ActionRequest(
+                action_id=action_id, version=version, input=args, secrets=(),
+                idempotency_key=None, attempt=1, step_config=None, expression_context={},
+            )  # fmt: skip
             try:
                 return self._driver._call_action(self._run, self._path, request, self._now)
             finally:
@@ -795,9 +829,9 @@ class _NodeActions:
             self._stopped = True
 
 
-def _due(plan: core.Plan, now: datetime) -> bool:
-    due = plan.request.get("dueAt")
-    return plan.request["type"] == "time" and parse_instant(due) <= now
+def _due(request: core.WaitRequest, now: datetime) -> bool:
+    due = parse_instant(request.due_at) if request.due_at else None
+    return request.type is core.WaitType.TIME and due is not None and due <= now
 
 
 def run_wait_payload(conn: Connection, wait_id: str) -> dict[str, Any]:
@@ -820,15 +854,15 @@ def _child_missing(step: dict[str, Any], path: str) -> dict[str, Any]:
     }
 
 
-def child_outcome(child: dict[str, Any], step: dict[str, Any]) -> dict[str, Any]:
-    """``{"ok": final scopes}`` for a SUCCEEDED child; a ChildWorkflowError otherwise."""
+def child_outcome(child: dict[str, Any], step: dict[str, Any]) -> core.Outcome:
+    """The final scopes of a SUCCEEDED child; a ChildWorkflowError otherwise."""
     state = child["state_json"] or {}
     if child["status"] == "SUCCEEDED":
-        return {"ok": copy.deepcopy(state.get("scopes") or {})}
+        return core.Succeeded(copy.deepcopy(state.get("scopes") or {}))
     cause = child["error_json"] or {}
     category = "Cancellation" if child["status"] == "CANCELED" else "ChildWorkflowError"
-    return {
-        "error": {
+    return core.Failed(
+        {
             "category": category,
             "message": "Child workflow execution failed",
             "details": {
@@ -841,4 +875,4 @@ def child_outcome(child: dict[str, Any], step: dict[str, Any]) -> dict[str, Any]
             "nodePath": (child.get("trigger_metadata_json") or {}).get("parentStepPath"),
             "at": iso_millis(utcnow()),
         }
-    }
+    )

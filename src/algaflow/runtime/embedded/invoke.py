@@ -32,14 +32,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from algaflow.expressions import evaluation_time
 from algaflow.expressions.errors import SECRET_RESOLUTION_FAILED
 from algaflow.kernel.clock import iso_millis, new_id, utcnow
 from algaflow.registry.actions import ActionContext
-from algaflow.store.run_tables import workflow_action_invocations as inv_t
-from algaflow.store.run_tables import workflow_runs
-
-from . import records
-from .errors import (
+from algaflow.runtime.core.errors import (
     StepFailure,
     normalize_action_error,
     normalize_error,
@@ -47,6 +44,10 @@ from .errors import (
     stored_error,
     unstorable_failure,
 )
+from algaflow.store.run_tables import workflow_action_invocations as inv_t
+from algaflow.store.run_tables import workflow_runs
+
+from . import records
 from .idempotency import action_key, engine_key, tenant_scoped
 from .secrets import Redactor
 
@@ -67,6 +68,12 @@ class Invocation:
     secrets: tuple[tuple[str, str], ...] = ()
     step_config: Any = None
     expression_context: dict[str, Any] | None = None
+
+
+def _handle(action: Any, parsed: Any, context: ActionContext, now: datetime) -> Any:
+    """The handler on a copy of its input; expressions it evaluates run at the step's time."""
+    with evaluation_time(now):
+        return action.handler(copy.deepcopy(parsed), context)
 
 
 def call_with_timeout(fn: Callable[[], Any], timeout_s: float | None) -> Any:
@@ -197,7 +204,7 @@ def _invoke(
     error: dict[str, Any] | None = None
     label = f"{call.action_id}@{call.version}"
     try:
-        raw = call_with_timeout(lambda: action.handler(copy.deepcopy(parsed), context), timeout_s)
+        raw = call_with_timeout(lambda: _handle(action, parsed, context, now), timeout_s)
         output = redactor.value(action.parse_output(raw))
         failure = unstorable_failure(output, f"The output of action {label}")
         if failure is not None:

@@ -1,20 +1,22 @@
 """``event.wait``, ``time.wait``, ``human.task`` (§3.8): what to wait for, what a resolution writes.
 
-Pure like the core: the caller passes ``now`` and an ``evaluate(expr, ctx)`` function.
+Pure like the rest of the core: the caller passes ``now`` and an ``evaluate(expr, ctx)`` function
+(which evaluates at that ``now``)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
 from algaflow.expressions import is_expr
-from algaflow.kernel.clock import iso_millis
+from algaflow.kernel.instants import iso_millis
 from algaflow.kernel.jsvalues import js_string
 
 from .errors import StepFailure
 from .scopes import assign_to_scope_path, interpreter_context
+from .types import HumanTask, StepKind, WaitRequest, WaitType
 
 Evaluate = Callable[[Any, dict[str, Any]], Any]
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -22,20 +24,31 @@ HUMAN_TASK_EVENT = "HUMAN_TASK_COMPLETED"
 
 
 def request(
-    kind: str, step: dict[str, Any], ctx: dict[str, Any], now: datetime, evaluate: Evaluate
-) -> dict[str, Any]:
-    """The wait row to open: ``{type, key, eventName, dueAt, payload, task?}``."""
-    config = step.get("config") if isinstance(step.get("config"), dict) else {}
-    if kind == "event.wait":
+    kind: StepKind, step: dict[str, Any], ctx: dict[str, Any], now: datetime, evaluate: Evaluate
+) -> WaitRequest:
+    """The wait to open for a wait step."""
+    config = _config(step)
+    if kind is StepKind.EVENT_WAIT:
         return _event_request(config, ctx, now, evaluate)
-    if kind == "time.wait":
+    if kind is StepKind.TIME_WAIT:
         return _time_request(config, ctx, now, evaluate)
-    return _human_request(config, ctx, evaluate)
+    if kind is StepKind.HUMAN_TASK:
+        return _human_request(config, ctx, evaluate)
+    raise ValueError(f"{kind} is no wait step")
+
+
+def _config(step: dict[str, Any]) -> dict[str, Any]:
+    return _object(step.get("config"))
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
 
 
 def _event_request(
     config: dict[str, Any], ctx: dict[str, Any], now: datetime, evaluate: Evaluate
-) -> dict[str, Any]:
+) -> WaitRequest:
     name = config.get("eventName")
     if not isinstance(name, str) or not name:
         raise StepFailure("ValidationError", "event.wait requires eventName")
@@ -50,18 +63,18 @@ def _event_request(
             raise StepFailure("ValidationError", "event.wait timeoutMs must be a positive integer")
         due = iso_millis(later(now, timeout_ms, "event.wait timeoutMs"))
     filters = config.get("filters") if isinstance(config.get("filters"), list) else []
-    return {
-        "type": "event",
-        "eventName": name,
-        "key": key,
-        "dueAt": due,
-        "payload": {"eventName": name, "correlationKey": key, "filters": filters, "timeoutAt": due},
-    }
+    return WaitRequest(
+        type=WaitType.EVENT,
+        event_name=name,
+        key=key,
+        due_at=due,
+        payload={"eventName": name, "correlationKey": key, "filters": filters, "timeoutAt": due},
+    )
 
 
 def _time_request(
     config: dict[str, Any], ctx: dict[str, Any], now: datetime, evaluate: Evaluate
-) -> dict[str, Any]:
+) -> WaitRequest:
     mode = config.get("mode")
     duration = config.get("durationMs")
     if mode == "duration":
@@ -84,18 +97,16 @@ def _time_request(
     else:
         raise StepFailure("ValidationError", "time.wait mode must be 'duration' or 'until'")
     due_iso = iso_millis(due)
-    return {
-        "type": "time",
-        "eventName": None,
-        "key": None,
-        "dueAt": due_iso,
-        "payload": {"mode": mode, "durationMs": duration, "dueAt": due_iso},
-    }
+    return WaitRequest(
+        type=WaitType.TIME,
+        event_name=None,
+        key=None,
+        due_at=due_iso,
+        payload={"mode": mode, "durationMs": duration, "dueAt": due_iso},
+    )
 
 
-def _human_request(
-    config: dict[str, Any], ctx: dict[str, Any], evaluate: Evaluate
-) -> dict[str, Any]:
+def _human_request(config: dict[str, Any], ctx: dict[str, Any], evaluate: Evaluate) -> WaitRequest:
     task_type = config.get("taskType")
     if not isinstance(task_type, str) or not task_type:
         raise StepFailure("ValidationError", "human.task requires taskType")
@@ -103,25 +114,25 @@ def _human_request(
         raise StepFailure("ValidationError", "human.task requires title expression")
     title = evaluate(config["title"], ctx)
     description = evaluate(config["description"], ctx) if "description" in config else None
-    context = config.get("contextData") if isinstance(config.get("contextData"), dict) else {}
+    context = _object(config.get("contextData"))
     data = {key: evaluate(value, ctx) for key, value in context.items()}
-    task = {
-        "taskType": task_type,
-        "title": "" if title is None else js_string(title),
-        "description": None if description is None else js_string(description),
-        "contextData": data,
-    }
-    return {
-        "type": "human",
-        "eventName": HUMAN_TASK_EVENT,
-        "key": None,  # the task id, which the driver makes
-        "dueAt": None,
-        "payload": {"contextData": data, "taskType": task_type, "formSchema": None},
-        "task": task,
-    }
+    task = HumanTask(
+        task_type=task_type,
+        title="" if title is None else js_string(title),
+        description=None if description is None else js_string(description),
+        context_data=data,
+    )
+    return WaitRequest(
+        type=WaitType.HUMAN,
+        event_name=HUMAN_TASK_EVENT,
+        key=None,  # the task id, which the backend makes
+        due_at=None,
+        payload={"contextData": data, "taskType": task_type, "formSchema": None},
+        task=task,
+    )
 
 
-def _positive_int(value: Any) -> bool:
+def _positive_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_SAFE_INTEGER
 
 
@@ -149,28 +160,29 @@ def parse_instant(text: str) -> datetime | None:
 
 
 def apply_resolution(
-    kind: str,
+    kind: StepKind,
     step: dict[str, Any],
     scopes: dict[str, Any],
-    value: dict[str, Any],
+    value: Any,
     evaluate: Evaluate,
 ) -> None:
     """Write what a resolved wait brings into vars, then the step's ``assign`` map in order."""
     variables = scopes["workflow"]
-    if kind == "time.wait":
+    value = value if isinstance(value, dict) else {}
+    if kind is StepKind.TIME_WAIT:
         variables["timeWait"] = {
             "mode": value.get("mode"),
             "dueAt": value.get("dueAt"),
             "resumedAt": value.get("resumedAt"),
         }
-    elif kind == "event.wait":
+    elif kind is StepKind.EVENT_WAIT:
         variables["event"] = value.get("payload")
         variables["eventName"] = value.get("eventName")
     else:
         variables["event"] = value.get("response")
         variables["eventName"] = value.get("eventName")
-    config = step.get("config") if isinstance(step.get("config"), dict) else {}
-    assign = config.get("assign") if isinstance(config.get("assign"), dict) else {}
+    config = _config(step)
+    assign = _object(config.get("assign"))
     for path, expr in assign.items():
         assign_to_scope_path(scopes, path, evaluate(expr, interpreter_context(scopes)))
 
@@ -216,10 +228,10 @@ def strict_equal(a: Any, b: Any) -> bool:
     if a is _MISSING or b is _MISSING:
         return a is b
     if _is_number(a) and _is_number(b):
-        return a == b
+        return bool(a == b)
     if isinstance(a, dict | list) or isinstance(b, dict | list) or type(a) is not type(b):
         return False
-    return a == b
+    return bool(a == b)
 
 
 def _filter_passes(spec: dict[str, Any], payload: Any) -> bool:
@@ -240,12 +252,13 @@ def _filter_passes(spec: dict[str, Any], payload: Any) -> bool:
     if op in (">", ">=", "<", "<="):
         if not (_is_number(actual) and _is_number(expected)):
             return False
-        return {
+        comparisons = {
             ">": actual > expected,
             ">=": actual >= expected,
             "<": actual < expected,
             "<=": actual <= expected,
-        }[op]
+        }
+        return bool(comparisons[op])
     if op in ("contains", "starts_with", "ends_with"):
         if not (isinstance(actual, str) and isinstance(expected, str)):
             return False

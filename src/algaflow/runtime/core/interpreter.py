@@ -1,13 +1,16 @@
-"""The deterministic interpreter core (reference §3).
+"""The deterministic interpreter (reference §3): from definition, state, ``now`` and one input to
+the next state and what to perform.
 
 ``plan(program, state, now)`` looks at the current step and either performs it (control flow, which
-needs nothing from outside) or says what the driver must do for it: call an action, run a node
-handler, open a wait, start a child run. ``complete(program, state, path, outcome, now)`` applies
-what came back (an output, an error, a resolved wait) and advances. Neither reads the clock, makes
-ids or touches the database: ``now`` and everything external come in as arguments.
+needs nothing from outside: :class:`Performed`) or asks a backend to perform it
+(:class:`CallAction`, :class:`RunNode`, :class:`OpenWait`, :class:`StartChild`).
+``complete(program, state, path, outcome, now)`` applies what came back (:class:`Succeeded` or
+:class:`Failed`) and advances. Neither reads the clock, makes ids or touches a database: ``now``
+is the time every expression (``$nowIso()`` included) and every error stamp uses, so the same
+inputs always give the same transitions.
 
 Both functions update ``state`` in place and return it inside a :class:`Transition` (copy it first
-if you need the old one); the driver persists it after every step.
+if you need the old one); a backend persists it after every step.
 
 State: ``{"frames": [{"path", "next"}], "scopes": {...}, "retry": {"path", "attempt"} | None}``.
 """
@@ -15,9 +18,9 @@ State: ``{"frames": [{"path", "next"}], "scopes": {...}, "retry": {"path", "atte
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, assert_never
 
 from algaflow.expressions import (
     ExpressionError,
@@ -25,39 +28,40 @@ from algaflow.expressions import (
     is_expr,
     resolve_input_mapping,
 )
-from algaflow.kernel.clock import iso_millis
+from algaflow.kernel.instants import iso_millis
 from algaflow.kernel.jsvalues import js_string
 
 from . import waits
 from .errors import StepFailure, ensure_storable, normalize_error
 from .program import Program, compiled
 from .scopes import apply_envelope, assign_to_scope_path, envelope, interpreter_context
+from .types import (
+    ActionRequest,
+    CallAction,
+    ChildRequest,
+    Failed,
+    Finished,
+    NodeRequest,
+    OpenWait,
+    Outcome,
+    Performed,
+    Plan,
+    Retry,
+    RunNode,
+    RunStatus,
+    StartChild,
+    State,
+    StepKind,
+    StepStatus,
+    Succeeded,
+    Transition,
+)
+
+Evaluate = Callable[[Any, dict[str, Any]], Any]
 
 
-@dataclass
-class Transition:
-    """The outcome of one core call: the new state plus what to record."""
-
-    state: dict[str, Any]
-    step_status: str | None = None  # SUCCEEDED | FAILED | CANCELED; None while the step goes on
-    step_error: dict[str, Any] | None = None
-    run_status: str | None = None  # SUCCEEDED | FAILED | CANCELED when the run ends here
-    run_error: dict[str, Any] | None = None
-    retry: dict[str, Any] | None = None  # {"attempt", "delayMs"} when the step runs again
-
-
-@dataclass
-class Plan:
-    """What to do about the current step. ``kind``: done, control, action, node, wait or child."""
-
-    kind: str
-    path: str | None = None
-    step: dict[str, Any] | None = None
-    transition: Transition | None = None
-    request: dict[str, Any] = field(default_factory=dict)
-
-
-def new_state(scopes: dict[str, Any]) -> dict[str, Any]:
+def new_state(scopes: dict[str, Any]) -> State:
+    """A run at its first step."""
     return {"frames": [{"path": "root.steps", "next": 0}], "scopes": scopes, "retry": None}
 
 
@@ -76,32 +80,33 @@ def current_path(program: Program, state: dict[str, Any]) -> str | None:
 # --- planning ------------------------------------------------------------------------------------
 
 
-def plan(program: Program, state: dict[str, Any], now: datetime) -> Plan:
-    """Decide the current step. Control steps are executed here; the rest become requests."""
+def plan(program: Program, state: State, now: datetime) -> Plan:
+    """Decide the current step. Control steps are performed here; the rest become requests."""
     frames = state["frames"]
     if not frames:
-        return Plan("done", transition=Transition(state, run_status="SUCCEEDED"))
+        return Finished(None, None, Transition(state, run_status=RunStatus.SUCCEEDED))
     path = current_path(program, state)
     step = program.step(path) if path else None
-    if step is None:
+    if path is None or step is None:
         error = {
             "category": "InterpreterCorruption",
             "message": "Interpreter could not resolve the current step",
             "nodePath": "interpreter",
             "at": iso_millis(now),
         }
-        return Plan("done", transition=Transition(state, run_status="FAILED", run_error=error))
+        return Finished(None, None, Transition(state, run_status=RunStatus.FAILED, run_error=error))
     try:
-        return _plan_step(program, state, path, step, now)
+        kind = StepKind.of(step)
+        return _plan_step(program, state, path, step, kind, now)
     except (StepFailure, ExpressionError, MappingError) as exc:
         # An action's input is resolved inside its attempt in Alga, so retry and onError apply.
         error = normalize_error(_plain(exc), path, iso_millis(now))
         routed = (
             _failed(program, state, path, step, error)
-            if step.get("type") == "action.call"
+            if step.get("type") == StepKind.ACTION.value
             else fail(program, state, path, error)
         )
-        return Plan("control", path, step, transition=routed)
+        return Performed(path, step, routed)
 
 
 def _plain(exc: BaseException) -> BaseException:
@@ -113,57 +118,69 @@ def _plain(exc: BaseException) -> BaseException:
 
 def _plan_step(
     program: Program,
-    state: dict[str, Any],
+    state: State,
     path: str,
     step: dict[str, Any],
+    kind: StepKind,
     now: datetime,
 ) -> Plan:
-    kind = step.get("type")
+    """Perform a control step here, or say what a backend must do (every kind is handled: mypy
+    checks the match is exhaustive)."""
     scopes = state["scopes"]
-    if kind == "control.return":
-        return Plan("control", path, step, Transition(state, "SUCCEEDED", run_status="SUCCEEDED"))
-    if kind == "control.if":
-        value = evaluate(step.get("condition"), interpreter_context(scopes))
-        if not isinstance(value, bool):
-            raise StepFailure("ActionError", "control.if condition must evaluate to a boolean")
-        branch = "then" if value else "else"
-        _advance(program, state, f"{path}.{branch}.steps", step.get(branch))
-        return Plan("control", path, step, Transition(state, "SUCCEEDED"))
-    if kind == "control.forEach":
-        _start_loop(program, state, path, step)
-        return Plan("control", path, step, Transition(state, "SUCCEEDED"))
-    if kind == "control.tryCatch":
-        _advance(program, state, f"{path}.try.steps", step.get("try"))
-        return Plan("control", path, step, Transition(state, "SUCCEEDED"))
-    if kind == "control.callWorkflow":
-        return Plan("child", path, step, request=_child_request(step, scopes))
-    if kind == "action.call":
-        return Plan("action", path, step, request=_action_request(state, path, step))
-    if kind in ("event.wait", "time.wait", "human.task"):
-        ctx = interpreter_context(scopes)
-        return Plan("wait", path, step, request=waits.request(kind, step, ctx, now, evaluate))
-    if isinstance(kind, str) and kind.startswith("control."):
-        raise StepFailure("ValidationError", f"Unknown control block {kind}")
-    config = step.get("config")
-    return Plan(
-        "node",
-        path,
-        step,
-        request={"type": kind, "config": config, "envelope": envelope(scopes)},
-    )
+    at_now = evaluator(now)
+    match kind:
+        case StepKind.RETURN:
+            return Performed(path, step, _done(state, run_status=RunStatus.SUCCEEDED))
+        case StepKind.IF:
+            value = at_now(step.get("condition"), interpreter_context(scopes))
+            if not isinstance(value, bool):
+                raise StepFailure("ActionError", "control.if condition must evaluate to a boolean")
+            branch = "then" if value else "else"
+            _advance(program, state, f"{path}.{branch}.steps", step.get(branch))
+            return Performed(path, step, _done(state))
+        case StepKind.FOR_EACH:
+            _start_loop(program, state, path, step, at_now)
+            return Performed(path, step, _done(state))
+        case StepKind.TRY_CATCH:
+            _advance(program, state, f"{path}.try.steps", step.get("try"))
+            return Performed(path, step, _done(state))
+        case StepKind.CALL_WORKFLOW:
+            return StartChild(path, step, _child_request(step, scopes, at_now))
+        case StepKind.ACTION:
+            return CallAction(path, step, _action_request(state, path, step, now))
+        case StepKind.EVENT_WAIT | StepKind.TIME_WAIT | StepKind.HUMAN_TASK:
+            ctx = interpreter_context(scopes)
+            return OpenWait(path, step, waits.request(kind, step, ctx, now, at_now))
+        case StepKind.NODE:
+            node = NodeRequest(
+                type=step["type"], config=step.get("config"), envelope=envelope(scopes)
+            )
+            return RunNode(path, step, node)
+        case _:
+            assert_never(kind)
 
 
-def evaluate(expr: Any, ctx: dict[str, Any]) -> Any:
-    """Evaluate an Expr (or pass a literal through) in an interpreter context.
+def _done(state: State, run_status: RunStatus | None = None) -> Transition:
+    return Transition(state, StepStatus.SUCCEEDED, run_status=run_status)
+
+
+def evaluate(expr: Any, ctx: dict[str, Any], now: datetime) -> Any:
+    """Evaluate an Expr (or pass a literal through) in an interpreter context at ``now``.
 
     A result the databases cannot store fails the step (``UNSTORABLE_VALUE``), before anything
     keeps it.
     """
     if is_expr(expr):
-        return ensure_storable(compiled(expr["$expr"]).evaluate(ctx), "The expression result")
+        value = compiled(expr["$expr"]).evaluate(ctx, now=now)
+        return ensure_storable(value, "The expression result")
     if isinstance(expr, dict) and "$expr" in expr:
         raise StepFailure("ActionError", "Expression must be a string")
     return expr
+
+
+def evaluator(now: datetime) -> Evaluate:
+    """:func:`evaluate` with its ``now`` bound, for helpers that take ``evaluate(expr, ctx)``."""
+    return lambda expr, ctx: evaluate(expr, ctx, now)
 
 
 class _SecretRefs:
@@ -178,10 +195,11 @@ class _SecretRefs:
         return {"$secret": name}
 
 
-def _action_request(state: dict[str, Any], path: str, step: dict[str, Any]) -> dict[str, Any]:
-    """What the driver needs to call the action. Secrets are not resolved here, so their values
-    never enter the run's state: ``secrets`` lists ``[pointer, name]`` for the call to resolve."""
-    config = step.get("config") if isinstance(step.get("config"), dict) else {}
+def _action_request(state: State, path: str, step: dict[str, Any], now: datetime) -> ActionRequest:
+    """What a backend needs to call the action. Secrets are not resolved here, so their values
+    never enter the run's state."""
+    raw_config = step.get("config")
+    config: dict[str, Any] = raw_config if isinstance(raw_config, dict) else {}
     action_id, version = config.get("actionId"), config.get("version")
     if not isinstance(action_id, str) or isinstance(version, bool) or not isinstance(version, int):
         raise StepFailure("ActionError", "action.call config requires actionId and version")
@@ -197,6 +215,7 @@ def _action_request(state: dict[str, Any], path: str, step: dict[str, Any]) -> d
             secret_resolver=refs,
             run_id=scopes["system"].get("runId"),
             redaction_paths=pointers,
+            now=now,
         )
         or {},
         f"The input of action {action_id}@{version}",
@@ -204,34 +223,43 @@ def _action_request(state: dict[str, Any], path: str, step: dict[str, Any]) -> d
     key = None
     if is_expr(config.get("idempotencyKey")):
         try:
-            raw = compiled(config["idempotencyKey"]["$expr"]).evaluate(ctx)
+            raw = compiled(config["idempotencyKey"]["$expr"]).evaluate(ctx, now=now)
         except ExpressionError as exc:  # Alga: evaluation failures only are ExpressionErrors
             category = "ExpressionError" if exc.stage == "evaluate" else "ActionError"
             raise StepFailure(category, exc.message) from None
         key = None if raw is None else ensure_storable(js_string(raw), "The idempotency key")
+    return ActionRequest(
+        action_id=action_id,
+        version=version,
+        input=args,
+        secrets=tuple(zip(pointers, refs.names, strict=True)),
+        idempotency_key=key,
+        attempt=current_attempt(state, path),
+        step_config=raw_config,
+        expression_context=ctx,
+    )
+
+
+def current_attempt(state: State, path: str) -> int:
+    """The attempt the step at ``path`` is on (1 unless a retry of it is pending)."""
     retry = state.get("retry") or {}
-    return {
-        "actionId": action_id,
-        "version": version,
-        "input": args,
-        "secrets": [[pointer, name] for pointer, name in zip(pointers, refs.names, strict=True)],
-        "idempotencyKey": key,
-        "attempt": retry.get("attempt", 1) if retry.get("path") == path else 1,
-        "stepConfig": step.get("config"),
-        "expressionContext": ctx,
-    }
+    attempt = retry.get("attempt", 1) if retry.get("path") == path else 1
+    return attempt if isinstance(attempt, int) else 1
 
 
-def _child_request(step: dict[str, Any], scopes: dict[str, Any]) -> dict[str, Any]:
+def _child_request(
+    step: dict[str, Any], scopes: dict[str, Any], evaluate: Evaluate
+) -> ChildRequest:
     workflow_id, version = step.get("workflowId"), step.get("workflowVersion")
     if not isinstance(workflow_id, str) or not workflow_id:
         raise StepFailure("ValidationError", "control.callWorkflow requires workflowId")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise StepFailure("ValidationError", "control.callWorkflow requires workflowVersion")
     ctx = interpreter_context(scopes)
-    mapping = step.get("inputMapping") if isinstance(step.get("inputMapping"), dict) else {}
+    raw = step.get("inputMapping")
+    mapping: dict[str, Any] = raw if isinstance(raw, dict) else {}
     payload = {key: evaluate(value, ctx) for key, value in mapping.items()}
-    return {"workflowId": workflow_id, "workflowVersion": version, "input": payload}
+    return ChildRequest(workflow_id=workflow_id, workflow_version=version, input=payload)
 
 
 # --- completing a step ---------------------------------------------------------------------------
@@ -239,41 +267,49 @@ def _child_request(step: dict[str, Any], scopes: dict[str, Any]) -> dict[str, An
 
 def complete(
     program: Program,
-    state: dict[str, Any],
+    state: State,
     path: str,
-    outcome: dict[str, Any],
+    outcome: Outcome,
     now: datetime,
 ) -> Transition:
-    """Apply ``{"ok": value}`` or ``{"error": runtimeError}`` for the step at ``path``."""
+    """Apply what the backend got for the step at ``path`` and advance."""
     step = program.step(path) or {}
-    if "error" in outcome:
-        return _failed(program, state, path, step, outcome["error"])
+    if isinstance(outcome, Failed):
+        return _failed(program, state, path, step, outcome.error)
+    if not isinstance(outcome, Succeeded):
+        raise TypeError(f"an outcome is Succeeded or Failed, not {type(outcome).__name__}")
     try:
-        _apply_result(state, step, outcome["ok"])
+        _apply_result(state, step, outcome.value, now)
     except (StepFailure, ExpressionError, MappingError) as exc:
         error = normalize_error(_plain(exc), path, iso_millis(now))
         return fail(program, state, path, error)
     state["retry"] = None
     _advance(program, state)
-    return Transition(state, "SUCCEEDED")
+    return _done(state)
 
 
-def _apply_result(state: dict[str, Any], step: dict[str, Any], value: Any) -> None:
+def _apply_result(state: State, step: dict[str, Any], value: Any, now: datetime) -> None:
     scopes = state["scopes"]
-    kind = step.get("type")
-    if kind == "action.call":
+    kind = StepKind.of(step)
+    if kind is StepKind.ACTION:
         save_as = (step.get("config") or {}).get("saveAs")
         if isinstance(save_as, str) and save_as:
             assign_to_scope_path(scopes, save_as, value)
-    elif kind in ("event.wait", "time.wait", "human.task"):
-        waits.apply_resolution(kind, step, scopes, value, evaluate)
-    elif kind == "control.callWorkflow":
-        _apply_child_output(step, scopes, value)
-    else:
+    elif kind.is_wait:
+        waits.apply_resolution(kind, step, scopes, value, evaluator(now))
+    elif kind is StepKind.CALL_WORKFLOW:
+        _apply_child_output(step, scopes, value, evaluator(now))
+    elif kind is StepKind.NODE:
         apply_envelope(scopes, value if isinstance(value, dict) else {})
+    else:
+        raise StepFailure(
+            "InterpreterCorruption", f"{kind.value} steps are performed by the interpreter"
+        )
 
 
-def _apply_child_output(step: dict[str, Any], scopes: dict[str, Any], child: Any) -> None:
+def _apply_child_output(
+    step: dict[str, Any], scopes: dict[str, Any], child: Any, evaluate: Evaluate
+) -> None:
     mapping = step.get("outputMapping")
     if not isinstance(mapping, dict) or not mapping:
         return
@@ -294,40 +330,38 @@ def _apply_child_output(step: dict[str, Any], scopes: dict[str, Any], child: Any
 
 def _failed(
     program: Program,
-    state: dict[str, Any],
+    state: State,
     path: str,
     step: dict[str, Any],
     error: dict[str, Any],
 ) -> Transition:
     kind = step.get("type")
-    if kind in ("action.call", "control.callWorkflow") and error.get("category") != "Cancellation":
+    retriable = kind in (StepKind.ACTION.value, StepKind.CALL_WORKFLOW.value)
+    if retriable and error.get("category") != "Cancellation":
         retry = _next_retry(state, path, step.get("retry"), error)
         if retry is not None:
-            state["retry"] = {"path": path, "attempt": retry["attempt"]}
+            state["retry"] = {"path": path, "attempt": retry.attempt}
             return Transition(state, retry=retry)
     state["retry"] = None
-    if kind == "action.call" and _on_error(step) == "continue":
+    if kind == StepKind.ACTION.value and _on_error(step) == "continue":
         state["scopes"]["error"] = error
         _advance(program, state)
-        return Transition(state, "SUCCEEDED", step_error=error)
+        return Transition(state, StepStatus.SUCCEEDED, step_error=error)
     return fail(program, state, path, error)
 
 
-def _next_retry(
-    state: dict[str, Any], path: str, policy: Any, error: dict[str, Any]
-) -> dict[str, Any] | None:
+def _next_retry(state: State, path: str, policy: Any, error: dict[str, Any]) -> Retry | None:
     """Another attempt when the policy allows it (§3.6); no jitter, like Alga."""
     if not isinstance(policy, dict):
         return None
-    retry = state.get("retry") or {}
-    attempt = retry.get("attempt", 1) if retry.get("path") == path else 1
+    attempt = current_attempt(state, path)
     max_attempts = policy.get("maxAttempts")
     if not isinstance(max_attempts, int) or attempt >= max_attempts:
         return None
     retry_on = policy.get("retryOn")
     if retry_on and error.get("category") not in retry_on:
         return None
-    return {"attempt": attempt + 1, "delayMs": backoff_ms(policy, attempt), "error": error}
+    return Retry(attempt=attempt + 1, delay_ms=backoff_ms(policy, attempt), error=error)
 
 
 #: The longest retry delay; Alga's runs time out after 30 days, so a longer one never fires there.
@@ -352,20 +386,25 @@ def backoff_ms(policy: dict[str, Any], attempt: int) -> int:
 
 
 def _on_error(step: dict[str, Any]) -> str:
-    for holder in (step, step.get("config") if isinstance(step.get("config"), dict) else {}):
+    config = step.get("config")
+    for holder in (step, config if isinstance(config, dict) else {}):
         policy = holder.get("onError")
         if isinstance(policy, dict) and policy.get("policy") in ("fail", "continue"):
-            return policy["policy"]
+            return str(policy["policy"])
     return "fail"
 
 
-def fail(program: Program, state: dict[str, Any], path: str, error: dict[str, Any]) -> Transition:
+def fail(program: Program, state: State, path: str, error: dict[str, Any]) -> Transition:
     """Route a step failure (§3.5.2): nearest try, else forEach continue, else the run fails."""
     category = error.get("category")
     if category == "Cancellation":
-        return Transition(state, "CANCELED", error, run_status="CANCELED", run_error=error)
+        return Transition(
+            state, StepStatus.CANCELED, error, run_status=RunStatus.CANCELED, run_error=error
+        )
     if category == "InterpreterCorruption":
-        return Transition(state, "FAILED", error, run_status="FAILED", run_error=error)
+        return Transition(
+            state, StepStatus.FAILED, error, run_status=RunStatus.FAILED, run_error=error
+        )
     scopes = state["scopes"]
     try_at = path.rfind(".try.steps[")
     if try_at >= 0:
@@ -382,15 +421,15 @@ def fail(program: Program, state: dict[str, Any], path: str, error: dict[str, An
             state["frames"].append({"path": f"{try_path}.catch.steps", "next": 0})
         else:
             _settle(program, state)
-        return Transition(state, "FAILED", error)
+        return Transition(state, StepStatus.FAILED, error)
     loop_at = path.rfind(".body.steps[")
     if loop_at >= 0:
         loop_step = program.step(path[:loop_at]) or {}
         if loop_step.get("onItemError") == "continue":
             scopes["error"] = error
             _advance(program, state)
-            return Transition(state, "FAILED", error)
-    return Transition(state, "FAILED", error, run_status="FAILED", run_error=error)
+            return Transition(state, StepStatus.FAILED, error)
+    return Transition(state, StepStatus.FAILED, error, run_status=RunStatus.FAILED, run_error=error)
 
 
 # --- frames and loops ----------------------------------------------------------------------------
@@ -426,6 +465,13 @@ def _settle(program: Program, state: dict[str, Any]) -> None:
         frames.pop()
 
 
+def _loop_id(step: dict[str, Any]) -> str:
+    """The key of a loop's bookkeeping in ``vars.__forEach``: its step id (a string once the
+    definition is valid)."""
+    step_id = step.get("id")
+    return step_id if isinstance(step_id, str) else str(step_id)
+
+
 def _loops(scopes: dict[str, Any]) -> dict[str, Any]:
     loops = scopes["workflow"].get("__forEach")
     if not isinstance(loops, dict):
@@ -434,7 +480,9 @@ def _loops(scopes: dict[str, Any]) -> dict[str, Any]:
     return loops
 
 
-def _start_loop(program: Program, state: dict[str, Any], path: str, step: dict[str, Any]) -> None:
+def _start_loop(
+    program: Program, state: State, path: str, step: dict[str, Any], evaluate: Evaluate
+) -> None:
     scopes = state["scopes"]
     concurrency = step.get("concurrency")
     if isinstance(concurrency, int) and not isinstance(concurrency, bool) and concurrency > 1:
@@ -449,7 +497,7 @@ def _start_loop(program: Program, state: dict[str, Any], path: str, step: dict[s
     if not isinstance(item_var, str) or not item_var:
         raise StepFailure("ValidationError", "control.forEach requires itemVar")
     variables = scopes["workflow"]
-    _loops(scopes)[step.get("id")] = {
+    _loops(scopes)[_loop_id(step)] = {
         "items": items,
         "index": 0,
         "itemVar": item_var,
@@ -467,7 +515,7 @@ def _start_loop(program: Program, state: dict[str, Any], path: str, step: dict[s
 
 def _enter_item(state: dict[str, Any], step: dict[str, Any], index: int) -> None:
     scopes = state["scopes"]
-    loop = _loops(scopes)[step.get("id")]
+    loop = _loops(scopes)[_loop_id(step)]
     items = loop["items"]
     loop["index"] = index
     item = items[index]
@@ -489,7 +537,7 @@ def _enter_item(state: dict[str, Any], step: dict[str, Any], index: int) -> None
 
 
 def _next_item(state: dict[str, Any], step: dict[str, Any]) -> bool:
-    loop = _loops(state["scopes"]).get(step.get("id"))
+    loop = _loops(state["scopes"]).get(_loop_id(step))
     if not isinstance(loop, dict) or loop["index"] + 1 >= len(loop["items"]):
         return False
     _enter_item(state, step, loop["index"] + 1)
@@ -499,7 +547,7 @@ def _next_item(state: dict[str, Any], step: dict[str, Any]) -> bool:
 def _finish_loop(state: dict[str, Any], step: dict[str, Any]) -> None:
     """Restore (or delete) ``vars.<itemVar>``, drop the loop scope, keep ``vars.__forEach``."""
     scopes = state["scopes"]
-    loop = _loops(scopes).pop(step.get("id"), None)
+    loop = _loops(scopes).pop(_loop_id(step), None)
     if isinstance(loop, dict):
         if loop.get("hadPrevious"):
             scopes["workflow"][loop["itemVar"]] = loop.get("previous")

@@ -9,10 +9,9 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from algaflow.runtime.embedded.driver import DriverOptions
 from algaflow.services.due_work import run_due_work
 from algaflow.services.unit_of_work import UnitOfWork
-
-from .driver import DriverOptions
 
 log = logging.getLogger("algaflow.worker")
 DEFAULT_INTERVAL_S = 1.0

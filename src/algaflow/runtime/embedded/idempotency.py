@@ -9,8 +9,7 @@ from typing import Any
 
 from algaflow.kernel.jsvalues import js_string, number_to_string
 from algaflow.registry.actions import ActionContext, ActionDef
-
-from .errors import StepFailure
+from algaflow.runtime.core.errors import StepFailure
 
 
 def js_stringify(value: Any) -> str:
