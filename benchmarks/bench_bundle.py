@@ -35,9 +35,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from algaflow.bundle.canonical import dumps_canonical
-from algaflow.bundle.export import export_bundle_bytes, iter_export_bundle_bytes
-from algaflow.bundle.importer import import_bundle
 from algaflow.registry import default_registry
+from algaflow.services.bundles import export_bundle_bytes_on as export_bundle_bytes
+from algaflow.services.bundles import import_bundle_on as import_bundle
+from algaflow.services.bundles import iter_export_bundle_bytes_on as iter_export_bundle_bytes
 from algaflow.store import migrate
 from algaflow.store.engine import ensure_database, make_engine
 from algaflow.store.tables import tenants, workflow_definition_versions, workflow_definitions

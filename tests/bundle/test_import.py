@@ -20,8 +20,8 @@ from bundle_factory import (
 
 from algaflow.api.statuses import status_for
 from algaflow.bundle.errors import BundleError
-from algaflow.bundle.importer import import_bundle
 from algaflow.kernel.clock import frozen
+from algaflow.services.bundles import import_bundle_on
 from algaflow.store import workflows as store
 from algaflow.store.tables import workflow_definition_versions as versions_t
 from algaflow.store.tables import workflow_definitions as defs_t
@@ -36,7 +36,7 @@ def registry():
 
 def _import(engine, tenant, data, registry, **options):
     with engine.begin() as conn:
-        return import_bundle(conn, tenant, data, registry=registry, **options)
+        return import_bundle_on(conn, tenant, data, registry=registry, **options)
 
 
 def _refused(engine, tenant, data, registry, code, **options) -> BundleError:
@@ -339,7 +339,7 @@ def test_dry_run_writes_nothing_and_reports_the_same_summary(engine, tenant, reg
         workflow("a.two", definition(workflow_id="0" * 8 + "-0000-0000-0000-000000000002")),
     )
     with engine.begin() as conn:
-        dry = import_bundle(conn, tenant, data, registry=registry, dry_run=True)
+        dry = import_bundle_on(conn, tenant, data, registry=registry, dry_run=True)
         assert store.find_workflow_by_key(conn, tenant, "a.one") is None  # inside the same txn
     assert row_counts(engine) == (0, 0)
     real = _import(engine, tenant, data, registry)
@@ -364,7 +364,7 @@ def test_another_tenants_keys_do_not_conflict(engine, tenant, other_tenant, regi
 def test_progress_is_reported_per_workflow(engine, tenant, registry):
     calls = []
     with engine.begin() as conn:
-        import_bundle(
+        import_bundle_on(
             conn,
             tenant,
             bundle(workflow("a.one"), workflow("a.two"), workflow("a.three")),
@@ -391,7 +391,7 @@ def test_a_constraint_hit_during_the_writes_rolls_back_everything(engine, tenant
 
     with engine.begin() as conn:
         with pytest.raises(BundleError) as caught:
-            import_bundle(
+            import_bundle_on(
                 conn,
                 tenant,
                 bundle(workflow("a.one"), workflow("a.two")),

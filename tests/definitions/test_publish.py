@@ -12,10 +12,11 @@ import sqlalchemy as sa
 
 from algaflow.api.statuses import status_for
 from algaflow.definitions import codes
-from algaflow.definitions.publish import publish_workflow, requested_version
+from algaflow.definitions.publish import requested_version
 from algaflow.definitions.schemawalk import schema_hash
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import ActionDef, Registry, default_registry
+from algaflow.services.definitions import publish_on
 from algaflow.store import workflows as store
 from algaflow.store.tables import workflow_definition_versions, workflow_definitions
 
@@ -80,7 +81,7 @@ def _snapshot(engine, workflow_id):
 def test_publish_draft_writes_version_and_bumps_draft(engine, tenant, registry):
     with engine.begin() as conn:
         wf = _create(conn, tenant)
-        result = publish_workflow(conn, tenant, wf["workflow_id"], registry=registry, actor=ACTOR)
+        result = publish_on(conn, tenant, wf["workflow_id"], registry=registry, actor=ACTOR)
     assert result == {"ok": True, "publishedVersion": 1, "errors": [], "warnings": []}
     row, (version,) = _snapshot(engine, wf["workflow_id"])
     wid = wf["workflow_id"]
@@ -116,7 +117,7 @@ def test_version_allocation_allows_gaps_but_never_goes_back(engine, tenant, regi
     with engine.begin() as conn:
         wid = _create(conn, tenant)["workflow_id"]
         for requested in (None, None, 5, None, 3, "9", 9.0):
-            result = publish_workflow(conn, tenant, wid, registry=registry, version=requested)
+            result = publish_on(conn, tenant, wid, registry=registry, version=requested)
             published.append(result["publishedVersion"])
         versions = [v["version"] for v in store.list_versions(conn, tenant, wid)]
         stored = store.get_version(conn, tenant, wid, 7)["definition_json"]["version"]
@@ -148,7 +149,7 @@ def test_errors_are_returned_and_nothing_is_written(engine, tenant, registry, ba
         wid = _create(conn, tenant)["workflow_id"]
     before = _snapshot(engine, wid)
     with engine.begin() as conn:
-        result = publish_workflow(conn, tenant, wid, registry=registry, definition=bad)
+        result = publish_on(conn, tenant, wid, registry=registry, definition=bad)
     assert result["ok"] is False and "publishedVersion" not in result
     assert [e["code"] for e in result["errors"]] == [code]
     assert _snapshot(engine, wid) == before
@@ -166,7 +167,7 @@ def test_explicit_definition_is_published_as_sent_with_id_and_version_forced(
     original = copy.deepcopy(sent)
     with engine.begin() as conn:
         wid = _create(conn, tenant)["workflow_id"]
-        result = publish_workflow(conn, tenant, wid, registry=registry, definition=sent)
+        result = publish_on(conn, tenant, wid, registry=registry, definition=sent)
         row = store.get_workflow(conn, tenant, wid)
         version = store.get_version(conn, tenant, wid, 1)
     assert sent == original  # the caller's object is not modified
@@ -187,7 +188,7 @@ def test_explicit_definition_is_published_as_sent_with_id_and_version_forced(
 def test_time_triggers_are_stripped_before_validation(engine, tenant, registry, trigger):
     with engine.begin() as conn:
         wid = _create(conn, tenant, _definition(trigger=trigger))["workflow_id"]
-        result = publish_workflow(conn, tenant, wid, registry=registry)
+        result = publish_on(conn, tenant, wid, registry=registry)
         row = store.get_workflow(conn, tenant, wid)
         version = store.get_version(conn, tenant, wid, 1)
     assert result["ok"] is True
@@ -203,7 +204,7 @@ def test_warnings_publish_with_status_warning(engine, tenant, registry):
     }
     with engine.begin() as conn:
         wid = _create(conn, tenant, _definition(wait))["workflow_id"]
-        result = publish_workflow(conn, tenant, wid, registry=registry)
+        result = publish_on(conn, tenant, wid, registry=registry)
         row = store.get_workflow(conn, tenant, wid)
         version = store.get_version(conn, tenant, wid, 1)
     assert result["ok"] is True
@@ -222,7 +223,7 @@ def test_inferred_mode_takes_the_schema_from_the_event_trigger(engine, tenant, r
         wid = _create(conn, tenant, _definition(trigger=trigger), payload_schema_mode="inferred")[
             "workflow_id"
         ]
-        result = publish_workflow(conn, tenant, wid, registry=registry)
+        result = publish_on(conn, tenant, wid, registry=registry)
         row = store.get_workflow(conn, tenant, wid)
         version = store.get_version(conn, tenant, wid, 1)
     assert result["ok"] is True
@@ -237,7 +238,7 @@ def test_inferred_mode_without_event_trigger_writes_nothing(engine, tenant, regi
         wid = _create(conn, tenant, payload_schema_mode="inferred")["workflow_id"]
     before = _snapshot(engine, wid)
     with engine.begin() as conn:
-        result = publish_workflow(conn, tenant, wid, registry=registry)
+        result = publish_on(conn, tenant, wid, registry=registry)
     assert result["ok"] is False
     assert [e["code"] for e in result["errors"]] == [
         codes.PAYLOAD_SCHEMA_INFERENCE_UNSUPPORTED_TRIGGER
@@ -250,7 +251,7 @@ def test_unregistered_payload_schema_is_an_error(engine, tenant, registry):
         wid = _create(conn, tenant, _definition(payloadSchemaRef="payload.Unknown.v1"))[
             "workflow_id"
         ]
-        result = publish_workflow(conn, tenant, wid, registry=registry)
+        result = publish_on(conn, tenant, wid, registry=registry)
     assert {e["code"] for e in result["errors"]} == {
         codes.PAYLOAD_SCHEMA_REF_UNKNOWN,
         codes.UNKNOWN_PAYLOAD_SCHEMA_REF,
@@ -261,10 +262,10 @@ def test_other_tenants_workflow_is_not_found(engine, tenant, other_tenant, regis
     with engine.begin() as conn:
         wid = _create(conn, tenant)["workflow_id"]
     with engine.begin() as conn, pytest.raises(AlgaflowError) as caught:
-        publish_workflow(conn, other_tenant, wid, registry=registry)
+        publish_on(conn, other_tenant, wid, registry=registry)
     assert caught.value.code == "WORKFLOW_NOT_FOUND" and status_for(caught.value.code) == 404
     with engine.begin() as conn, pytest.raises(AlgaflowError) as missing:
-        publish_workflow(conn, tenant, str(uuid.uuid4()), registry=registry)
+        publish_on(conn, tenant, str(uuid.uuid4()), registry=registry)
     assert missing.value.code == "WORKFLOW_NOT_FOUND"
 
 
@@ -275,7 +276,7 @@ def test_every_corpus_definition_publishes_cleanly(
     with engine.begin() as conn:
         for index, (label, definition) in enumerate(corpus_definitions):
             wid = _create(conn, tenant, definition, key=f"corpus.{index}")["workflow_id"]
-            result = publish_workflow(conn, tenant, wid, registry=corpus_registry)
+            result = publish_on(conn, tenant, wid, registry=corpus_registry)
             if not result["ok"]:
                 failures[label] = result["errors"]
                 continue

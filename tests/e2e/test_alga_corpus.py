@@ -16,13 +16,13 @@ from e2e_scenarios import same_but_exported_at
 from sqlalchemy.engine import Engine
 
 from algaflow.bundle import dumps_canonical_bytes, loads_json
-from algaflow.bundle.export import export_bundle_bytes
-from algaflow.bundle.importer import import_bundle
 from algaflow.definitions.paths import walk_steps
-from algaflow.definitions.publish import publish_workflow
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import Registry, default_registry, load_plugin
 from algaflow.runtime import service
+from algaflow.services.bundles import export_bundle_bytes_on as export_bundle_bytes
+from algaflow.services.bundles import import_bundle_on as import_bundle
+from algaflow.services.definitions import publish_on as publish_workflow
 from algaflow.store.engine import make_engine
 from algaflow.store.run_tables import workflow_run_waits
 from algaflow.store.tenants import create_tenant

@@ -22,11 +22,11 @@ from e2e_scenarios import (
 )
 from sqlalchemy.engine import Engine
 
-from algaflow.bundle.export import export_bundle_bytes
-from algaflow.bundle.importer import import_bundle
-from algaflow.definitions.publish import publish_workflow
 from algaflow.registry import Registry
 from algaflow.runtime import service
+from algaflow.services.bundles import export_bundle_bytes_on as export_bundle_bytes
+from algaflow.services.bundles import import_bundle_on as import_bundle
+from algaflow.services.definitions import publish_on as publish_workflow
 from algaflow.store.engine import make_engine
 from algaflow.store.tenants import create_tenant
 from algaflow.store.workflows import get_workflow_by_key

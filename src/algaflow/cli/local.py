@@ -12,13 +12,13 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from algaflow.bundle.export import export_bundle_bytes
-from algaflow.bundle.importer import run_import
 from algaflow.config import Settings
-from algaflow.definitions.publish import publish_workflow
 from algaflow.definitions.views import workflow_view
 from algaflow.registry import Registry
 from algaflow.runtime import service
+from algaflow.services import UnitOfWork
+from algaflow.services.bundles import export_bundle_bytes_on, import_bundle
+from algaflow.services.definitions import publish_on
 from algaflow.store import workflows as store
 from algaflow.store.engine import write_transaction
 from algaflow.store.tenants import DEFAULT_TENANT_NAME
@@ -96,7 +96,7 @@ class LocalBackend:
 
     def publish_workflow(self, workflow_id: str, *, version: int | None, definition: Any) -> Json:
         return self._write(
-            publish_workflow,
+            publish_on,
             workflow_id,
             registry=self._registry,
             version=version,
@@ -157,7 +157,7 @@ class LocalBackend:
         exported_at: str | None,
     ) -> bytes:
         return self._read(
-            export_bundle_bytes,
+            export_bundle_bytes_on,
             workflow_ids=workflow_ids,
             keys=keys,
             all=all,
@@ -167,8 +167,9 @@ class LocalBackend:
     def import_bundle(
         self, raw: bytes, bundle: Any, *, force: bool, dry_run: bool, progress: Progress | None
     ) -> Json:
-        return self._durable(
-            run_import,
+        return import_bundle(
+            UnitOfWork(self._engine),
+            self._tenant_id,
             bundle,
             registry=self._registry,
             force=force,
