@@ -123,7 +123,11 @@ class Sources:
 
     def candidates(self) -> set[str]:
         """Source ids an import may keep: canonical UUIDs that only one entry claims."""
-        return {s for s in self.ids if s not in self.ambiguous and canonical_uuid(s) == s}
+        return {
+            s
+            for s in self.ids
+            if isinstance(s, str) and s not in self.ambiguous and canonical_uuid(s) == s
+        }
 
 
 def choose_targets(
