@@ -189,9 +189,9 @@ def create_published(
         conn, tenant, key=key, definition=draft, pinned_payload_schema_ref=TEST_SCHEMA_REF
     )
     for _ in range(publish_times):
-        result = publish_on(conn, tenant, row["workflow_id"], registry=registry)
+        result = publish_on(conn, tenant, row.workflow_id, registry=registry)
         assert result["ok"], result["errors"]
-    return row["workflow_id"]
+    return row.workflow_id
 
 
 def row_counts(engine: Engine) -> tuple[int, int]:

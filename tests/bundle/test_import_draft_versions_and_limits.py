@@ -66,7 +66,7 @@ def test_a_draft_version_equal_to_the_highest_published_is_raised(engine, tenant
     with engine.connect() as conn:
         from algaflow.store.workflows import get_workflow_by_key
 
-        assert get_workflow_by_key(conn, tenant, "d.equal")["draft_version"] == 3
+        assert get_workflow_by_key(conn, tenant, "d.equal").draft_version == 3
 
 
 @settings(max_examples=40, deadline=None)

@@ -135,9 +135,9 @@ def test_two_tenants_importing_one_bundle_at_once_both_succeed(
     assert _ids(summary)["a.one"] != SOURCE_ID
     assert row_counts(engine) == (4, 4)
     with engine.connect() as conn:
-        assert store.get_workflow(conn, tenant, SOURCE_ID)["key"] == "a.one"
+        assert store.get_workflow(conn, tenant, SOURCE_ID).key == "a.one"
         theirs = store.get_workflow(conn, other_tenant, _ids(summary)["a.one"])
-    assert theirs["draft_definition"]["id"] == theirs["workflow_id"]
+    assert theirs.draft_definition["id"] == theirs.workflow_id
 
 
 def test_one_tenant_importing_one_bundle_twice_at_once_is_a_key_conflict(engine, tenant, registry):

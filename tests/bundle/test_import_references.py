@@ -61,8 +61,8 @@ def test_calls_to_a_bundle_workflow_are_rewritten_to_its_new_id(engine, tenant, 
     with engine.connect() as conn:
         parent = store.get_workflow(conn, tenant, ids["p.parent"])
         (version,) = store.list_versions(conn, tenant, ids["p.parent"])
-    assert _call_target(parent["draft_definition"]) == ids["p.child"]
-    assert _call_target(version["definition_json"]) == ids["p.child"]
+    assert _call_target(parent.draft_definition) == ids["p.child"]
+    assert _call_target(version.definition_json) == ids["p.child"]
     assert ids["p.child"] != CHILD_SOURCE
 
 

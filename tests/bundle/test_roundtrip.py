@@ -85,7 +85,7 @@ def test_a_moved_child_keeps_its_callers_working(engine, tenant, other_tenant, r
     assert new_ids["rt.child"] != child
     with engine.connect() as conn:
         (version,) = store.list_versions(conn, other_tenant, new_ids["rt.parent"])
-    assert version["definition_json"]["steps"][0]["workflowId"] == new_ids["rt.child"]
+    assert version.definition_json["steps"][0]["workflowId"] == new_ids["rt.child"]
 
 
 # --- property: import -> export over generated bundles -------------------------------------------
