@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -514,7 +514,7 @@ def create_workflow(
         "payload_schema_ref": payload_schema_ref,
         "trigger": trigger,
         "draft_definition": draft,
-        "draft_version": draft_version if _is_int(draft_version) and draft_version > 0 else 1,  # type: ignore[operator]
+        "draft_version": draft_version if _is_int(draft_version) and draft_version > 0 else 1,
         "status": "draft",
         "created_by": actor,
         "updated_by": actor,
@@ -526,7 +526,7 @@ def create_workflow(
     return get_workflow(conn, tenant_id, workflow_id)
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
