@@ -33,9 +33,10 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from algaflow.bundle.canonical import dumps_canonical
-from algaflow.bundle.export import export_bundle_bytes, iter_export_bundle_bytes
-from algaflow.bundle.importer import import_bundle
 from algaflow.registry import default_registry
+from algaflow.services.bundles import export_bundle_bytes_on as export_bundle_bytes
+from algaflow.services.bundles import import_bundle_on as import_bundle
+from algaflow.services.bundles import iter_export_bundle_bytes_on as iter_export_bundle_bytes
 from algaflow.store import migrate
 from algaflow.store.engine import make_engine
 from algaflow.store.tables import tenants, workflow_definition_versions, workflow_definitions

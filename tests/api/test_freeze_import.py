@@ -17,8 +17,9 @@ from bundle_builders import IMPORT, JSON_HEADERS, bundle, encode, workflow
 from health_probe import health_probe
 
 from algaflow.bundle.errors import BundleError
-from algaflow.bundle.importer import run_import
 from algaflow.bundle.limits import MAX_COUNTED_PROBLEMS, MAX_REPORTED_PROBLEMS
+from algaflow.services import UnitOfWork
+from algaflow.services.bundles import import_bundle
 from algaflow.store.api_keys import PERMISSIONS, create_api_key
 from algaflow.store.engine import write_transaction
 from algaflow.store.tenants import create_tenant
@@ -150,7 +151,7 @@ def test_a_bundle_that_fails_its_checks_never_waits_for_the_write_lock(engine, t
         holder.exec_driver_sql("SELECT 1")
         started = time.perf_counter()
         with pytest.raises(BundleError) as caught:
-            run_import(engine, tenant, bad, registry=registry, force=True)
+            import_bundle(UnitOfWork(engine), tenant, bad, registry=registry, force=True)
         seconds = time.perf_counter() - started
     assert caught.value.code == "INVALID_DRAFT_VERSION"
     assert seconds < RESPONSIVE  # SQLite's busy timeout is 10 s

@@ -14,8 +14,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from algaflow.bundle.dependencies import derive_dependencies
 from algaflow.bundle.format import BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION
-from algaflow.definitions.publish import publish_workflow
 from algaflow.registry import ActionDef, NodeTypeDef, Registry, default_registry
+from algaflow.services.definitions import publish_on
 from algaflow.store import workflows as store
 from algaflow.store.tables import workflow_definition_versions, workflow_definitions
 
@@ -189,9 +189,9 @@ def create_published(
         conn, tenant, key=key, definition=draft, pinned_payload_schema_ref=TEST_SCHEMA_REF
     )
     for _ in range(publish_times):
-        result = publish_workflow(conn, tenant, row["workflow_id"], registry=registry)
+        result = publish_on(conn, tenant, row.workflow_id, registry=registry)
         assert result["ok"], result["errors"]
-    return row["workflow_id"]
+    return row.workflow_id
 
 
 def row_counts(engine: Engine) -> tuple[int, int]:

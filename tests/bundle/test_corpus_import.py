@@ -10,9 +10,8 @@ from bundle_factory import normalise_exported_at, register_stand_ins, row_counts
 
 from algaflow.bundle.canonical import dumps_canonical, loads_json
 from algaflow.bundle.errors import BundleError
-from algaflow.bundle.export import export_bundle_bytes
-from algaflow.bundle.importer import import_bundle
 from algaflow.registry import default_registry
+from algaflow.services.bundles import export_bundle_bytes_on, import_bundle_on
 from algaflow.store.tenants import create_tenant
 
 SCHEMA_INVALID = "workflow-data-store-task-mirror.v1.json"
@@ -20,7 +19,7 @@ SCHEMA_INVALID = "workflow-data-store-task-mirror.v1.json"
 
 def _import(engine, tenant, data, registry, **options):
     with engine.begin() as conn:
-        return import_bundle(conn, tenant, data, registry=registry, **options)
+        return import_bundle_on(conn, tenant, data, registry=registry, **options)
 
 
 def _check_bundle(engine, path: Path) -> None:
@@ -42,7 +41,7 @@ def _check_bundle(engine, path: Path) -> None:
     keys = [w["key"] for w in original["workflows"]]
     assert [w["key"] for w in summary["workflows"]] == keys
     with engine.connect() as conn:
-        first = export_bundle_bytes(conn, tenant, keys=keys)
+        first = export_bundle_bytes_on(conn, tenant, keys=keys)
     text = first.decode("utf-8")
     assert text == dumps_canonical(loads_json(text))
     by_key = {w["key"]: w for w in original["workflows"]}
@@ -54,7 +53,7 @@ def _check_bundle(engine, path: Path) -> None:
 
     _import(engine, tenant, first, registry, force=True)
     with engine.connect() as conn:
-        second = export_bundle_bytes(conn, tenant, keys=keys)
+        second = export_bundle_bytes_on(conn, tenant, keys=keys)
     assert normalise_exported_at(second) == normalise_exported_at(first)
 
 

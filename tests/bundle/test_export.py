@@ -17,10 +17,14 @@ from bundle_factory import (
 from algaflow.api.statuses import status_for
 from algaflow.bundle.canonical import dumps_canonical, loads_json
 from algaflow.bundle.errors import BundleError
-from algaflow.bundle.export import export_bundle, export_bundle_bytes, iter_export_bundle_bytes
 from algaflow.bundle.format import validate_bundle
 from algaflow.kernel.clock import frozen
 from algaflow.kernel.errors import AlgaflowError
+from algaflow.services.bundles import (
+    export_bundle_bytes_on,
+    export_bundle_on,
+    iter_export_bundle_bytes_on,
+)
 from algaflow.store import workflows as store
 from algaflow.store.tables import workflow_definition_versions as versions_t
 from algaflow.store.tables import workflow_definitions as defs_t
@@ -43,7 +47,7 @@ def _make(engine, tenant, registry, key, *, publish_times=1, steps=None):
 def test_single_export_is_canonical_json(engine, tenant, registry):  # T010
     workflow_id = _make(engine, tenant, registry, "test.export-canonical")
     with engine.connect() as conn:
-        data = export_bundle_bytes(conn, tenant, workflow_ids=[workflow_id])
+        data = export_bundle_bytes_on(conn, tenant, workflow_ids=[workflow_id])
     text = data.decode("utf-8")
     assert text.endswith("}\n")
     assert text == dumps_canonical(loads_json(text))
@@ -53,7 +57,7 @@ def test_single_export_is_canonical_json(engine, tenant, registry):  # T010
 def test_export_excludes_audit_fields_and_ids(engine, tenant, registry):  # T011
     workflow_id = _make(engine, tenant, registry, "test.audit")
     with engine.connect() as conn:
-        bundle = export_bundle(conn, tenant, workflow_ids=[workflow_id])
+        bundle = export_bundle_on(conn, tenant, workflow_ids=[workflow_id])
     (entry,) = bundle["workflows"]
     assert set(entry) == {"key", "metadata", "dependencies", "draft", "publishedVersions"}
     assert set(entry["publishedVersions"][0]) == {"version", "definition", "payloadSchemaJson"}
@@ -68,7 +72,7 @@ def test_metadata_mapping(engine, tenant, registry):
             .where(defs_t.c.workflow_id == workflow_id)
             .values(is_system=True, concurrency_limit=3, retention_policy_override={"days": 7})
         )
-        bundle = export_bundle(conn, tenant, keys=["test.meta"])
+        bundle = export_bundle_on(conn, tenant, keys=["test.meta"])
     meta = bundle["workflows"][0]["metadata"]
     assert meta["isSystem"] is False  # always, like Alga
     assert meta["failureRateThreshold"] == "0.50"  # the NUMERIC string
@@ -81,7 +85,7 @@ def test_metadata_mapping(engine, tenant, registry):
 def test_versions_ascending_and_dependencies_from_draft_and_versions(engine, tenant, registry):
     _make(engine, tenant, registry, "test.deps", publish_times=3, steps=control_flow_steps())
     with engine.connect() as conn:
-        (entry,) = export_bundle(conn, tenant, all=True)["workflows"]
+        (entry,) = export_bundle_on(conn, tenant, all=True)["workflows"]
     assert [v["version"] for v in entry["publishedVersions"]] == [1, 2, 3]
     assert entry["draft"]["draftVersion"] == 4
     assert entry["dependencies"] == {
@@ -96,8 +100,8 @@ def test_workflows_are_ordered_like_locale_compare(engine, tenant, registry):
     for key in keys:
         _make(engine, tenant, registry, key)
     with engine.connect() as conn:
-        by_key = export_bundle(conn, tenant, keys=keys)
-        everything = export_bundle(conn, tenant, all=True)
+        by_key = export_bundle_on(conn, tenant, keys=keys)
+        everything = export_bundle_on(conn, tenant, all=True)
     expected = ["a_b", "a-b", "a.b", "a10", "a9", "ab"]
     assert [w["key"] for w in by_key["workflows"]] == expected
     assert [w["key"] for w in everything["workflows"]] == expected
@@ -108,7 +112,9 @@ def test_ids_and_keys_may_be_combined_without_duplicates(engine, tenant, registr
     _make(engine, tenant, registry, "a.two")
     _make(engine, tenant, registry, "a.three")
     with engine.connect() as conn:
-        bundle = export_bundle(conn, tenant, workflow_ids=[first, first], keys=["a.one", "a.two"])
+        bundle = export_bundle_on(
+            conn, tenant, workflow_ids=[first, first], keys=["a.one", "a.two"]
+        )
     assert [w["key"] for w in bundle["workflows"]] == ["a.one", "a.two"]
 
 
@@ -116,7 +122,7 @@ def test_every_missing_id_and_key_is_listed(engine, tenant, other_tenant, regist
     mine = _make(engine, tenant, registry, "a.one")
     theirs = _make(engine, other_tenant, registry, "b.one")
     with engine.connect() as conn, pytest.raises(BundleError) as caught:
-        export_bundle(
+        export_bundle_on(
             conn,
             tenant,
             workflow_ids=[mine, UNKNOWN_ID, "not-a-uuid", theirs],
@@ -132,10 +138,10 @@ def test_every_missing_id_and_key_is_listed(engine, tenant, other_tenant, regist
 def test_nothing_selected_is_refused(engine, tenant):
     with engine.connect() as conn:
         with pytest.raises(AlgaflowError) as caught:
-            export_bundle(conn, tenant)
+            export_bundle_on(conn, tenant)
         assert caught.value.code == "EXPORT_SELECTION_EMPTY"
         with pytest.raises(AlgaflowError) as caught:
-            export_bundle(conn, tenant, all=True)  # an empty bundle would be schema-invalid
+            export_bundle_on(conn, tenant, all=True)  # an empty bundle would be schema-invalid
         assert caught.value.code == "NOTHING_TO_EXPORT"
 
 
@@ -159,12 +165,13 @@ def test_one_key_query_then_two_queries_per_batch(engine, tenant, registry):
         _make(engine, tenant, registry, f"a.w{n}", publish_times=2)
     with engine.connect() as conn:
         whole, selects = _selects(
-            engine, lambda: export_bundle_bytes(conn, tenant, all=True, exported_at="latest-change")
+            engine,
+            lambda: export_bundle_bytes_on(conn, tenant, all=True, exported_at="latest-change"),
         )
         assert len(selects) == 1 + 2
         batched, selects = _selects(
             engine,
-            lambda: export_bundle_bytes(
+            lambda: export_bundle_bytes_on(
                 conn, tenant, all=True, exported_at="latest-change", batch_size=2
             ),
         )
@@ -177,12 +184,12 @@ def test_streamed_export_raises_before_the_first_piece(engine, tenant, registry)
     _make(engine, tenant, registry, "a.one")
     with engine.connect() as conn:
         with pytest.raises(BundleError):
-            iter_export_bundle_bytes(conn, tenant, keys=["a.one", "zzz"])
+            iter_export_bundle_bytes_on(conn, tenant, keys=["a.one", "zzz"])
         with pytest.raises(AlgaflowError) as caught:
-            iter_export_bundle_bytes(conn, tenant, all=True, exported_at="yesterday")
+            iter_export_bundle_bytes_on(conn, tenant, all=True, exported_at="yesterday")
         assert caught.value.code == "INVALID_EXPORTED_AT"
-        pieces = iter_export_bundle_bytes(conn, tenant, all=True, exported_at="latest-change")
-        assert b"".join(pieces) == export_bundle_bytes(
+        pieces = iter_export_bundle_bytes_on(conn, tenant, all=True, exported_at="latest-change")
+        assert b"".join(pieces) == export_bundle_bytes_on(
             conn, tenant, all=True, exported_at="latest-change"
         )
 
@@ -191,7 +198,7 @@ def test_workflow_deleted_during_a_stream_is_left_out(engine, tenant, registry):
     for key in ("a.one", "a.two"):
         _make(engine, tenant, registry, key)
     with engine.connect() as conn:
-        pieces = iter_export_bundle_bytes(conn, tenant, all=True, exported_at="latest-change")
+        pieces = iter_export_bundle_bytes_on(conn, tenant, all=True, exported_at="latest-change")
         conn.execute(defs_t.delete().where(defs_t.c.tenant == tenant))
         data = b"".join(pieces)
         conn.rollback()
@@ -205,20 +212,20 @@ def test_exported_at_is_the_clock_unless_pinned(engine, tenant, registry):
         workflow_id = _make(engine, tenant, registry, "a.one")
     later = moment + timedelta(days=3)
     with engine.connect() as conn, frozen(now=lambda: later):
-        assert export_bundle(conn, tenant, all=True)["exportedAt"] == "2026-01-28T12:00:00.123Z"
-        pinned = export_bundle(conn, tenant, all=True, exported_at="latest-change")
+        assert export_bundle_on(conn, tenant, all=True)["exportedAt"] == "2026-01-28T12:00:00.123Z"
+        pinned = export_bundle_on(conn, tenant, all=True, exported_at="latest-change")
         assert pinned["exportedAt"] == "2026-01-25T12:00:00.123Z"
-        explicit = export_bundle(conn, tenant, all=True, exported_at="2030-05-01T00:00:00+02:00")
+        explicit = export_bundle_on(conn, tenant, all=True, exported_at="2030-05-01T00:00:00+02:00")
         assert explicit["exportedAt"] == "2030-04-30T22:00:00.000Z"
         assert (
-            export_bundle(conn, tenant, workflow_ids=[workflow_id], exported_at=moment)[
+            export_bundle_on(conn, tenant, workflow_ids=[workflow_id], exported_at=moment)[
                 "exportedAt"
             ]
             == "2026-01-25T12:00:00.123Z"
         )
         for bad in ("yesterday", "2030-05-01T00:00:00", datetime(2030, 1, 1)):
             with pytest.raises(AlgaflowError) as caught:
-                export_bundle(conn, tenant, all=True, exported_at=bad)
+                export_bundle_on(conn, tenant, all=True, exported_at=bad)
             assert caught.value.code == "INVALID_EXPORTED_AT"
 
 
@@ -229,7 +236,7 @@ def test_exported_at_is_the_clock_unless_pinned(engine, tenant, registry):
 def test_exported_at_outside_years_1_to_9999_in_utc_is_refused(engine, tenant, registry, pinned):
     _make(engine, tenant, registry, "a.one")
     with engine.connect() as conn, pytest.raises(AlgaflowError) as caught:
-        export_bundle(conn, tenant, all=True, exported_at=pinned)
+        export_bundle_on(conn, tenant, all=True, exported_at=pinned)
     assert (caught.value.code, status_for(caught.value.code)) == ("INVALID_EXPORTED_AT", 400)
 
 
@@ -245,7 +252,7 @@ def test_exported_at_outside_years_1_to_9999_in_utc_is_refused(engine, tenant, r
 def test_exported_at_always_has_four_year_digits(engine, tenant, registry, pinned, written):
     _make(engine, tenant, registry, "a.one")
     with engine.connect() as conn:
-        exported = export_bundle(conn, tenant, all=True, exported_at=pinned)
+        exported = export_bundle_on(conn, tenant, all=True, exported_at=pinned)
     assert exported["exportedAt"] == written
     validate_bundle(exported)  # its own date-time check accepts what it wrote
 
@@ -256,8 +263,8 @@ def test_latest_change_follows_the_newest_row(engine, tenant, registry):
     with engine.begin() as conn, frozen(now=lambda: datetime(2026, 2, 2, tzinfo=UTC)):
         store.update_metadata(conn, tenant, workflow_id, {"isPaused": True})
     with engine.connect() as conn:
-        data = export_bundle_bytes(conn, tenant, all=True, exported_at="latest-change")
-        again = export_bundle_bytes(conn, tenant, all=True, exported_at="latest-change")
+        data = export_bundle_bytes_on(conn, tenant, all=True, exported_at="latest-change")
+        again = export_bundle_bytes_on(conn, tenant, all=True, exported_at="latest-change")
     assert b'"exportedAt": "2026-02-02T00:00:00.000Z"' in data
     assert data == again
     with engine.begin() as conn, frozen(now=lambda: datetime(2026, 3, 3, tzinfo=UTC)):
@@ -268,9 +275,9 @@ def test_latest_change_follows_the_newest_row(engine, tenant, registry):
             .values(updated_at=datetime(2026, 4, 4, tzinfo=UTC))
         )
     with engine.connect() as conn:
-        data = export_bundle_bytes(conn, tenant, keys=["a.one"], exported_at="latest-change")
-        both = export_bundle_bytes(conn, tenant, all=True, exported_at="latest-change")
-        other = export_bundle_bytes(conn, tenant, keys=["a.two"], exported_at="latest-change")
+        data = export_bundle_bytes_on(conn, tenant, keys=["a.one"], exported_at="latest-change")
+        both = export_bundle_bytes_on(conn, tenant, all=True, exported_at="latest-change")
+        other = export_bundle_bytes_on(conn, tenant, keys=["a.two"], exported_at="latest-change")
     assert b'"exportedAt": "2026-04-04T00:00:00.000Z"' in data
     assert b'"exportedAt": "2026-04-04T00:00:00.000Z"' in both
     assert b'"exportedAt": "2026-03-03T00:00:00.000Z"' in other
@@ -281,7 +288,7 @@ def test_progress_is_reported_per_workflow(engine, tenant, registry):
         _make(engine, tenant, registry, key)
     calls = []
     with engine.connect() as conn:
-        export_bundle(conn, tenant, all=True, progress=lambda *a: calls.append(a))
+        export_bundle_on(conn, tenant, all=True, progress=lambda *a: calls.append(a))
     assert calls == [(1, 2), (2, 2)]
 
 
@@ -289,6 +296,6 @@ def test_bytes_are_the_canonical_encoding_of_the_bundle(engine, tenant, registry
     for key in ("a.one", "a.two", "a.three"):
         _make(engine, tenant, registry, key, steps=control_flow_steps())
     with engine.connect() as conn:
-        bundle = export_bundle(conn, tenant, all=True, exported_at="latest-change")
-        data = export_bundle_bytes(conn, tenant, all=True, exported_at="latest-change")
+        bundle = export_bundle_on(conn, tenant, all=True, exported_at="latest-change")
+        data = export_bundle_bytes_on(conn, tenant, all=True, exported_at="latest-change")
     assert data == dumps_canonical(bundle).encode("utf-8")

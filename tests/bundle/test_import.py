@@ -20,8 +20,8 @@ from bundle_factory import (
 
 from algaflow.api.statuses import status_for
 from algaflow.bundle.errors import BundleError
-from algaflow.bundle.importer import import_bundle
 from algaflow.kernel.clock import frozen
+from algaflow.services.bundles import import_bundle_on
 from algaflow.store import workflows as store
 from algaflow.store.tables import workflow_definition_versions as versions_t
 from algaflow.store.tables import workflow_definitions as defs_t
@@ -36,7 +36,7 @@ def registry():
 
 def _import(engine, tenant, data, registry, **options):
     with engine.begin() as conn:
-        return import_bundle(conn, tenant, data, registry=registry, **options)
+        return import_bundle_on(conn, tenant, data, registry=registry, **options)
 
 
 def _refused(engine, tenant, data, registry, code, **options) -> BundleError:
@@ -214,20 +214,20 @@ def test_import_into_an_empty_database_creates_rows(engine, tenant, registry):  
     with engine.connect() as conn:
         row = store.get_workflow(conn, tenant, workflow_id)
         (version,) = store.list_versions(conn, tenant, workflow_id)
-    assert row["key"] == "a.one" and row["status"] == "published"
-    assert row["draft_definition"]["id"] == workflow_id
-    assert version["version"] == 1 and version["definition_json"]["id"] == workflow_id
-    assert row["is_system"] is False  # metadata.isSystem is ignored
-    assert row["payload_schema_ref"] == TEST_SCHEMA_REF
-    assert str(row["failure_rate_threshold"]) == "0.50"
-    assert row["validation_status"] is None and version["validation_status"] is None
+    assert row.key == "a.one" and row.status == "published"
+    assert row.draft_definition["id"] == workflow_id
+    assert version.version == 1 and version.definition_json["id"] == workflow_id
+    assert row.is_system is False  # metadata.isSystem is ignored
+    assert row.payload_schema_ref == TEST_SCHEMA_REF
+    assert str(row.failure_rate_threshold) == "0.50"
+    assert row.validation_status is None and version.validation_status is None
 
 
 def test_a_draft_only_workflow_is_imported_as_draft(engine, tenant, registry):
     summary = _import(engine, tenant, bundle(workflow("a.one", versions=[])), registry)
     assert summary["createdPublishedVersions"] == []
     with engine.connect() as conn:
-        assert store.find_workflow_by_key(conn, tenant, "a.one")["status"] == "draft"
+        assert store.find_workflow_by_key(conn, tenant, "a.one").status == "draft"
 
 
 def test_a_free_canonical_source_id_is_kept_and_others_are_replaced(
@@ -288,10 +288,10 @@ def test_force_overwrites_in_place(engine, tenant, registry):  # T022
     with engine.connect() as conn:
         row = store.get_workflow(conn, tenant, workflow_id)
         versions = store.list_versions(conn, tenant, workflow_id)
-    assert row["created_at"] == datetime(2026, 1, 1, tzinfo=UTC)
-    assert row["updated_at"] > row["created_at"]
-    assert (row["name"], row["is_paused"], row["validation_status"]) == ("Renamed", True, None)
-    assert row["draft_definition"]["name"] == "Renamed"
+    assert row.created_at == datetime(2026, 1, 1, tzinfo=UTC)
+    assert row.updated_at > row.created_at
+    assert (row.name, row.is_paused, row.validation_status) == ("Renamed", True, None)
+    assert row.draft_definition["name"] == "Renamed"
     assert [v["version"] for v in versions] == [1]
     assert row_counts(engine) == (1, 1)
 
@@ -300,7 +300,7 @@ def test_force_with_no_versions_leaves_a_draft(engine, tenant, registry):
     _import(engine, tenant, bundle(workflow("a.one")), registry)
     _import(engine, tenant, bundle(workflow("a.one", versions=[])), registry, force=True)
     with engine.connect() as conn:
-        assert store.find_workflow_by_key(conn, tenant, "a.one")["status"] == "draft"
+        assert store.find_workflow_by_key(conn, tenant, "a.one").status == "draft"
     assert row_counts(engine) == (1, 0)
 
 
@@ -339,7 +339,7 @@ def test_dry_run_writes_nothing_and_reports_the_same_summary(engine, tenant, reg
         workflow("a.two", definition(workflow_id="0" * 8 + "-0000-0000-0000-000000000002")),
     )
     with engine.begin() as conn:
-        dry = import_bundle(conn, tenant, data, registry=registry, dry_run=True)
+        dry = import_bundle_on(conn, tenant, data, registry=registry, dry_run=True)
         assert store.find_workflow_by_key(conn, tenant, "a.one") is None  # inside the same txn
     assert row_counts(engine) == (0, 0)
     real = _import(engine, tenant, data, registry)
@@ -364,7 +364,7 @@ def test_another_tenants_keys_do_not_conflict(engine, tenant, other_tenant, regi
 def test_progress_is_reported_per_workflow(engine, tenant, registry):
     calls = []
     with engine.begin() as conn:
-        import_bundle(
+        import_bundle_on(
             conn,
             tenant,
             bundle(workflow("a.one"), workflow("a.two"), workflow("a.three")),
@@ -391,7 +391,7 @@ def test_a_constraint_hit_during_the_writes_rolls_back_everything(engine, tenant
 
     with engine.begin() as conn:
         with pytest.raises(BundleError) as caught:
-            import_bundle(
+            import_bundle_on(
                 conn,
                 tenant,
                 bundle(workflow("a.one"), workflow("a.two")),

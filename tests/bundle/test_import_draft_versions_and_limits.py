@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from algaflow.api.statuses import status_for
 from algaflow.bundle.errors import BundleError
 from algaflow.bundle.format import _duplicate_pair, schema_errors
-from algaflow.bundle.importer import import_bundle
 from algaflow.bundle.limits import MAX_DETAILS_CHARS, bound_details
+from algaflow.services.bundles import import_bundle_on
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def registry():
 
 def _import(engine, tenant, data, registry, **options):
     with engine.begin() as conn:
-        return import_bundle(conn, tenant, data, registry=registry, **options)
+        return import_bundle_on(conn, tenant, data, registry=registry, **options)
 
 
 def _versions(*numbers: int) -> list[dict]:
@@ -66,7 +66,7 @@ def test_a_draft_version_equal_to_the_highest_published_is_raised(engine, tenant
     with engine.connect() as conn:
         from algaflow.store.workflows import get_workflow_by_key
 
-        assert get_workflow_by_key(conn, tenant, "d.equal")["draft_version"] == 3
+        assert get_workflow_by_key(conn, tenant, "d.equal").draft_version == 3
 
 
 @settings(max_examples=40, deadline=None)

@@ -11,8 +11,7 @@ from bundle_factory import bundle, definition, make_registry, row_counts, workfl
 
 from algaflow.api.statuses import status_for
 from algaflow.bundle.errors import BundleError
-from algaflow.bundle.export import export_bundle
-from algaflow.bundle.importer import import_bundle
+from algaflow.services.bundles import export_bundle_on, import_bundle_on
 from algaflow.store import workflows as store
 
 SOURCE_ID = "00000000-0000-4000-8000-000000000001"
@@ -25,7 +24,7 @@ def registry():
 
 def _import(engine, tenant, data, registry, **options):
     with engine.begin() as conn:
-        return import_bundle(conn, tenant, data, registry=registry, **options)
+        return import_bundle_on(conn, tenant, data, registry=registry, **options)
 
 
 def _ids(summary) -> dict[str, str]:
@@ -74,7 +73,7 @@ def test_a_dry_run_matches_the_real_import_in_a_fresh_database(engine, tenant, r
 def test_imported_thresholds_round_like_postgresql(engine, tenant, registry, given, stored):
     _import(engine, tenant, bundle(workflow("a.one", failureRateThreshold=given)), registry)
     with engine.connect() as conn:
-        exported = export_bundle(conn, tenant, all=True)
+        exported = export_bundle_on(conn, tenant, all=True)
     assert exported["workflows"][0]["metadata"]["failureRateThreshold"] == stored
 
 
@@ -95,7 +94,7 @@ def _race(engine, first_tenant, second_tenant, data, registry):
     outcome: dict[str, object] = {}
     holder = engine.connect()
     holder.begin()
-    import_bundle(holder, first_tenant, data, registry=registry)
+    import_bundle_on(holder, first_tenant, data, registry=registry)
     pid = holder.exec_driver_sql("SELECT pg_backend_pid()").scalar()
 
     def second() -> None:
@@ -136,9 +135,9 @@ def test_two_tenants_importing_one_bundle_at_once_both_succeed(
     assert _ids(summary)["a.one"] != SOURCE_ID
     assert row_counts(engine) == (4, 4)
     with engine.connect() as conn:
-        assert store.get_workflow(conn, tenant, SOURCE_ID)["key"] == "a.one"
+        assert store.get_workflow(conn, tenant, SOURCE_ID).key == "a.one"
         theirs = store.get_workflow(conn, other_tenant, _ids(summary)["a.one"])
-    assert theirs["draft_definition"]["id"] == theirs["workflow_id"]
+    assert theirs.draft_definition["id"] == theirs.workflow_id
 
 
 def test_one_tenant_importing_one_bundle_twice_at_once_is_a_key_conflict(engine, tenant, registry):

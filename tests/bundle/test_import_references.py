@@ -15,7 +15,7 @@ from bundle_factory import (
 )
 
 from algaflow.bundle.errors import BundleError
-from algaflow.bundle.importer import import_bundle
+from algaflow.services.bundles import import_bundle_on
 from algaflow.store import workflows as store
 
 CHILD_SOURCE = "child-source-id"  # not a UUID, so the child always gets a new id
@@ -47,7 +47,7 @@ def _child() -> dict:
 
 def _import(engine, tenant, data, registry, **options):
     with engine.begin() as conn:
-        return import_bundle(conn, tenant, data, registry=registry, **options)
+        return import_bundle_on(conn, tenant, data, registry=registry, **options)
 
 
 def _call_target(definition_json: dict) -> str:
@@ -61,8 +61,8 @@ def test_calls_to_a_bundle_workflow_are_rewritten_to_its_new_id(engine, tenant, 
     with engine.connect() as conn:
         parent = store.get_workflow(conn, tenant, ids["p.parent"])
         (version,) = store.list_versions(conn, tenant, ids["p.parent"])
-    assert _call_target(parent["draft_definition"]) == ids["p.child"]
-    assert _call_target(version["definition_json"]) == ids["p.child"]
+    assert _call_target(parent.draft_definition) == ids["p.child"]
+    assert _call_target(version.definition_json) == ids["p.child"]
     assert ids["p.child"] != CHILD_SOURCE
 
 

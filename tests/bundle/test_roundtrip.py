@@ -28,8 +28,7 @@ from hypothesis import strategies as st
 from algaflow.bundle.canonical import dumps_canonical_bytes, loads_json
 from algaflow.bundle.collation import locale_compare_key
 from algaflow.bundle.dependencies import derive_dependencies
-from algaflow.bundle.export import export_bundle_bytes
-from algaflow.bundle.importer import import_bundle
+from algaflow.services.bundles import export_bundle_bytes_on, import_bundle_on
 from algaflow.store import workflows as store
 from algaflow.store.tables import workflow_definitions as defs_t
 from algaflow.store.tenants import create_tenant
@@ -60,16 +59,16 @@ def test_export_import_export_is_byte_identical(engine, tenant, registry):  # T0
             child,
             {"failureRateThreshold": "0.25", "concurrencyLimit": 4, "isPaused": True},
         )
-        first = export_bundle_bytes(conn, tenant, all=True)
+        first = export_bundle_bytes_on(conn, tenant, all=True)
     _delete_all(engine)
     with engine.begin() as conn:
-        summary = import_bundle(conn, tenant, first, registry=registry)
-        second = export_bundle_bytes(conn, tenant, all=True)
+        summary = import_bundle_on(conn, tenant, first, registry=registry)
+        second = export_bundle_bytes_on(conn, tenant, all=True)
     assert summary["warnings"] == []
     assert normalise_exported_at(second) == normalise_exported_at(first)
     with engine.begin() as conn:
-        again = import_bundle(conn, tenant, second, registry=registry, force=True)
-        third = export_bundle_bytes(conn, tenant, all=True)
+        again = import_bundle_on(conn, tenant, second, registry=registry, force=True)
+        third = export_bundle_bytes_on(conn, tenant, all=True)
     assert [w["action"] for w in again["workflows"]] == ["overwritten", "overwritten"]
     assert normalise_exported_at(third) == normalise_exported_at(first)
 
@@ -80,13 +79,13 @@ def test_a_moved_child_keeps_its_callers_working(engine, tenant, other_tenant, r
         child = create_published(conn, tenant, registry, "rt.child", definition("Child"))
         steps = [call_step("call-child", child), echo_step("after")]
         create_published(conn, tenant, registry, "rt.parent", definition("Parent", steps))
-        data = export_bundle_bytes(conn, tenant, all=True)
-        summary = import_bundle(conn, other_tenant, data, registry=registry)
+        data = export_bundle_bytes_on(conn, tenant, all=True)
+        summary = import_bundle_on(conn, other_tenant, data, registry=registry)
     new_ids = {w["key"]: w["workflowId"] for w in summary["workflows"]}
     assert new_ids["rt.child"] != child
     with engine.connect() as conn:
         (version,) = store.list_versions(conn, other_tenant, new_ids["rt.parent"])
-    assert version["definition_json"]["steps"][0]["workflowId"] == new_ids["rt.child"]
+    assert version.definition_json["steps"][0]["workflowId"] == new_ids["rt.child"]
 
 
 # --- property: import -> export over generated bundles -------------------------------------------
@@ -209,12 +208,12 @@ def _expected_export(data: dict[str, Any], exported_at: str) -> bytes:
 def _check_round_trip(engine, registry, data: dict[str, Any]) -> None:
     with engine.begin() as conn:
         tenant = create_tenant(conn, f"t-{next(_source_ids)}")["id"]
-        import_bundle(conn, tenant, data, registry=registry)
-        first = export_bundle_bytes(conn, tenant, all=True)
+        import_bundle_on(conn, tenant, data, registry=registry)
+        first = export_bundle_bytes_on(conn, tenant, all=True)
         exported_at = loads_json(first)["exportedAt"]
         assert first == _expected_export(data, exported_at)
-        import_bundle(conn, tenant, first, registry=registry, force=True)
-        second = export_bundle_bytes(conn, tenant, all=True, exported_at=exported_at)
+        import_bundle_on(conn, tenant, first, registry=registry, force=True)
+        second = export_bundle_bytes_on(conn, tenant, all=True, exported_at=exported_at)
     assert second == first
 
 

@@ -26,7 +26,7 @@ from cli_helpers import ALGAFLOW, clean_env
 
 from algaflow.api.bodies import MAX_JSON_DEPTH
 from algaflow.bundle import dumps_canonical_bytes, loads_json
-from algaflow.bundle.export import export_bundle_bytes
+from algaflow.services.bundles import export_bundle_bytes_on as export_bundle_bytes
 from algaflow.store.tenants import get_tenant_by_name
 
 

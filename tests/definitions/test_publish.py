@@ -12,10 +12,11 @@ import sqlalchemy as sa
 
 from algaflow.api.statuses import status_for
 from algaflow.definitions import codes
-from algaflow.definitions.publish import publish_workflow, requested_version
+from algaflow.definitions.publish import requested_version
 from algaflow.definitions.schemawalk import schema_hash
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import ActionDef, Registry, default_registry
+from algaflow.services.definitions import publish_on
 from algaflow.store import workflows as store
 from algaflow.store.tables import workflow_definition_versions, workflow_definitions
 
@@ -80,10 +81,10 @@ def _snapshot(engine, workflow_id):
 def test_publish_draft_writes_version_and_bumps_draft(engine, tenant, registry):
     with engine.begin() as conn:
         wf = _create(conn, tenant)
-        result = publish_workflow(conn, tenant, wf["workflow_id"], registry=registry, actor=ACTOR)
+        result = publish_on(conn, tenant, wf.workflow_id, registry=registry, actor=ACTOR)
     assert result == {"ok": True, "publishedVersion": 1, "errors": [], "warnings": []}
-    row, (version,) = _snapshot(engine, wf["workflow_id"])
-    wid = wf["workflow_id"]
+    row, (version,) = _snapshot(engine, wf.workflow_id)
+    wid = wf.workflow_id
     assert version["version"] == 1 and version["tenant"] == tenant
     assert version["definition_json"] == {**_definition(), "id": wid}
     assert version["validation_status"] == "valid"
@@ -114,12 +115,12 @@ def test_publish_draft_writes_version_and_bumps_draft(engine, tenant, registry):
 def test_version_allocation_allows_gaps_but_never_goes_back(engine, tenant, registry):
     published = []
     with engine.begin() as conn:
-        wid = _create(conn, tenant)["workflow_id"]
+        wid = _create(conn, tenant).workflow_id
         for requested in (None, None, 5, None, 3, "9", 9.0):
-            result = publish_workflow(conn, tenant, wid, registry=registry, version=requested)
+            result = publish_on(conn, tenant, wid, registry=registry, version=requested)
             published.append(result["publishedVersion"])
         versions = [v["version"] for v in store.list_versions(conn, tenant, wid)]
-        stored = store.get_version(conn, tenant, wid, 7)["definition_json"]["version"]
+        stored = store.get_version(conn, tenant, wid, 7).definition_json["version"]
     assert published == [1, 2, 5, 6, 7, 9, 10]
     assert versions == published and stored == 7
 
@@ -145,10 +146,10 @@ def test_malformed_version_is_refused(bad):
 )
 def test_errors_are_returned_and_nothing_is_written(engine, tenant, registry, bad, code):
     with engine.begin() as conn:
-        wid = _create(conn, tenant)["workflow_id"]
+        wid = _create(conn, tenant).workflow_id
     before = _snapshot(engine, wid)
     with engine.begin() as conn:
-        result = publish_workflow(conn, tenant, wid, registry=registry, definition=bad)
+        result = publish_on(conn, tenant, wid, registry=registry, definition=bad)
     assert result["ok"] is False and "publishedVersion" not in result
     assert [e["code"] for e in result["errors"]] == [code]
     assert _snapshot(engine, wid) == before
@@ -165,16 +166,16 @@ def test_explicit_definition_is_published_as_sent_with_id_and_version_forced(
     )
     original = copy.deepcopy(sent)
     with engine.begin() as conn:
-        wid = _create(conn, tenant)["workflow_id"]
-        result = publish_workflow(conn, tenant, wid, registry=registry, definition=sent)
+        wid = _create(conn, tenant).workflow_id
+        result = publish_on(conn, tenant, wid, registry=registry, definition=sent)
         row = store.get_workflow(conn, tenant, wid)
         version = store.get_version(conn, tenant, wid, 1)
     assert sent == original  # the caller's object is not modified
     assert result["publishedVersion"] == 1
-    assert version["definition_json"] == {**sent, "id": wid, "version": 1}
-    assert row["name"] == "Renamed"
-    assert row["trigger"] == {"type": "event", "eventName": "TICKET_CREATED"}
-    assert row["validation_context_json"]["triggerSchemaRefStatus"] == "known"
+    assert version.definition_json == {**sent, "id": wid, "version": 1}
+    assert row.name == "Renamed"
+    assert row.trigger == {"type": "event", "eventName": "TICKET_CREATED"}
+    assert row.validation_context_json["triggerSchemaRefStatus"] == "known"
 
 
 @pytest.mark.parametrize(
@@ -186,13 +187,13 @@ def test_explicit_definition_is_published_as_sent_with_id_and_version_forced(
 )
 def test_time_triggers_are_stripped_before_validation(engine, tenant, registry, trigger):
     with engine.begin() as conn:
-        wid = _create(conn, tenant, _definition(trigger=trigger))["workflow_id"]
-        result = publish_workflow(conn, tenant, wid, registry=registry)
+        wid = _create(conn, tenant, _definition(trigger=trigger)).workflow_id
+        result = publish_on(conn, tenant, wid, registry=registry)
         row = store.get_workflow(conn, tenant, wid)
         version = store.get_version(conn, tenant, wid, 1)
     assert result["ok"] is True
-    assert "trigger" not in version["definition_json"]
-    assert "trigger" not in row["draft_definition"] and row["trigger"] is None
+    assert "trigger" not in version.definition_json
+    assert "trigger" not in row.draft_definition and row.trigger is None
 
 
 def test_warnings_publish_with_status_warning(engine, tenant, registry):
@@ -202,14 +203,14 @@ def test_warnings_publish_with_status_warning(engine, tenant, registry):
         "config": {"eventName": "TICKET_UPDATED", "correlationKey": {"$expr": "payload.ticketId"}},
     }
     with engine.begin() as conn:
-        wid = _create(conn, tenant, _definition(wait))["workflow_id"]
-        result = publish_workflow(conn, tenant, wid, registry=registry)
+        wid = _create(conn, tenant, _definition(wait)).workflow_id
+        result = publish_on(conn, tenant, wid, registry=registry)
         row = store.get_workflow(conn, tenant, wid)
         version = store.get_version(conn, tenant, wid, 1)
     assert result["ok"] is True
     assert [w["code"] for w in result["warnings"]] == [codes.EVENT_WAIT_CORRELATION_CONTRACT]
-    assert row["validation_status"] == version["validation_status"] == "warning"
-    assert row["validation_warnings"] == version["validation_warnings"] == result["warnings"]
+    assert row.validation_status == version.validation_status == "warning"
+    assert row.validation_warnings == version.validation_warnings == result["warnings"]
 
 
 def test_inferred_mode_takes_the_schema_from_the_event_trigger(engine, tenant, registry):
@@ -222,22 +223,22 @@ def test_inferred_mode_takes_the_schema_from_the_event_trigger(engine, tenant, r
         wid = _create(conn, tenant, _definition(trigger=trigger), payload_schema_mode="inferred")[
             "workflow_id"
         ]
-        result = publish_workflow(conn, tenant, wid, registry=registry)
+        result = publish_on(conn, tenant, wid, registry=registry)
         row = store.get_workflow(conn, tenant, wid)
         version = store.get_version(conn, tenant, wid, 1)
     assert result["ok"] is True
-    assert version["definition_json"]["payloadSchemaRef"] == "payload.Source.v1"
-    assert "payload.Source.v1" in version["payload_schema_json"]["definitions"]
-    assert row["payload_schema_ref"] == "payload.Source.v1"
-    assert row["payload_schema_provenance"] == "inferred"
+    assert version.definition_json["payloadSchemaRef"] == "payload.Source.v1"
+    assert "payload.Source.v1" in version.payload_schema_json["definitions"]
+    assert row.payload_schema_ref == "payload.Source.v1"
+    assert row.payload_schema_provenance == "inferred"
 
 
 def test_inferred_mode_without_event_trigger_writes_nothing(engine, tenant, registry):
     with engine.begin() as conn:
-        wid = _create(conn, tenant, payload_schema_mode="inferred")["workflow_id"]
+        wid = _create(conn, tenant, payload_schema_mode="inferred").workflow_id
     before = _snapshot(engine, wid)
     with engine.begin() as conn:
-        result = publish_workflow(conn, tenant, wid, registry=registry)
+        result = publish_on(conn, tenant, wid, registry=registry)
     assert result["ok"] is False
     assert [e["code"] for e in result["errors"]] == [
         codes.PAYLOAD_SCHEMA_INFERENCE_UNSUPPORTED_TRIGGER
@@ -250,7 +251,7 @@ def test_unregistered_payload_schema_is_an_error(engine, tenant, registry):
         wid = _create(conn, tenant, _definition(payloadSchemaRef="payload.Unknown.v1"))[
             "workflow_id"
         ]
-        result = publish_workflow(conn, tenant, wid, registry=registry)
+        result = publish_on(conn, tenant, wid, registry=registry)
     assert {e["code"] for e in result["errors"]} == {
         codes.PAYLOAD_SCHEMA_REF_UNKNOWN,
         codes.UNKNOWN_PAYLOAD_SCHEMA_REF,
@@ -259,12 +260,12 @@ def test_unregistered_payload_schema_is_an_error(engine, tenant, registry):
 
 def test_other_tenants_workflow_is_not_found(engine, tenant, other_tenant, registry):
     with engine.begin() as conn:
-        wid = _create(conn, tenant)["workflow_id"]
+        wid = _create(conn, tenant).workflow_id
     with engine.begin() as conn, pytest.raises(AlgaflowError) as caught:
-        publish_workflow(conn, other_tenant, wid, registry=registry)
+        publish_on(conn, other_tenant, wid, registry=registry)
     assert caught.value.code == "WORKFLOW_NOT_FOUND" and status_for(caught.value.code) == 404
     with engine.begin() as conn, pytest.raises(AlgaflowError) as missing:
-        publish_workflow(conn, tenant, str(uuid.uuid4()), registry=registry)
+        publish_on(conn, tenant, str(uuid.uuid4()), registry=registry)
     assert missing.value.code == "WORKFLOW_NOT_FOUND"
 
 
@@ -274,11 +275,11 @@ def test_every_corpus_definition_publishes_cleanly(
     failures = {}
     with engine.begin() as conn:
         for index, (label, definition) in enumerate(corpus_definitions):
-            wid = _create(conn, tenant, definition, key=f"corpus.{index}")["workflow_id"]
-            result = publish_workflow(conn, tenant, wid, registry=corpus_registry)
+            wid = _create(conn, tenant, definition, key=f"corpus.{index}").workflow_id
+            result = publish_on(conn, tenant, wid, registry=corpus_registry)
             if not result["ok"]:
                 failures[label] = result["errors"]
                 continue
-            stored = store.get_version(conn, tenant, wid, 1)["definition_json"]
+            stored = store.get_version(conn, tenant, wid, 1).definition_json
             assert stored == {**definition, "id": wid, "version": 1}
     assert failures == {}

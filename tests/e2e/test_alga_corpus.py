@@ -16,12 +16,12 @@ from e2e_scenarios import same_but_exported_at
 from sqlalchemy.engine import Engine
 
 from algaflow.bundle import dumps_canonical_bytes, loads_json
-from algaflow.bundle.export import export_bundle_bytes
-from algaflow.bundle.importer import import_bundle
 from algaflow.definitions.paths import walk_steps
-from algaflow.definitions.publish import publish_workflow
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import Registry, default_registry, load_plugin
+from algaflow.services.bundles import export_bundle_bytes_on as export_bundle_bytes
+from algaflow.services.bundles import import_bundle_on as import_bundle
+from algaflow.services.definitions import publish_on as publish_workflow
 from algaflow.services.events import emit_event
 from algaflow.services.runs import list_runs
 from algaflow.services.unit_of_work import UnitOfWork

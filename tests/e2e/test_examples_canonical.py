@@ -20,11 +20,12 @@ from typer.testing import CliRunner
 
 from algaflow.bundle import derive_dependencies, dumps_canonical_bytes, loads_json
 from algaflow.bundle.errors import BundleError
-from algaflow.bundle.export import export_bundle_bytes
-from algaflow.bundle.importer import check_bundle, import_bundle
+from algaflow.bundle.importer import check_bundle
 from algaflow.cli.main import app
 from algaflow.definitions.validation import payload_schema_snapshot
 from algaflow.registry import default_registry
+from algaflow.services.bundles import export_bundle_bytes_on as export_bundle_bytes
+from algaflow.services.bundles import import_bundle_on as import_bundle
 
 FIXTURES = sorted(BUNDLES.glob("*.json"))
 

@@ -22,10 +22,10 @@ from e2e_scenarios import (
 )
 from sqlalchemy.engine import Engine
 
-from algaflow.bundle.export import export_bundle_bytes
-from algaflow.bundle.importer import import_bundle
-from algaflow.definitions.publish import publish_workflow
 from algaflow.registry import Registry
+from algaflow.services.bundles import export_bundle_bytes_on as export_bundle_bytes
+from algaflow.services.bundles import import_bundle_on as import_bundle
+from algaflow.services.definitions import publish_on as publish_workflow
 from algaflow.services.events import emit_event
 from algaflow.services.runs import get_run, list_runs, start_run
 from algaflow.services.unit_of_work import UnitOfWork

@@ -16,7 +16,7 @@ from algaflow.api.statuses import status_for
 from algaflow.kernel.clock import frozen
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.runtime.envelope import fill_envelope
-from algaflow.services.events import emit_event, triggered_candidates
+from algaflow.services.events import emit_event
 from algaflow.services.run_inputs import MAX_PAYLOAD_BYTES
 from algaflow.services.runs import start_run
 from algaflow.services.unit_of_work import UnitOfWork
@@ -27,7 +27,7 @@ from algaflow.store.tables import (
     workflow_definitions,
     workflow_trigger_event,
 )
-from algaflow.store.workflows import insert_version
+from algaflow.store.workflows import insert_version, triggered_candidates
 
 from .conftest import publish
 

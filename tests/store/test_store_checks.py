@@ -65,7 +65,7 @@ def test_create_refuses_unstorable_values_with_pointers(engine, tenant, fields, 
 
 def test_draft_metadata_and_versions_refuse_unstorable_values(engine, tenant):
     with engine.begin() as conn:
-        wid = _create(conn, tenant)["workflow_id"]
+        wid = _create(conn, tenant).workflow_id
     writes = [
         lambda c: store.replace_draft(c, tenant, wid, {**DEF, "s": "\x00"}),
         lambda c: store.replace_draft(c, tenant, wid, {**DEF, "n": float("-inf")}),
@@ -86,8 +86,8 @@ def test_draft_metadata_and_versions_refuse_unstorable_values(engine, tenant):
         assert err.value.code == "UNSTORABLE_VALUE"
     with engine.connect() as conn:
         row = store.get_workflow(conn, tenant, wid)
-    assert row["draft_definition"] == {**DEF, "id": wid}
-    assert row["retention_policy_override"] is None and row["pinned_payload_schema_ref"] is None
+    assert row.draft_definition == {**DEF, "id": wid}
+    assert row.retention_policy_override is None and row.pinned_payload_schema_ref is None
     assert _count(engine, workflow_definition_versions) == 0
 
 
@@ -98,7 +98,7 @@ def test_stored_json_is_limited_to_what_a_bundle_can_carry(engine, tenant):
     limit = store.MAX_STORED_DEPTH
     assert limit == 128 - 5  # the bundle limit less root, workflows, entry, versions, version
     with engine.begin() as conn:
-        wid = _create(conn, tenant, definition=_nested(limit))["workflow_id"]
+        wid = _create(conn, tenant, definition=_nested(limit)).workflow_id
         store.insert_version(conn, tenant, wid, version=1, definition_json=_nested(limit))
     with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
         store.replace_draft(conn, tenant, wid, _nested(limit + 1))
@@ -141,22 +141,22 @@ def test_stored_json_is_limited_to_what_a_bundle_can_carry(engine, tenant):
 )
 def test_threshold_rounds_half_away_from_zero_like_postgresql(engine, tenant, given, stored):
     with engine.begin() as conn:
-        wid = _create(conn, tenant)["workflow_id"]
+        wid = _create(conn, tenant).workflow_id
         store.update_metadata(conn, tenant, wid, {"failureRateThreshold": given})
     with engine.connect() as conn:
-        value = store.get_workflow(conn, tenant, wid)["failure_rate_threshold"]
+        value = store.get_workflow(conn, tenant, wid).failure_rate_threshold
     assert format_threshold(value) == stored
 
 
 @pytest.mark.parametrize("given", ["999.995", "-999.995", 1000, "1e999999999", "NaN", "-Infinity"])
 def test_threshold_out_of_range_after_rounding_is_refused(engine, tenant, given):
     with engine.begin() as conn:
-        wid = _create(conn, tenant)["workflow_id"]
+        wid = _create(conn, tenant).workflow_id
     with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
         store.update_metadata(conn, tenant, wid, {"failureRateThreshold": given})
     assert err.value.code == "INVALID_FIELD"
     with engine.connect() as conn:
-        assert store.get_workflow(conn, tenant, wid)["failure_rate_threshold"] == Decimal("0.50")
+        assert store.get_workflow(conn, tenant, wid).failure_rate_threshold == Decimal("0.50")
 
 
 @settings(

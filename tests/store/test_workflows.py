@@ -25,25 +25,22 @@ def _count(engine, table):
 def test_create_sets_draft_id_to_workflow_id(engine, tenant):
     with engine.begin() as conn:
         row = _create(conn, tenant, definition={"id": "something-else", "version": 3, "steps": []})
-    assert row["draft_definition"]["id"] == row["workflow_id"]
-    assert row["draft_version"] == 3
-    assert row["status"] == "draft"
-    assert row["payload_schema_mode"] == "pinned"
-    assert row["failure_rate_threshold"] == Decimal("0.50")
-    assert row["failure_rate_min_runs"] == 10
-    assert row["is_visible"] is True and row["is_paused"] is False
-    assert row["created_at"].tzinfo is not None
+    assert row.draft_definition["id"] == row.workflow_id
+    assert row.draft_version == 3
+    assert row.status == "draft"
+    assert row.payload_schema_mode == "pinned"
+    assert row.failure_rate_threshold == Decimal("0.50")
+    assert row.failure_rate_min_runs == 10
+    assert row.is_visible is True and row.is_paused is False
+    assert row.created_at.tzinfo is not None
 
 
 def test_get_by_id_and_key(engine, tenant):
     with engine.begin() as conn:
         row = _create(conn, tenant)
     with engine.connect() as conn:
-        assert store.get_workflow(conn, tenant, row["workflow_id"])["key"] == "demo.hello"
-        assert (
-            store.get_workflow_by_key(conn, tenant, "demo.hello")["workflow_id"]
-            == row["workflow_id"]
-        )
+        assert store.get_workflow(conn, tenant, row.workflow_id).key == "demo.hello"
+        assert store.get_workflow_by_key(conn, tenant, "demo.hello").workflow_id == row.workflow_id
 
 
 @pytest.mark.parametrize(
@@ -76,7 +73,7 @@ def test_duplicate_key_conflicts_with_existing_id(engine, tenant):
         _create(conn, tenant)
     assert err.value.code == "WORKFLOW_KEY_CONFLICT"
     assert status_for(err.value.code) == 409
-    assert err.value.details["existingWorkflowId"] == first["workflow_id"]
+    assert err.value.details["existingWorkflowId"] == first.workflow_id
     assert _count(engine, workflow_definitions) == 1
 
 
@@ -104,12 +101,12 @@ def test_same_key_in_two_tenants(engine, tenant, other_tenant):
     with engine.begin() as conn:
         a = _create(conn, tenant)
         b = _create(conn, other_tenant)
-    assert a["workflow_id"] != b["workflow_id"]
+    assert a.workflow_id != b.workflow_id
 
 
 def test_tenant_isolation(engine, tenant, other_tenant):
     with engine.begin() as conn:
-        theirs = _create(conn, other_tenant)["workflow_id"]
+        theirs = _create(conn, other_tenant).workflow_id
     for op in (
         lambda c: store.get_workflow(c, tenant, theirs),
         lambda c: store.replace_draft(c, tenant, theirs, {"steps": []}),
@@ -124,7 +121,7 @@ def test_tenant_isolation(engine, tenant, other_tenant):
     with engine.connect() as conn:
         assert store.list_workflows(conn, tenant) == []
         row = store.get_workflow(conn, other_tenant, theirs)
-    assert row["is_paused"] is False and row["draft_definition"]["steps"] == []
+    assert row.is_paused is False and row.draft_definition["steps"] == []
 
 
 @pytest.mark.parametrize("bad_id", ["not-a-uuid", "", "123", None, 7])
@@ -139,7 +136,7 @@ def test_list_filters(engine, tenant):
         _create(conn, tenant, key="b.one")
         second = _create(conn, tenant, key="a.two")
         _create(conn, tenant, key="a_three")
-        store.update_metadata(conn, tenant, second["workflow_id"], {"isPaused": True})
+        store.update_metadata(conn, tenant, second.workflow_id, {"isPaused": True})
     with engine.connect() as conn:
         assert [w["key"] for w in store.list_workflows(conn, tenant)] == [
             "a.two",
@@ -158,15 +155,15 @@ def test_replace_draft_touches_only_draft_and_updated(engine, tenant):
     with engine.begin() as conn:
         before = _create(conn, tenant)
         after = store.replace_draft(
-            conn, tenant, before["workflow_id"], {"id": "x", "version": 9, "steps": [{"a": 1}]}
+            conn, tenant, before.workflow_id, {"id": "x", "version": 9, "steps": [{"a": 1}]}
         )
-    assert after["draft_definition"] == {
-        "id": before["workflow_id"],
+    assert after.draft_definition == {
+        "id": before.workflow_id,
         "version": 9,
         "steps": [{"a": 1}],
     }
-    assert after["draft_version"] == before["draft_version"]
-    assert after["updated_at"] >= before["updated_at"]
+    assert after.draft_version == before.draft_version
+    assert after.updated_at >= before.updated_at
     for column in ("name", "status", "created_at", "payload_schema_ref", "trigger"):
         assert after[column] == before[column]
 
@@ -176,7 +173,7 @@ def test_replace_draft_refuses_non_objects(engine, tenant):
         wf = _create(conn, tenant)
     for bad in ([], "text", 3, None):
         with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
-            store.replace_draft(conn, tenant, wf["workflow_id"], bad)
+            store.replace_draft(conn, tenant, wf.workflow_id, bad)
         assert err.value.code == "INVALID_FIELD"
 
 
@@ -186,7 +183,7 @@ def test_update_metadata(engine, tenant):
         updated = store.update_metadata(
             conn,
             tenant,
-            wf["workflow_id"],
+            wf.workflow_id,
             {
                 "isPaused": True,
                 "concurrencyLimit": 3,
@@ -197,11 +194,11 @@ def test_update_metadata(engine, tenant):
                 "pinnedPayloadSchemaRef": "payload.Empty.v1",
             },
         )
-    assert updated["is_paused"] is True
-    assert updated["concurrency_limit"] == 3
-    assert updated["failure_rate_threshold"] == Decimal("0.75")
-    assert updated["retention_policy_override"] == {"days": 7}
-    assert updated["payload_schema_mode"] == "inferred"
+    assert updated.is_paused is True
+    assert updated.concurrency_limit == 3
+    assert updated.failure_rate_threshold == Decimal("0.75")
+    assert updated.retention_policy_override == {"days": 7}
+    assert updated.payload_schema_mode == "inferred"
 
 
 @pytest.mark.parametrize(
@@ -221,10 +218,10 @@ def test_update_metadata_refuses_bad_values_and_writes_nothing(engine, tenant, c
     with engine.begin() as conn:
         wf = _create(conn, tenant)
     with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
-        store.update_metadata(conn, tenant, wf["workflow_id"], {"isVisible": False, **changes})
+        store.update_metadata(conn, tenant, wf.workflow_id, {"isVisible": False, **changes})
     assert err.value.code == "INVALID_FIELD"
     with engine.connect() as conn:
-        assert store.get_workflow(conn, tenant, wf["workflow_id"])["is_visible"] is True
+        assert store.get_workflow(conn, tenant, wf.workflow_id).is_visible is True
 
 
 def test_versions_and_cascade_delete(engine, tenant):
@@ -232,28 +229,26 @@ def test_versions_and_cascade_delete(engine, tenant):
         wf = _create(conn, tenant)
         for v in (2, 1):
             store.insert_version(
-                conn, tenant, wf["workflow_id"], version=v, definition_json={"version": v}
+                conn, tenant, wf.workflow_id, version=v, definition_json={"version": v}
             )
     with engine.connect() as conn:
-        assert [v["version"] for v in store.list_versions(conn, tenant, wf["workflow_id"])] == [
+        assert [v["version"] for v in store.list_versions(conn, tenant, wf.workflow_id)] == [
             1,
             2,
         ]
-        assert store.get_version(conn, tenant, wf["workflow_id"], 2)["definition_json"] == {
-            "version": 2
-        }
-        assert store.latest_version(conn, tenant, wf["workflow_id"])["version"] == 2
+        assert store.get_version(conn, tenant, wf.workflow_id, 2).definition_json == {"version": 2}
+        assert store.latest_version(conn, tenant, wf.workflow_id).version == 2
         listed = store.list_workflows(conn, tenant)
         assert listed[0]["published_version"] == 2
     with engine.begin() as conn, pytest.raises(AlgaflowError) as err:
-        store.insert_version(conn, tenant, wf["workflow_id"], version=2, definition_json={})
+        store.insert_version(conn, tenant, wf.workflow_id, version=2, definition_json={})
     assert err.value.code == "WORKFLOW_VERSION_CONFLICT"
     assert status_for(err.value.code) == 409
     with engine.connect() as conn, pytest.raises(AlgaflowError) as err:
-        store.get_version(conn, tenant, wf["workflow_id"], 5)
+        store.get_version(conn, tenant, wf.workflow_id, 5)
     assert err.value.code == "WORKFLOW_VERSION_NOT_FOUND"
     with engine.begin() as conn:
-        store.delete_workflow(conn, tenant, wf["workflow_id"])
+        store.delete_workflow(conn, tenant, wf.workflow_id)
     assert _count(engine, workflow_definition_versions) == 0
     assert _count(engine, workflow_definitions) == 0
 
@@ -261,6 +256,6 @@ def test_versions_and_cascade_delete(engine, tenant):
 def test_get_reports_the_published_version(engine, tenant):
     with engine.begin() as conn:
         wf = _create(conn, tenant)
-        assert store.get_workflow(conn, tenant, wf["workflow_id"])["published_version"] is None
-        store.insert_version(conn, tenant, wf["workflow_id"], version=3, definition_json={})
-        assert store.get_workflow(conn, tenant, wf["workflow_id"])["published_version"] == 3
+        assert store.get_workflow(conn, tenant, wf.workflow_id).published_version is None
+        store.insert_version(conn, tenant, wf.workflow_id, version=3, definition_json={})
+        assert store.get_workflow(conn, tenant, wf.workflow_id).published_version == 3

@@ -27,7 +27,7 @@ import math
 import re
 from bisect import bisect_left
 from collections.abc import Callable
-from json.encoder import encode_basestring  # type: ignore[attr-defined]  # C: escapes "\ and C0
+from json.encoder import encode_basestring  # C: escapes "\ and C0
 from typing import Any
 
 from algaflow.bundle.errors import BundleError

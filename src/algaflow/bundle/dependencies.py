@@ -170,10 +170,15 @@ def derive_dependencies(workflow: Mapping[str, Any]) -> DependencySummary:
     published = workflow.get("publishedVersions")
     metadata = workflow.get("metadata")
     versions = [v for v in published if isinstance(v, dict)] if isinstance(published, list) else []
-    versions.sort(key=lambda v: v.get("version") if isinstance(v.get("version"), int) else 0)
+    versions.sort(key=_version_number)
     pinned = metadata.get("pinnedPayloadSchemaRef") if isinstance(metadata, dict) else None
     return workflow_dependency_summary(
         draft.get("definition") if isinstance(draft, dict) else None,
         [v.get("definition") for v in versions],
         pinned if isinstance(pinned, str) else None,
     )
+
+
+def _version_number(version: dict[str, Any]) -> int:
+    number = version.get("version")
+    return number if isinstance(number, int) else 0

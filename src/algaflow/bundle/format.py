@@ -12,7 +12,7 @@ Deliberate differences from Alga's Ajv setup (docs/compatibility.md):
   ``toISOString()`` (``...000Z``), which passes.
 * The schema's key pattern is Alga's plus ``(?!\\n)`` so Python's ``re.search`` cannot accept a
   final newline; in JavaScript the lookahead never changes the outcome. In code the key pattern
-  is ``store.workflows.KEY_PATTERN`` (anchored with ``\\Z`` to the same effect).
+  is ``kernel.storable.KEY_PATTERN`` (anchored with ``\\Z`` to the same effect).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from jsonschema import Draft7Validator, FormatChecker, ValidationError, validato
 from algaflow.bundle.errors import BundleError
 from algaflow.bundle.limits import MAX_REPORTED_PROBLEMS, Problems, clip, listed
 from algaflow.kernel.jsvalues import js_string, json_pointer
-from algaflow.store.workflows import KEY_PATTERN
+from algaflow.kernel.storable import KEY_PATTERN
 
 BUNDLE_FORMAT = "alga-psa.workflow-bundle"
 BUNDLE_FORMAT_VERSION = 1
@@ -77,7 +77,8 @@ def load_schema_text() -> str:
 @cache
 def bundle_schema() -> dict[str, Any]:
     """The parsed v1 schema (cached; do not mutate)."""
-    return json.loads(load_schema_text())
+    schema: dict[str, Any] = json.loads(load_schema_text())
+    return schema
 
 
 def _unique_items(
@@ -89,7 +90,9 @@ def _unique_items(
         yield ValidationError("has non-unique elements")
 
 
-_Draft7Linear = validators.extend(Draft7Validator, {"uniqueItems": _unique_items})
+_Draft7Linear = validators.extend(  # type: ignore[no-untyped-call]
+    Draft7Validator, {"uniqueItems": _unique_items}
+)
 
 
 @cache
@@ -188,14 +191,17 @@ def _ajv_errors(error: ValidationError) -> Iterable[dict[str, Any]]:
     """The Ajv-like errors ``error`` stands for (lazily: an object may have many unknown
     members)."""
     keyword = str(error.validator)
-    value = error.validator_value
+    # jsonschema types these as possibly unset; a reported error always has them.
+    value: Any = error.validator_value
+    schema: Any = error.schema
+    found: Any = error.instance
     base = {
         "instancePath": json_pointer(*error.absolute_path),
         "schemaPath": _schema_pointer(error.absolute_schema_path),
         "keyword": keyword,
     }
     if keyword == "required":
-        instance = error.instance if isinstance(error.instance, dict) else {}
+        instance = found if isinstance(found, dict) else {}
         return (
             {
                 **base,
@@ -206,21 +212,21 @@ def _ajv_errors(error: ValidationError) -> Iterable[dict[str, Any]]:
             if p not in instance
         )
     if keyword == "additionalProperties":
-        allowed = error.schema.get("properties", {})
+        allowed = schema.get("properties", {})
         return (
             {
                 **base,
                 "params": {"additionalProperty": p},
                 "message": "must NOT have additional properties",
             }
-            for p in error.instance
+            for p in found
             if p not in allowed
         )
     if keyword == "type":
         shown = ",".join(value) if isinstance(value, list) else value
         return [{**base, "params": {"type": value}, "message": f"must be {shown}"}]
     if keyword == "uniqueItems":
-        i, j = _duplicate_pair(error.instance) or (0, 0)
+        i, j = _duplicate_pair(found) or (0, 0)
         message = f"must NOT have duplicate items (items ## {j} and {i} are identical)"
         return [{**base, "params": {"i": i, "j": j}, "message": message}]
     simple = {
@@ -237,11 +243,14 @@ def _ajv_errors(error: ValidationError) -> Iterable[dict[str, Any]]:
 
 def _ajv_count(error: ValidationError) -> int:
     """How many Ajv-like errors ``error`` stands for, without building them."""
-    instance = error.instance if isinstance(error.instance, dict) else {}
+    found: Any = error.instance
+    schema: Any = error.schema
+    required: Any = error.validator_value
+    instance = found if isinstance(found, dict) else {}
     if error.validator == "required":
-        return sum(1 for p in error.validator_value if p not in instance)
+        return sum(1 for p in required if p not in instance)
     if error.validator == "additionalProperties":
-        allowed = error.schema.get("properties", {})
+        allowed = schema.get("properties", {})
         return sum(1 for p in instance if p not in allowed)
     return 1
 

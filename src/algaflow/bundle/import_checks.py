@@ -22,8 +22,7 @@ from algaflow.definitions.model import definition_issues
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.kernel.jsvalues import json_pointer as pointer
 from algaflow.kernel.jsvalues import number_to_string
-from algaflow.store.types import unstorable_paths
-from algaflow.store.workflows import INT4_MAX, parse_failure_rate_threshold
+from algaflow.kernel.storable import INT4_MAX, parse_failure_rate_threshold, unstorable_paths
 
 if TYPE_CHECKING:
     from algaflow.registry import Registry

@@ -84,7 +84,7 @@ def clip(text: str, limit: int = MAX_ECHOED_CHARS) -> str:
 
 def first(items: Iterable[Any]) -> list[Any]:
     """At most :data:`MAX_REPORTED_PROBLEMS` of ``items``."""
-    out = []
+    out: list[Any] = []
     for item in items:
         if len(out) == MAX_REPORTED_PROBLEMS:
             break
@@ -122,7 +122,7 @@ def _bound_dict(value: dict[str, Any], budget: list[int]) -> dict[str, Any]:
 
 
 def _bound_list(items: list[Any], budget: list[int]) -> list[Any]:
-    kept = []
+    kept: list[Any] = []
     for item in items:
         if budget[0] <= 0 or len(kept) == MAX_REPORTED_PROBLEMS:
             break

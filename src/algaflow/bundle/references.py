@@ -88,7 +88,7 @@ def reference_problem(
     workflow_id, version = step.get("workflowId"), step.get("workflowVersion")
     if workflow_id in ambiguous:
         return f"workflow id {workflow_id} is carried by several workflows of the bundle"
-    if workflow_id not in known:
+    if not isinstance(workflow_id, str) or workflow_id not in known:
         return f"no workflow {workflow_id} in the bundle or the tenant"
     if version not in known[workflow_id]:
         return f"workflow {workflow_id} has no published version {version}"

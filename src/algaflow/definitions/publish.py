@@ -1,22 +1,20 @@
-"""Publish (reference §5.1): validate a definition and freeze it as the next immutable version.
+"""Publish (reference §5.1), the pure part: choose the version, prepare and validate the candidate.
 
 Validation problems are an ordinary result (``{"ok": False, "errors", "warnings"}``) and nothing
-is written; only bad *input* (an unknown workflow, a malformed version number) and a lost race
-for the version number are :class:`~algaflow.kernel.errors.AlgaflowError`.
+is written; only bad *input* (a malformed version number) is an
+:class:`~algaflow.kernel.errors.AlgaflowError`. The use case, which reads the workflow and writes
+the version, is ``algaflow.services.definitions.publish``.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import Connection
-
-from algaflow.kernel.clock import utcnow
 from algaflow.kernel.errors import AlgaflowError
-from algaflow.store import workflows as store
-from algaflow.store.tables import workflow_definitions as defs_t
+from algaflow.kernel.storable import INT4_MAX
 
 from . import codes
 from .validation import PublishIssue, issue, payload_schema_snapshot, validate_definition
@@ -35,11 +33,7 @@ def requested_version(version: Any) -> int | None:
         version = int(version.strip())
     elif isinstance(version, float) and version.is_integer():
         version = int(version)
-    if (
-        isinstance(version, bool)
-        or not isinstance(version, int)
-        or not 1 <= version <= store.INT4_MAX
-    ):
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= INT4_MAX:
         raise AlgaflowError(
             "INVALID_FIELD",
             f"version must be a positive integer, got {version!r}",
@@ -105,41 +99,64 @@ def validate_for_publish(
     return {"ok": result.ok, "errors": result.errors, "warnings": result.warnings}
 
 
-def publish_workflow(
-    conn: Connection,
-    tenant_id: str,
+@dataclass(frozen=True)
+class Prepared:
+    """A candidate for publishing: ``ok`` when it passed validation and may be written."""
+
+    version: int
+    definition: Any
+    payload_schema_json: dict[str, Any] | None = None
+    errors: list[PublishIssue] = field(default_factory=list)
+    warnings: list[PublishIssue] = field(default_factory=list)
+    status: str = "error"
+    context: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def outcome(self) -> dict[str, Any]:
+        """``{"ok": True, "publishedVersion", "errors": [], "warnings"}``, or
+        ``{"ok": False, "errors", "warnings"}``."""
+        if not self.ok:
+            return {"ok": False, "errors": self.errors, "warnings": self.warnings}
+        return {
+            "ok": True,
+            "publishedVersion": self.version,
+            "errors": [],
+            "warnings": self.warnings,
+        }
+
+
+def next_version(wanted: int | None, latest: int | None) -> int:
+    """``max(wanted, latest + 1)``: a requested version may skip numbers, never reuse one."""
+    following = (latest or 0) + 1
+    return following if wanted is None else max(wanted, following)
+
+
+def prepare_publish(
     workflow_id: str,
-    *,
+    source: Any,
+    version: int,
     registry: Registry,
-    version: Any = None,
-    definition: Any = None,
-    actor: str | None = None,
+    *,
+    payload_schema_mode: str = "pinned",
     event_catalog: Mapping[str, str] | None = None,
     known_secrets: set[str] | None = None,
-) -> dict[str, Any]:
-    """Publish ``definition`` (default: the stored draft) as version ``max(version, latest+1)``.
+) -> Prepared:
+    """Validate a copy of ``source`` (the draft, or a given definition) as ``version``.
 
-    Returns ``{"ok": True, "publishedVersion", "errors": [], "warnings"}``, or
-    ``{"ok": False, "errors", "warnings"}`` with nothing written.
+    The copy gets the workflow's id and the version, loses obsolete time triggers and, in
+    ``inferred`` mode, takes its payload schema from the event trigger.
     """
-    row = store.get_workflow(conn, tenant_id, workflow_id)
-    workflow_id = row["workflow_id"]
-    wanted = requested_version(version)
-    if definition is not None:  # validation results echo values: refuse what cannot be stored
-        store.check_storable({"definition": definition})
-    latest = store.latest_version(conn, tenant_id, workflow_id)
-    next_version = (latest["version"] if latest else 0) + 1
-    to_publish = max(wanted, next_version) if wanted is not None else next_version
-
-    candidate = copy.deepcopy(row["draft_definition"] if definition is None else definition)
-    mode = row["payload_schema_mode"] or "pinned"
+    candidate = copy.deepcopy(source)
     if isinstance(candidate, dict):
         candidate["id"] = workflow_id
-        candidate["version"] = to_publish
+        candidate["version"] = version
         strip_time_trigger(candidate)
-        refused = apply_payload_schema_mode(candidate, mode, event_catalog)
+        refused = apply_payload_schema_mode(candidate, payload_schema_mode, event_catalog)
         if refused:
-            return {"ok": False, "errors": [refused], "warnings": []}
+            return Prepared(version, candidate, errors=[refused])
     snapshot = payload_schema_snapshot(
         registry, candidate.get("payloadSchemaRef") if isinstance(candidate, dict) else None
     )
@@ -150,43 +167,12 @@ def publish_workflow(
         event_catalog=event_catalog,
         known_secrets=known_secrets,
     )
-    if not result.ok:
-        return {"ok": False, "errors": result.errors, "warnings": result.warnings}
-
-    now = utcnow()
-    store.insert_version(
-        conn,
-        tenant_id,
-        workflow_id,
-        version=to_publish,
-        definition_json=candidate,
+    return Prepared(
+        version,
+        candidate,
         payload_schema_json=snapshot,
-        validation_status=result.status,
-        validation_errors=[],
-        validation_warnings=result.warnings,
-        validated_at=now,
-        published_by=actor,
+        errors=result.errors,
+        warnings=result.warnings,
+        status=result.status,
+        context=result.context,
     )
-    conn.execute(
-        defs_t.update()
-        .where(defs_t.c.tenant == tenant_id, defs_t.c.workflow_id == workflow_id)
-        .values(
-            status="published",
-            draft_definition={**candidate, "version": to_publish + 1},
-            draft_version=to_publish + 1,
-            name=candidate["name"],
-            description=candidate.get("description"),
-            trigger=candidate.get("trigger"),
-            payload_schema_ref=candidate["payloadSchemaRef"],
-            payload_schema_provenance=mode,
-            validation_status=result.status,
-            validation_errors=[],
-            validation_warnings=result.warnings,
-            validated_at=now,
-            validation_context_json=result.context,
-            validation_payload_schema_hash=result.context["payloadSchemaHash"],
-            updated_by=actor,
-            updated_at=now,
-        )
-    )
-    return {"ok": True, "publishedVersion": to_publish, "errors": [], "warnings": result.warnings}

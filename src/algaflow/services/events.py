@@ -29,14 +29,9 @@ from algaflow.services.runs import check_launchable, schema_ref
 from algaflow.services.tasks import mark_task_completed
 from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store import run_tables as rt
-from algaflow.store.tables import (
-    version_trigger_event,
-    workflow_definition_versions,
-    workflow_definitions,
-    workflow_trigger_event,
-)
 from algaflow.store.types import canonical_uuid
-from algaflow.store.workflows import latest_version
+from algaflow.store.workflow_rows import VersionRow, WorkflowRow
+from algaflow.store.workflows import latest_version, published_unpaused, triggered_candidates
 
 
 def emit_event(
@@ -241,26 +236,6 @@ def _resume_event_waits(
     return resumed, first_wait, to_drive
 
 
-def triggered_candidates(conn: Connection, tenant_id: str, name: str) -> list[str]:
-    """Ids of the workflows whose trigger may name the event, by two indexed lookups.
-
-    A workflow's trigger is its latest published version's (or, when that has none, the
-    workflow row's), so any version naming the event, or the row, makes it a candidate; the
-    caller checks each against its latest version. Workflows that name other events are never
-    read, so the cost follows the matching workflows, not the published ones.
-    """
-    versions, defs = workflow_definition_versions, workflow_definitions
-    query = sa.union(
-        sa.select(versions.c.workflow_id).where(
-            versions.c.tenant == tenant_id, version_trigger_event() == name
-        ),
-        sa.select(defs.c.workflow_id).where(
-            defs.c.tenant == tenant_id, workflow_trigger_event() == name
-        ),
-    )
-    return sorted(conn.execute(query).scalars())
-
-
 def _start_triggered(
     conn: Connection, driver: Driver, event: PreparedEvent
 ) -> tuple[list[str], list[str]]:
@@ -268,25 +243,14 @@ def _start_triggered(
     if not event.candidates:
         return [], []
     tenant_id, name = event.tenant_id, event.name
-    defs = workflow_definitions
-    rows = conn.execute(
-        sa.select(defs)
-        .where(
-            defs.c.tenant == tenant_id,
-            defs.c.workflow_id.in_(event.candidates),
-            defs.c.status == "published",
-            defs.c.is_paused.is_(False),
-        )
-        .order_by(defs.c.key)
-    ).mappings()
     started: list[str] = []
     errors: list[str] = []
-    for workflow in [dict(r) for r in rows]:
-        version = latest_version(conn, tenant_id, workflow["workflow_id"])
+    for workflow in published_unpaused(conn, tenant_id, event.candidates):
+        version = latest_version(conn, tenant_id, workflow.workflow_id)
         if version is None:
             continue
-        definition = version["definition_json"] or {}
-        trigger = definition.get("trigger") or workflow["trigger"] or {}
+        definition = version.definition_json or {}
+        trigger = definition.get("trigger") or workflow.trigger or {}
         if trigger.get("type") != "event" or trigger.get("eventName") != name:
             continue
         try:
@@ -295,7 +259,7 @@ def _start_triggered(
                 event.keys, event.payload_schema_ref, event.event_id,
             )  # fmt: skip
         except AlgaflowError as exc:
-            errors.append(f"{workflow['key']}: {exc.message}")
+            errors.append(f"{workflow.key}: {exc.message}")
             continue
         started.append(run_id)
     return started, errors
@@ -305,8 +269,8 @@ def _start_for_event(
     conn: Connection,
     driver: Driver,
     tenant_id: str,
-    workflow: dict[str, Any],
-    version: dict[str, Any],
+    workflow: WorkflowRow,
+    version: VersionRow,
     trigger: dict[str, Any],
     name: str,
     payload: Any,
@@ -341,7 +305,7 @@ def _start_for_event(
             f"payload failed {ref}: {issues[0]['path']} {issues[0]['message']}",
         )
     check_launchable(conn, workflow)
-    fire_key = f"event:{event_id}:{workflow['workflow_id']}"
+    fire_key = f"event:{event_id}:{workflow.workflow_id}"
     existing = conn.execute(
         sa.select(rt.workflow_runs.c.run_id).where(
             rt.workflow_runs.c.tenant == tenant_id, rt.workflow_runs.c.trigger_fire_key == fire_key

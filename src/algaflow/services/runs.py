@@ -23,6 +23,7 @@ from algaflow.services.run_inputs import check_payload_size, check_storable
 from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store import run_tables as rt
 from algaflow.store.types import canonical_uuid
+from algaflow.store.workflow_rows import VersionRow, WorkflowRow
 from algaflow.store.workflows import get_version, get_workflow, latest_version
 
 DEFAULT_LIMIT = 100
@@ -86,21 +87,21 @@ def _record_run(
     )
 
 
-def check_launchable(conn: Connection, workflow: dict[str, Any]) -> None:
+def check_launchable(conn: Connection, workflow: WorkflowRow) -> None:
     """Paused workflows and workflows at their concurrency limit start nothing (§3.1)."""
-    if workflow["is_paused"]:
+    if workflow.is_paused:
         raise AlgaflowError(
             "WORKFLOW_PAUSED",
             "Workflow is paused",
-            details={"workflowId": workflow["workflow_id"]},
+            details={"workflowId": workflow.workflow_id},
         )
-    limit = workflow["concurrency_limit"]
+    limit = workflow.concurrency_limit
     if limit is not None:
         active = conn.execute(
             sa.select(sa.func.count())
             .select_from(rt.workflow_runs)
             .where(
-                rt.workflow_runs.c.workflow_id == workflow["workflow_id"],
+                rt.workflow_runs.c.workflow_id == workflow.workflow_id,
                 rt.workflow_runs.c.status.in_(records.ACTIVE),
             )
         ).scalar_one()
@@ -108,31 +109,31 @@ def check_launchable(conn: Connection, workflow: dict[str, Any]) -> None:
             raise AlgaflowError(
                 "CONCURRENCY_LIMIT_REACHED",
                 "Workflow concurrency limit reached",
-                details={"workflowId": workflow["workflow_id"], "limit": limit, "active": active},
+                details={"workflowId": workflow.workflow_id, "limit": limit, "active": active},
             )
 
 
 def _pick_version(
-    conn: Connection, tenant_id: str, workflow: dict[str, Any], version: int | None
-) -> dict[str, Any]:
+    conn: Connection, tenant_id: str, workflow: WorkflowRow, version: int | None
+) -> VersionRow:
     if version is not None:
-        return get_version(conn, tenant_id, workflow["workflow_id"], version)
-    row = latest_version(conn, tenant_id, workflow["workflow_id"])
+        return get_version(conn, tenant_id, workflow.workflow_id, version)
+    row = latest_version(conn, tenant_id, workflow.workflow_id)
     if row is None:
         raise AlgaflowError(
             "WORKFLOW_NOT_PUBLISHED",
             "Workflow has no published version",
-            details={"workflowId": workflow["workflow_id"]},
+            details={"workflowId": workflow.workflow_id},
         )
     return row
 
 
-def schema_ref(workflow: dict[str, Any], version: dict[str, Any]) -> str | None:
+def schema_ref(workflow: WorkflowRow, version: VersionRow) -> str | None:
     """The payload schema a run of ``version`` validates against (the version's, else the row's)."""
-    ref = (version["definition_json"] or {}).get("payloadSchemaRef")
+    ref = (version.definition_json or {}).get("payloadSchemaRef")
     if isinstance(ref, str) and ref:
         return ref
-    fallback = workflow["payload_schema_ref"]
+    fallback = workflow.payload_schema_ref
     return fallback if isinstance(fallback, str) else None
 
 

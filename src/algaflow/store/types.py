@@ -2,36 +2,21 @@
 
 from __future__ import annotations
 
-import json
-import math
-import re
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from algaflow.kernel.jsvalues import json_pointer, number_to_string
+# Pure value checks live in the kernel; re-exported for the store's other callers.
+from algaflow.kernel.storable import canonical_uuid as canonical_uuid
+from algaflow.kernel.storable import unstorable_paths as unstorable_paths
 
 #: JSON on SQLite, JSONB on PostgreSQL.
 JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 
 #: A UUID kept as its canonical string in Python (native ``uuid`` on PostgreSQL).
 UUIDType = sa.Uuid(as_uuid=False)
-
-
-def canonical_uuid(value: Any) -> str | None:
-    """``value`` as a canonical (lowercase, hyphenated) UUID string, or None if it is no UUID.
-
-    Ids that are not UUIDs cannot exist; answering them before any SQL runs also keeps
-    PostgreSQL from refusing the cast.
-    """
-    try:
-        return str(uuid.UUID(value))
-    except (ValueError, TypeError, AttributeError):
-        return None
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -67,49 +52,3 @@ def jsonb_key_order(value: Any) -> Any:
     if isinstance(value, list):
         return [jsonb_key_order(item) for item in value]
     return value
-
-
-# --- values the databases cannot store -----------------------------------------------------------
-
-_UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
-# The same in json.dumps(ensure_ascii=False) output, where NUL is the escape \u0000.
-_UNSTORABLE_JSON = re.compile(r"(?<!\\)(?:\\\\)*\\u0000|[\ud800-\udfff]")
-
-
-def unstorable_paths(value: Any) -> Iterator[tuple[str, str]]:
-    """(pointer, message) for every NUL, lone surrogate or non-finite number in a JSON value.
-
-    PostgreSQL refuses NUL in text and JSONB and lone surrogates anywhere; non-finite numbers are
-    not JSON (JSONB refuses them, SQLite would store ``NaN`` that no other reader parses). The C
-    encoder answers "is anything wrong?" in a fraction of a walk's time; only a value that fails
-    it is walked to find the pointers.
-    """
-    try:
-        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
-    except ValueError:
-        text = None
-    if text is not None and not _UNSTORABLE_JSON.search(text):
-        return
-    stack: list[tuple[Any, Any]] = [(value, None)]
-    while stack:
-        item, where = stack.pop()
-        if isinstance(item, dict):
-            for key, child in item.items():
-                if isinstance(key, str) and _UNSTORABLE_TEXT.search(key):
-                    yield _pointer(where), f"key {key!r} contains NUL or a lone surrogate"
-                stack.append((child, (where, key)))
-        elif isinstance(item, list | tuple):
-            stack.extend((child, (where, i)) for i, child in enumerate(item))
-        elif isinstance(item, str):
-            if _UNSTORABLE_TEXT.search(item):
-                yield _pointer(where), "contains NUL (\\u0000) or a lone surrogate"
-        elif isinstance(item, float) and not math.isfinite(item):
-            yield _pointer(where), f"{number_to_string(item)} is not a JSON number"
-
-
-def _pointer(where: Any) -> str:
-    parts: list[Any] = []
-    while where is not None:
-        where, part = where
-        parts.append(part)
-    return json_pointer(*reversed(parts))

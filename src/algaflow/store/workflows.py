@@ -1,17 +1,22 @@
-"""Workflow definitions and their published versions: tenant-scoped reads and writes.
+"""The repository of workflow definitions and their published versions: all SQL on both tables.
 
 Every function takes an open connection (the caller owns the transaction) and the tenant id;
-a row of another tenant is indistinguishable from a missing one. Constraint hits never escape as
-raw database errors: they become :class:`~algaflow.kernel.errors.AlgaflowError` with a stable code.
+a row of another tenant is indistinguishable from a missing one. Reads return typed rows
+(:class:`WorkflowRow`, :class:`VersionRow`) whose fields are named like the columns; the one
+mapping to Alga's camelCase fields is :data:`WORKFLOW_FIELDS` (``to_view`` uses it). Constraint
+hits never escape as raw database errors: they become :class:`~algaflow.kernel.errors.AlgaflowError`
+with a stable code, or :class:`ConstraintViolation` / :class:`TransientConflict` for callers
+(bundle import) that decide what a hit means.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
-from collections.abc import Iterable, Mapping
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeGuard
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -19,38 +24,39 @@ from sqlalchemy.engine import Connection
 from algaflow.kernel.clock import new_id, utcnow
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.kernel.jsvalues import MAX_JSON_DEPTH, json_pointer, value_depth
+from algaflow.kernel.storable import (
+    INT4_MAX,
+    KEY_PATTERN,
+    KEY_PREFIX_PATTERN,
+    canonical_uuid,
+    key_conflict,
+    parse_failure_rate_threshold,
+    unstorable_paths,
+)
+from algaflow.store.tables import version_trigger_event, workflow_trigger_event
 from algaflow.store.tables import workflow_definition_versions as versions_t
 from algaflow.store.tables import workflow_definitions as defs_t
-from algaflow.store.types import canonical_uuid, unstorable_paths
+from algaflow.store.workflow_rows import METADATA_FIELDS, WORKFLOW_FIELDS, VersionRow, WorkflowRow
 
-#: Workflow keys (Alga's ``/^[a-z0-9][a-z0-9._-]*$/``), anchored with ``\Z`` so that ``match``,
-#: ``search`` and ``fullmatch`` all refuse a trailing newline as JavaScript's ``$`` does. The
-#: one copy: the bundle format uses it too.
-KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*\Z")
-#: What may start a key: its alphabet, possibly empty.
-KEY_PREFIX_PATTERN = re.compile(r"[a-z0-9._-]*\Z")
+__all__ = [  # row types and pure facts, re-exported for the store's callers
+    "INT4_MAX",
+    "KEY_PATTERN",
+    "KEY_PREFIX_PATTERN",
+    "METADATA_FIELDS",
+    "WORKFLOW_FIELDS",
+    "VersionRow",
+    "WorkflowRow",
+    "key_conflict",
+    "parse_failure_rate_threshold",
+]
+
 PAYLOAD_SCHEMA_MODES = ("pinned", "inferred")
-INT4_MAX = 2**31 - 1
 #: Levels a bundle puts above the deepest value it carries (root, ``workflows``, the entry,
 #: ``publishedVersions``, the version: a published definition or payload schema).
 BUNDLE_LEVELS_ABOVE_A_VALUE = 5
 #: Deepest nesting of a stored JSON value, so that everything stored exports as a bundle that
 #: imports again (bundles are limited to :data:`~algaflow.kernel.jsvalues.MAX_JSON_DEPTH`).
 MAX_STORED_DEPTH = MAX_JSON_DEPTH - BUNDLE_LEVELS_ABOVE_A_VALUE
-
-#: Metadata fields a user may change, and the column each maps to.
-METADATA_FIELDS: dict[str, str] = {
-    "isPaused": "is_paused",
-    "isVisible": "is_visible",
-    "concurrencyLimit": "concurrency_limit",
-    "autoPauseOnFailure": "auto_pause_on_failure",
-    "failureRateThreshold": "failure_rate_threshold",
-    "failureRateMinRuns": "failure_rate_min_runs",
-    "retentionPolicyOverride": "retention_policy_override",
-    "payloadSchemaMode": "payload_schema_mode",
-    "pinnedPayloadSchemaRef": "pinned_payload_schema_ref",
-}
-
 
 # --- validation of user input -----------------------------------------------------------------
 
@@ -112,36 +118,6 @@ def _bool(value: Any, field: str) -> bool:
             "INVALID_FIELD", f"{field} must be a boolean.", details={"field": field}
         )
     return value
-
-
-def parse_failure_rate_threshold(value: Any) -> Decimal | None:
-    """NUMERIC(5,2) exactly as PostgreSQL (and so Alga) stores it, the same on SQLite.
-
-    PostgreSQL rounds half away from zero (``0.025`` -> ``0.03``) and checks the range *after*
-    rounding (``999.995`` -> ``1000.00`` does not fit); it has no negative zero.
-    """
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise _threshold_error(value)
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise _threshold_error(value) from None
-    if not number.is_finite() or number.copy_abs() >= 1000:  # keeps quantize in range
-        raise _threshold_error(value)
-    rounded = number.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    if abs(rounded) >= 1000:
-        raise _threshold_error(value)
-    return rounded.copy_abs() if rounded.is_zero() else rounded
-
-
-def _threshold_error(value: Any) -> AlgaflowError:
-    return AlgaflowError(
-        "INVALID_FIELD",
-        f"failureRateThreshold {value!r} is not a NUMERIC(5,2).",
-        details={"field": "failureRateThreshold"},
-    )
 
 
 def check_storable(values: Mapping[str, Any]) -> None:
@@ -218,11 +194,6 @@ def normalize_metadata(changes: Mapping[str, Any]) -> dict[str, Any]:
 # --- reads ----------------------------------------------------------------------------------
 
 
-def _row(result: sa.engine.Result[Any]) -> dict[str, Any] | None:
-    row = result.mappings().first()
-    return dict(row) if row else None
-
-
 def _published_version(tenant_id: str) -> sa.Label[Any]:
     """The highest published version of the row's workflow (None when unpublished)."""
     return (
@@ -233,9 +204,14 @@ def _published_version(tenant_id: str) -> sa.Label[Any]:
     )
 
 
-def get_workflow(conn: Connection, tenant_id: str, workflow_id: str) -> dict[str, Any]:
+def _workflow(result: sa.engine.Result[Any]) -> WorkflowRow | None:
+    row = result.mappings().first()
+    return None if row is None else WorkflowRow.from_mapping(row)
+
+
+def get_workflow(conn: Connection, tenant_id: str, workflow_id: str) -> WorkflowRow:
     workflow_id = validate_uuid(workflow_id)
-    row = _row(
+    row = _workflow(
         conn.execute(
             sa.select(defs_t, _published_version(tenant_id)).where(
                 defs_t.c.tenant == tenant_id, defs_t.c.workflow_id == workflow_id
@@ -251,13 +227,13 @@ def get_workflow(conn: Connection, tenant_id: str, workflow_id: str) -> dict[str
     return row
 
 
-def find_workflow_by_key(conn: Connection, tenant_id: str, key: str) -> dict[str, Any] | None:
-    return _row(
+def find_workflow_by_key(conn: Connection, tenant_id: str, key: str) -> WorkflowRow | None:
+    return _workflow(
         conn.execute(sa.select(defs_t).where(defs_t.c.tenant == tenant_id, defs_t.c.key == key))
     )
 
 
-def get_workflow_by_key(conn: Connection, tenant_id: str, key: str) -> dict[str, Any]:
+def get_workflow_by_key(conn: Connection, tenant_id: str, key: str) -> WorkflowRow:
     row = find_workflow_by_key(conn, tenant_id, key)
     if row is None:
         raise AlgaflowError(
@@ -275,7 +251,7 @@ def list_workflows(
     key_prefix: str | None = None,
     status: str | None = None,
     paused: bool | None = None,
-) -> list[dict[str, Any]]:
+) -> list[WorkflowRow]:
     """Workflows ordered by key, each with ``published_version`` (the highest, or None)."""
     query = sa.select(defs_t, _published_version(tenant_id)).where(defs_t.c.tenant == tenant_id)
     if key_prefix:
@@ -288,7 +264,8 @@ def list_workflows(
         query = query.where(defs_t.c.status == status)
     if paused is not None:
         query = query.where(defs_t.c.is_paused == paused)
-    return [dict(r) for r in conn.execute(query.order_by(_binary(conn, defs_t.c.key))).mappings()]
+    rows = conn.execute(query.order_by(_binary(conn, defs_t.c.key))).mappings()
+    return [WorkflowRow.from_mapping(r) for r in rows]
 
 
 def _binary(conn: Connection, column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
@@ -297,7 +274,7 @@ def _binary(conn: Connection, column: sa.ColumnElement[str]) -> sa.ColumnElement
     return column.collate("C") if conn.dialect.name == "postgresql" else column
 
 
-def list_versions(conn: Connection, tenant_id: str, workflow_id: str) -> list[dict[str, Any]]:
+def list_versions(conn: Connection, tenant_id: str, workflow_id: str) -> list[VersionRow]:
     """Published versions, ascending."""
     get_workflow(conn, tenant_id, workflow_id)
     rows = conn.execute(
@@ -305,12 +282,12 @@ def list_versions(conn: Connection, tenant_id: str, workflow_id: str) -> list[di
         .where(versions_t.c.tenant == tenant_id, versions_t.c.workflow_id == workflow_id)
         .order_by(versions_t.c.version)
     ).mappings()
-    return [dict(r) for r in rows]
+    return [VersionRow.from_mapping(r) for r in rows]
 
 
-def get_version(conn: Connection, tenant_id: str, workflow_id: str, version: int) -> dict[str, Any]:
+def get_version(conn: Connection, tenant_id: str, workflow_id: str, version: int) -> VersionRow:
     workflow_id = validate_uuid(workflow_id)
-    row = _row(
+    row = (
         conn.execute(
             sa.select(versions_t).where(
                 versions_t.c.tenant == tenant_id,
@@ -318,6 +295,8 @@ def get_version(conn: Connection, tenant_id: str, workflow_id: str, version: int
                 versions_t.c.version == version,
             )
         )
+        .mappings()
+        .first()
     )
     if row is None:
         raise AlgaflowError(
@@ -325,18 +304,133 @@ def get_version(conn: Connection, tenant_id: str, workflow_id: str, version: int
             f"Workflow {workflow_id} has no published version {version}",
             details={"workflowId": workflow_id, "version": version},
         )
-    return row
+    return VersionRow.from_mapping(row)
 
 
-def latest_version(conn: Connection, tenant_id: str, workflow_id: str) -> dict[str, Any] | None:
-    return _row(
+def latest_version(conn: Connection, tenant_id: str, workflow_id: str) -> VersionRow | None:
+    row = (
         conn.execute(
             sa.select(versions_t)
             .where(versions_t.c.tenant == tenant_id, versions_t.c.workflow_id == workflow_id)
             .order_by(versions_t.c.version.desc())
             .limit(1)
         )
+        .mappings()
+        .first()
     )
+    return None if row is None else VersionRow.from_mapping(row)
+
+
+def workflow_ids_by_key(conn: Connection, tenant_id: str, keys: Sequence[str]) -> dict[str, str]:
+    """key -> workflow id of the tenant's workflows among ``keys``, in the order of ``keys``."""
+    rows = conn.execute(
+        sa.select(defs_t.c.key, defs_t.c.workflow_id).where(
+            defs_t.c.tenant == tenant_id, defs_t.c.key.in_(keys)
+        )
+    )
+    found: dict[str, str] = {key: workflow_id for key, workflow_id in rows}
+    return {key: found[key] for key in keys if key in found}
+
+
+def taken_workflow_ids(
+    conn: Connection, workflow_ids: Iterable[str], *, tenant_id: str | None = None
+) -> set[str]:
+    """Those of the canonical UUIDs ``workflow_ids`` that a row uses (of ``tenant_id`` only, if
+    given; else of any tenant: ``workflow_id`` is the primary key across tenants)."""
+    wanted = set(workflow_ids)
+    if not wanted:
+        return set()
+    query = sa.select(defs_t.c.workflow_id).where(defs_t.c.workflow_id.in_(wanted))
+    if tenant_id is not None:
+        query = query.where(defs_t.c.tenant == tenant_id)
+    return set(conn.execute(query).scalars())
+
+
+def published_version_numbers(
+    conn: Connection, tenant_id: str, workflow_ids: Iterable[str]
+) -> dict[str, set[int]]:
+    """Published version numbers of the tenant's workflows among ``workflow_ids`` (canonical
+    UUIDs); a workflow without versions maps to an empty set, an unknown one is absent."""
+    wanted = set(workflow_ids)
+    if not wanted:
+        return {}
+    found: dict[str, set[int]] = {}
+    rows = conn.execute(
+        sa.select(defs_t.c.workflow_id, versions_t.c.version)
+        .select_from(defs_t.outerjoin(versions_t, versions_t.c.workflow_id == defs_t.c.workflow_id))
+        .where(defs_t.c.tenant == tenant_id, defs_t.c.workflow_id.in_(wanted))
+    )
+    for workflow_id, version in rows:
+        numbers = found.setdefault(workflow_id, set())
+        if version is not None:
+            numbers.add(version)
+    return found
+
+
+# --- reads for bundle export --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportHead:
+    """What export needs to check a selection and fix its order, before reading definitions:
+    ``newest`` is the latest ``updated_at`` of the workflow's published versions."""
+
+    workflow_id: str
+    key: str
+    updated_at: datetime
+    newest: datetime | None
+
+
+def export_heads(
+    conn: Connection,
+    tenant_id: str,
+    *,
+    workflow_ids: Iterable[str] = (),
+    keys: Iterable[str] = (),
+    all: bool = False,
+) -> list[ExportHead]:
+    """One light query: the tenant's workflows among ``workflow_ids``/``keys`` (or ``all``)."""
+    condition: sa.ColumnElement[bool] = defs_t.c.tenant == tenant_id
+    if not all:
+        # Ids that are not UUIDs cannot exist; leaving them out keeps PostgreSQL from refusing
+        # the cast.
+        ids = {u for u in map(canonical_uuid, workflow_ids) if u is not None}
+        condition = sa.and_(
+            condition, sa.or_(defs_t.c.workflow_id.in_(ids), defs_t.c.key.in_(set(keys)))
+        )
+    newest_version = (
+        sa.select(sa.func.max(versions_t.c.updated_at))
+        .where(versions_t.c.tenant == tenant_id, versions_t.c.workflow_id == defs_t.c.workflow_id)
+        .scalar_subquery()
+    )
+    query = sa.select(
+        defs_t.c.workflow_id, defs_t.c.key, defs_t.c.updated_at, newest_version.label("newest")
+    ).where(condition)
+    return [ExportHead(*row) for row in conn.execute(query)]
+
+
+def rows_for_export(
+    conn: Connection, tenant_id: str, workflow_ids: Sequence[str]
+) -> tuple[dict[str, WorkflowRow], dict[str, list[VersionRow]]]:
+    """The tenant's rows among ``workflow_ids`` (two queries), versions ascending per workflow.
+
+    A workflow deleted since its id was chosen is simply absent.
+    """
+    rows = conn.execute(
+        sa.select(defs_t).where(
+            defs_t.c.tenant == tenant_id, defs_t.c.workflow_id.in_(workflow_ids)
+        )
+    ).mappings()
+    workflows = {r["workflow_id"]: WorkflowRow.from_mapping(r) for r in rows}
+    query = (
+        sa.select(versions_t)
+        .where(versions_t.c.tenant == tenant_id, versions_t.c.workflow_id.in_(workflow_ids))
+        .order_by(versions_t.c.workflow_id, versions_t.c.version)
+    )
+    versions: dict[str, list[VersionRow]] = {}
+    for row in conn.execute(query).mappings():
+        versions.setdefault(row["workflow_id"], []).append(VersionRow.from_mapping(row))
+    return workflows, versions
 
 
 # --- writes ---------------------------------------------------------------------------------
@@ -355,7 +449,7 @@ def create_workflow(
     payload_schema_mode: str = "pinned",
     pinned_payload_schema_ref: str | None = None,
     actor: str | None = None,
-) -> dict[str, Any]:
+) -> WorkflowRow:
     """Create a workflow; its draft's ``id`` is always the new ``workflow_id``.
 
     ``name``, ``payload_schema_ref``, ``description`` and ``trigger`` default to the draft
@@ -433,35 +527,13 @@ def create_workflow(
     return get_workflow(conn, tenant_id, workflow_id)
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _key_conflict(conn: Connection, tenant_id: str, key: str) -> AlgaflowError:
     existing = find_workflow_by_key(conn, tenant_id, key)
-    return key_conflict({key: existing and existing["workflow_id"]})
-
-
-def key_conflict(
-    existing: Mapping[str, str | None],
-    *,
-    hint: str = "",
-    error: type[AlgaflowError] = AlgaflowError,
-) -> AlgaflowError:
-    """``WORKFLOW_KEY_CONFLICT`` (409) for taken keys (``existing``: key -> workflow id, in order).
-
-    One shape everywhere (create, import, a concurrent import): the first conflict's
-    ``workflowKey``/``existingWorkflowId`` (Alga's fields) and all of them in ``conflicts``.
-    ``error`` lets the bundle importer raise its own error type.
-    """
-    conflicts = [{"workflowKey": k, "existingWorkflowId": v} for k, v in existing.items()]
-    first = conflicts[0]
-    more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
-    return error(
-        "WORKFLOW_KEY_CONFLICT",
-        f'Workflow with key "{first["workflowKey"]}" already exists{more}.{hint}',
-        details={**first, "conflicts": conflicts},
-    )
+    return key_conflict({key: existing.workflow_id if existing else None})
 
 
 def key_lock_id(tenant_id: str, key: str) -> int:
@@ -486,7 +558,12 @@ def lock_workflow_keys(conn: Connection, tenant_id: str, keys: Iterable[str]) ->
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
 
 
-def _insert(conn: Connection, table: sa.Table, row: dict[str, Any], on_conflict: Any) -> None:
+def _insert(
+    conn: Connection,
+    table: sa.Table,
+    row: dict[str, Any],
+    on_conflict: Callable[[], AlgaflowError],
+) -> None:
     """Insert inside a savepoint so a unique hit leaves the caller's transaction usable."""
     try:
         with conn.begin_nested():
@@ -502,15 +579,15 @@ def replace_draft(
     definition: Any,
     *,
     actor: str | None = None,
-) -> dict[str, Any]:
+) -> WorkflowRow:
     """Replace the draft definition; only ``updated_*`` change besides it."""
     current = get_workflow(conn, tenant_id, workflow_id)
     draft = dict(_require_object(definition, "definition") or {})
-    draft["id"] = current["workflow_id"]
+    draft["id"] = current.workflow_id
     check_storable({"definition": draft})
     conn.execute(
         defs_t.update()
-        .where(defs_t.c.tenant == tenant_id, defs_t.c.workflow_id == current["workflow_id"])
+        .where(defs_t.c.tenant == tenant_id, defs_t.c.workflow_id == current.workflow_id)
         .values(draft_definition=draft, updated_by=actor, updated_at=utcnow())
     )
     return get_workflow(conn, tenant_id, workflow_id)
@@ -523,13 +600,13 @@ def update_metadata(
     changes: Mapping[str, Any],
     *,
     actor: str | None = None,
-) -> dict[str, Any]:
+) -> WorkflowRow:
     current = get_workflow(conn, tenant_id, workflow_id)
     values = normalize_metadata(changes)
     check_storable(changes)
     conn.execute(
         defs_t.update()
-        .where(defs_t.c.tenant == tenant_id, defs_t.c.workflow_id == current["workflow_id"])
+        .where(defs_t.c.tenant == tenant_id, defs_t.c.workflow_id == current.workflow_id)
         .values(**values, updated_by=actor, updated_at=utcnow())
     )
     return get_workflow(conn, tenant_id, workflow_id)
@@ -540,9 +617,19 @@ def delete_workflow(conn: Connection, tenant_id: str, workflow_id: str) -> None:
     current = get_workflow(conn, tenant_id, workflow_id)
     conn.execute(
         defs_t.delete().where(
-            defs_t.c.tenant == tenant_id, defs_t.c.workflow_id == current["workflow_id"]
+            defs_t.c.tenant == tenant_id, defs_t.c.workflow_id == current.workflow_id
         )
     )
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The outcome of publish validation that is stored with the version and the workflow."""
+
+    status: str
+    warnings: list[Any]
+    context: dict[str, Any]
+    validated_at: datetime
 
 
 def insert_version(
@@ -556,10 +643,10 @@ def insert_version(
     validation_status: str | None = None,
     validation_errors: list[Any] | None = None,
     validation_warnings: list[Any] | None = None,
-    validated_at: Any = None,
+    validated_at: datetime | None = None,
     published_by: str | None = None,
-) -> dict[str, Any]:
-    """Insert one immutable published version (publish uses this)."""
+) -> VersionRow:
+    """Insert one immutable published version (``WORKFLOW_VERSION_CONFLICT`` if it exists)."""
     if not _is_int(version) or not 1 <= version <= INT4_MAX:
         raise AlgaflowError(
             "INVALID_FIELD",
@@ -567,7 +654,7 @@ def insert_version(
             details={"field": "version"},
         )
     check_storable({"definition": definition_json, "payloadSchemaJson": payload_schema_json})
-    row = version_row(
+    row = _version_values(
         tenant_id,
         workflow_id,
         version,
@@ -590,10 +677,65 @@ def insert_version(
             details={"workflowId": workflow_id, "version": version},
         ),
     )
-    return row
+    return VersionRow.from_mapping(row)
 
 
-def version_row(
+def publish_draft(
+    conn: Connection,
+    tenant_id: str,
+    workflow_id: str,
+    *,
+    version: int,
+    definition: dict[str, Any],
+    payload_schema_json: dict[str, Any] | None,
+    mode: str,
+    validation: Validation,
+    actor: str | None,
+) -> VersionRow:
+    """Freeze ``definition`` as ``version`` and make the workflow's draft the version after it.
+
+    The workflow's name, description, trigger and payload schema follow the published
+    definition; its validation columns record this publish.
+    """
+    inserted = insert_version(
+        conn,
+        tenant_id,
+        workflow_id,
+        version=version,
+        definition_json=definition,
+        payload_schema_json=payload_schema_json,
+        validation_status=validation.status,
+        validation_errors=[],
+        validation_warnings=validation.warnings,
+        validated_at=validation.validated_at,
+        published_by=actor,
+    )
+    conn.execute(
+        defs_t.update()
+        .where(defs_t.c.tenant == tenant_id, defs_t.c.workflow_id == workflow_id)
+        .values(
+            status="published",
+            draft_definition={**definition, "version": version + 1},
+            draft_version=version + 1,
+            name=definition["name"],
+            description=definition.get("description"),
+            trigger=definition.get("trigger"),
+            payload_schema_ref=definition["payloadSchemaRef"],
+            payload_schema_provenance=mode,
+            validation_status=validation.status,
+            validation_errors=[],
+            validation_warnings=validation.warnings,
+            validated_at=validation.validated_at,
+            validation_context_json=validation.context,
+            validation_payload_schema_hash=validation.context["payloadSchemaHash"],
+            updated_by=actor,
+            updated_at=validation.validated_at,
+        )
+    )
+    return inserted
+
+
+def _version_values(
     tenant_id: str,
     workflow_id: str,
     version: int,
@@ -601,13 +743,13 @@ def version_row(
     payload_schema_json: Any,
     *,
     published_by: str | None,
-    now: Any,
+    now: datetime,
     validation_status: str | None = None,
     validation_errors: list[Any] | None = None,
     validation_warnings: list[Any] | None = None,
-    validated_at: Any = None,
+    validated_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """The row of one published version; publish and import (in bulk) both build it here."""
+    """The columns of one published version; publish and import (in bulk) both build it here."""
     return {
         "version_id": new_id(),
         "tenant": tenant_id,
@@ -624,3 +766,210 @@ def version_row(
         "created_at": now,
         "updated_at": now,
     }
+
+
+# --- bundle import --------------------------------------------------------------------------
+
+#: Bundle metadata (camelCase) an import writes, besides the draft and versions.
+IMPORTED_METADATA = (
+    "name",
+    "description",
+    "payloadSchemaRef",
+    "payloadSchemaMode",
+    "pinnedPayloadSchemaRef",
+    "trigger",
+    "isVisible",
+    "isPaused",
+    "concurrencyLimit",
+    "autoPauseOnFailure",
+    "failureRateThreshold",
+    "failureRateMinRuns",
+    "retentionPolicyOverride",
+)
+
+
+@dataclass(frozen=True)
+class ImportedWorkflow:
+    """One workflow as an import writes it (``metadata``: the bundle's camelCase fields, checked
+    already). ``overwrite`` replaces the tenant's row of ``workflow_id`` and all its versions."""
+
+    workflow_id: str
+    key: str
+    metadata: Mapping[str, Any]
+    draft_definition: dict[str, Any]
+    draft_version: int
+    #: (version, definition, payloadSchemaJson), ascending by version
+    versions: Sequence[tuple[int, dict[str, Any], Any]] = field(default_factory=tuple)
+    overwrite: bool = False
+
+
+class ConstraintViolation(Exception):
+    """The database refused an import's rows (all of them undone): ``unique`` tells a unique
+    hit (a concurrent writer) from any other refusal (a value the checks missed)."""
+
+    def __init__(self, message: str, *, unique: bool) -> None:
+        super().__init__(message)
+        self.message = message
+        self.unique = unique
+
+
+class TransientConflict(Exception):
+    """The transaction lost to a concurrent one (deadlock, serialization failure): retry it."""
+
+
+#: SQLSTATEs of a transaction that lost to a concurrent one and may simply be run again:
+#: serialization failure, deadlock, lock not available.
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+
+@contextmanager
+def transient_conflicts() -> Iterator[None]:
+    """Raise :class:`TransientConflict` for a transient failure of the statements inside."""
+    try:
+        yield
+    except sa.exc.OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES:
+            raise TransientConflict(str(exc.orig)) from None
+        raise
+
+
+def _import_columns(w: ImportedWorkflow, actor: str | None, now: datetime) -> dict[str, Any]:
+    """The definition columns an import sets, on create and on overwrite alike."""
+    m = w.metadata
+    columns = {WORKFLOW_FIELDS[name]: m[name] for name in IMPORTED_METADATA}
+    return {
+        **columns,
+        "key": w.key,
+        "draft_definition": w.draft_definition,
+        "draft_version": w.draft_version,
+        "status": "published" if w.versions else "draft",
+        "is_system": False,  # a bundle must not make itself a system workflow (DESIGN 6)
+        "concurrency_limit": _int_or_none(m["concurrencyLimit"]),
+        "failure_rate_threshold": parse_failure_rate_threshold(m["failureRateThreshold"]),
+        "failure_rate_min_runs": _int_or_none(m["failureRateMinRuns"]),
+        # Validation results and provenance described the replaced draft: start afresh.
+        "payload_schema_provenance": None,
+        "validation_status": None,
+        "validation_errors": None,
+        "validation_warnings": None,
+        "validated_at": None,
+        "validation_context_json": None,
+        "validation_payload_schema_hash": None,
+        "updated_by": actor,
+        "updated_at": now,
+    }
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def write_import(
+    conn: Connection,
+    tenant_id: str,
+    workflows: Sequence[ImportedWorkflow],
+    *,
+    actor: str | None,
+    dry_run: bool = False,
+) -> None:
+    """Write an import's rows in bulk inside one savepoint (rolled back on purpose for a dry run).
+
+    Overwritten workflows keep their ``workflow_id`` and ``created_*`` and lose all their
+    published versions. Any constraint hit undoes every row and raises
+    :class:`ConstraintViolation`.
+    """
+    now = utcnow()
+    updates = [
+        {**_import_columns(w, actor, now), "b_tenant": tenant_id, "b_workflow_id": w.workflow_id}
+        for w in workflows
+        if w.overwrite
+    ]
+    inserts = [
+        {
+            **_import_columns(w, actor, now),
+            "workflow_id": w.workflow_id,
+            "tenant": tenant_id,
+            "created_by": actor,
+            "created_at": now,
+        }
+        for w in workflows
+        if not w.overwrite
+    ]
+    versions = [
+        _version_values(
+            tenant_id, w.workflow_id, number, definition, schema, published_by=actor, now=now
+        )
+        for w in workflows
+        for number, definition, schema in w.versions
+    ]
+    try:
+        with conn.begin_nested() as savepoint:
+            if updates:
+                conn.execute(
+                    versions_t.delete().where(
+                        versions_t.c.tenant == tenant_id,
+                        versions_t.c.workflow_id.in_([u["b_workflow_id"] for u in updates]),
+                    )
+                )
+                conn.execute(
+                    defs_t.update().where(
+                        defs_t.c.tenant == sa.bindparam("b_tenant"),
+                        defs_t.c.workflow_id == sa.bindparam("b_workflow_id"),
+                    ),
+                    updates,
+                )
+            if inserts:
+                conn.execute(defs_t.insert(), inserts)
+            if versions:
+                conn.execute(versions_t.insert(), versions)
+            if dry_run:
+                savepoint.rollback()
+    except (sa.exc.IntegrityError, sa.exc.DataError) as exc:
+        message = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+        raise ConstraintViolation(message, unique=_is_unique_violation(exc)) from None
+
+
+def _is_unique_violation(exc: sa.exc.DBAPIError) -> bool:
+    if getattr(exc.orig, "sqlstate", None) == "23505":
+        return True
+    return "UNIQUE constraint failed" in str(exc.orig)
+
+
+# --- events: which workflows an event starts --------------------------------------------------
+
+
+def triggered_candidates(conn: Connection, tenant_id: str, name: str) -> list[str]:
+    """Ids of the workflows whose trigger may name the event, by two indexed lookups.
+
+    A workflow's trigger is its latest published version's (or, when that has none, the
+    workflow row's), so any version naming the event, or the row, makes it a candidate; the
+    caller checks each against its latest version. Workflows that name other events are never
+    read, so the cost follows the matching workflows, not the published ones.
+    """
+    versions, defs = versions_t, defs_t
+    query = sa.union(
+        sa.select(versions.c.workflow_id).where(
+            versions.c.tenant == tenant_id, version_trigger_event() == name
+        ),
+        sa.select(defs.c.workflow_id).where(
+            defs.c.tenant == tenant_id, workflow_trigger_event() == name
+        ),
+    )
+    return sorted(conn.execute(query).scalars())
+
+
+def published_unpaused(
+    conn: Connection, tenant_id: str, workflow_ids: Sequence[str]
+) -> list[WorkflowRow]:
+    """The published, unpaused workflows among ``workflow_ids``, by key."""
+    rows = conn.execute(
+        sa.select(defs_t)
+        .where(
+            defs_t.c.tenant == tenant_id,
+            defs_t.c.workflow_id.in_(workflow_ids),
+            defs_t.c.status == "published",
+            defs_t.c.is_paused.is_(False),
+        )
+        .order_by(defs_t.c.key)
+    ).mappings()
+    return [WorkflowRow.from_mapping(r) for r in rows]

@@ -12,16 +12,15 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.engine import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 
-from algaflow.bundle.export import iter_export_bundle_bytes
-from algaflow.bundle.importer import run_import
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import Registry
+from algaflow.services import UnitOfWork
+from algaflow.services import bundles as service
 
 from ..bodies import MAX_JSON_DEPTH, check_export_keys, parse_bundle_body
-from ..deps import Principal, get_engine, get_registry, read_conn, require
+from ..deps import Principal, get_registry, get_uow, require
 
 router = APIRouter(prefix="/workflow-definitions", tags=["workflow-bundles"])
 _admin = require("workflow:admin")
@@ -73,8 +72,8 @@ _BUNDLE_BODY = {
 
 
 def _bundle_response(pieces: Iterator[bytes]) -> Response:
-    """Streams the bundle: errors were raised before the first piece; the request's connection
-    (a dependency with yield) stays open until the last piece is sent."""
+    """Streams the bundle: errors were raised before the first piece; the pieces' own connection
+    stays open until the last piece is sent."""
     return StreamingResponse(
         pieces, media_type="application/json; charset=utf-8", headers=_DOWNLOAD_HEADERS
     )
@@ -120,11 +119,11 @@ def export_one(
     workflowId: str,
     exportedAt: str | None = Query(None, description='ISO timestamp or "latest-change"'),
     principal: Principal = Depends(_admin),
-    conn: Connection = Depends(read_conn),
+    uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
     """One workflow as a canonical bundle (Alga's route)."""
-    pieces = iter_export_bundle_bytes(
-        conn, principal.tenant_id, workflow_ids=[workflowId], exported_at=exportedAt
+    pieces = service.stream_export(
+        uow, principal.tenant_id, workflow_ids=[workflowId], exported_at=exportedAt
     )
     return _bundle_response(pieces)
 
@@ -133,7 +132,7 @@ def export_one(
 def export_many(
     body: ExportRequest,
     principal: Principal = Depends(_admin),
-    conn: Connection = Depends(read_conn),
+    uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
     """Several workflows (by id, by key, or all of the tenant's) as one canonical bundle."""
     chosen = [body.workflowIds is not None, body.keys is not None, body.all]
@@ -143,8 +142,8 @@ def export_many(
             'Give exactly one of "workflowIds", "keys" or "all": true.',
         )
     check_export_keys(body.keys)
-    pieces = iter_export_bundle_bytes(
-        conn,
+    pieces = service.stream_export(
+        uow,
         principal.tenant_id,
         workflow_ids=body.workflowIds,
         keys=body.keys,
@@ -165,7 +164,7 @@ async def import_(
     force: str | None = Query(None, description="1 or true (any case) to overwrite by key"),
     dryRun: str | None = Query(None, description="1 or true (any case) to check and roll back"),
     principal: Principal = Depends(_admin),
-    engine: Engine = Depends(get_engine),
+    uow: UnitOfWork = Depends(get_uow),
     registry: Registry = Depends(get_registry),
 ) -> dict[str, Any]:
     """Import the body (a bundle) in one transaction; 200 with the summary, or a coded error."""
@@ -173,8 +172,8 @@ async def import_(
 
     def run() -> dict[str, Any]:
         # Parsing and every check that needs no database run before the write transaction.
-        return run_import(
-            engine,
+        return service.import_bundle(
+            uow,
             principal.tenant_id,
             parse_bundle_body(raw),
             registry=registry,

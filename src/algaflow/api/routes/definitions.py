@@ -7,16 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from algaflow.kernel.storable import INT4_MAX
 from algaflow.registry import Registry
 from algaflow.services import UnitOfWork
 from algaflow.services import definitions as service
-from algaflow.store import workflows as store
 
 from ..deps import Principal, get_registry, get_uow, require
 
 router = APIRouter(prefix="/workflow-definitions", tags=["workflow-definitions"])
 #: A version in a path: an int4 column, so anything else cannot exist (and would overflow SQL).
-VersionPath = Annotated[int, Path(ge=1, le=store.INT4_MAX)]
+VersionPath = Annotated[int, Path(ge=1, le=INT4_MAX)]
 
 
 class CreateWorkflow(BaseModel):

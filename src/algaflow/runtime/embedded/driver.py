@@ -53,6 +53,7 @@ from algaflow.store.run_tables import (
     workflow_runs,
     workflow_tasks,
 )
+from algaflow.store.workflow_rows import VersionRow, WorkflowRow
 from algaflow.store.workflows import get_version, get_workflow
 
 from . import records
@@ -112,8 +113,8 @@ class Driver:
     def create_run(
         self,
         tenant_id: str,
-        workflow: dict[str, Any],
-        version: dict[str, Any],
+        workflow: WorkflowRow,
+        version: VersionRow,
         payload: Any,
         launch: Launch | None = None,
         *,
@@ -123,15 +124,15 @@ class Driver:
         launch = launch or Launch()
         now = utcnow()
         run_id = new_id()
-        definition = version["definition_json"]
+        definition = version.definition_json
         digest = definition_hash(definition)
         meta: dict[str, Any] = {"triggerMappingApplied": launch.trigger_mapping_applied}
         if launch.source_payload_schema_ref:
             meta["sourcePayloadSchemaRef"] = launch.source_payload_schema_ref
         system = {
             "runId": run_id,
-            "workflowId": workflow["workflow_id"],
-            "workflowVersion": version["version"],
+            "workflowId": workflow.workflow_id,
+            "workflowVersion": version.version,
             "tenantId": tenant_id,
             "definitionHash": digest,
             "runtimeSemanticsVersion": RUNTIME_SEMANTICS_VERSION,
@@ -142,8 +143,8 @@ class Driver:
             workflow_runs.insert().values(
                 run_id=run_id,
                 tenant=tenant_id,
-                workflow_id=workflow["workflow_id"],
-                workflow_version=version["version"],
+                workflow_id=workflow.workflow_id,
+                workflow_version=version.version,
                 status="FAILED" if failed else "RUNNING",
                 node_path=None if failed else "root.steps[0]",
                 input_json=payload,
@@ -587,7 +588,7 @@ class Driver:
                 version = get_version(self.conn, run["tenant"], *key)
             except AlgaflowError as exc:
                 raise StepFailure("ValidationError", exc.message, code=exc.code) from None
-            definition = version["definition_json"]
+            definition = version.definition_json
             if run["definition_hash"] and definition_hash(definition) != run["definition_hash"]:
                 raise StepFailure(
                     "ValidationError",
@@ -756,7 +757,7 @@ class Driver:
         try:
             workflow = get_workflow(self.conn, run["tenant"], request.workflow_id)
             version = get_version(
-                self.conn, run["tenant"], workflow["workflow_id"], request.workflow_version
+                self.conn, run["tenant"], workflow.workflow_id, request.workflow_version
             )
         except AlgaflowError:
             return None
