@@ -256,6 +256,26 @@ def check_task(api: Api, run_id: str, expected: dict[str, Any]) -> None:
         assert tasks[0][key] == value, f"task {key}: {tasks[0][key]!r} != {value!r}"
 
 
+def matches(actual: Any, expected: Any) -> bool:
+    """JSON equality: ``9`` equals ``9.0`` but not ``true`` (Python's ``1 == True`` holds)."""
+    if isinstance(expected, dict):
+        return (
+            isinstance(actual, dict)
+            and actual.keys() == expected.keys()
+            and all(matches(actual[k], v) for k, v in expected.items())
+        )
+    if isinstance(expected, list):
+        return (
+            isinstance(actual, list)
+            and len(actual) == len(expected)
+            and all(matches(a, e) for a, e in zip(actual, expected, strict=True))
+        )
+    numbers = all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in (actual, expected)
+    )
+    return bool(actual == expected) and (numbers or type(actual) is type(expected))
+
+
 def check_run(view: dict[str, Any], expected: dict[str, Any]) -> None:
     """The run's status, then each listed variable, error field and log line (in order)."""
     assert view["status"] == expected["status"], (
@@ -264,9 +284,10 @@ def check_run(view: dict[str, Any], expected: dict[str, Any]) -> None:
     variables = view["vars"] or {}
     for name, value in expected.get("vars", {}).items():
         assert name in variables, f"vars.{name} is missing; vars: {variables}"
-        assert variables[name] == value, f"vars.{name}: {variables[name]!r} != {value!r}"
+        assert matches(variables[name], value), f"vars.{name}: {variables[name]!r} != {value!r}"
     for key, value in expected.get("error", {}).items():
-        assert view["error"] and view["error"].get(key) == value, f"run error {view['error']}"
+        error = view["error"] or {}
+        assert key in error and matches(error[key], value), f"run error {error}"
     messages = iter(line["message"] for line in view["logs"])
     for wanted in expected.get("logs", []):
         assert any(wanted in m for m in messages), f"no log line {wanted!r} (in this order)"
@@ -329,6 +350,33 @@ def test_a_wrong_expectation_fails(api, monkeypatch):
         check_run(view, {**example.expected, "vars": {name: [value]}})
     with pytest.raises(AssertionError):
         check_run(view, {**example.expected, "status": "CANCELED"})
+
+
+def test_matches_compares_json_values():
+    assert matches({"a": [1, "x", None]}, {"a": [1, "x", None]})
+    assert not matches({"a": 1, "b": 2}, {"a": 1})
+    assert matches(9, 9.0) and not matches(1, True) and not matches(0, False)
+    assert not matches([1, 2], [1]) and not matches(1, 1.5) and not matches("1", 1)
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+
+
+def test_links_in_the_guide_resolve():
+    """Relative links name files that exist and anchors that their headings make."""
+    text = GUIDE.read_text(encoding="utf-8")
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if target.startswith(("http://", "https://")):
+            continue
+        path, _, anchor = target.partition("#")
+        file = (GUIDE.parent / path).resolve() if path else GUIDE
+        assert file.is_file(), f"link to a missing file: {target}"
+        if anchor:
+            content = file.read_text(encoding="utf-8")
+            slugs = {_slug(m.group("text")) for m in HEADING.finditer(content)}
+            assert anchor in slugs, f"link to a missing anchor: {target}"
 
 
 def test_parser_refuses_an_example_without_expectations():
