@@ -228,13 +228,15 @@ def start(api: Api, example: Example, workflow_id: str) -> str:
 
 
 def drive(api: Api, run_id: str, action: dict[str, Any]) -> None:
-    """One ``then`` action, once the run waits: send an event or complete the open task."""
+    """One ``then`` action, once the run waits: send an event (which resumes the run unless
+    ``"resumes": false``) or complete the open task."""
     view = wait_for(api, run_id, {"WAITING"} | FINAL)
     assert view["status"] == "WAITING", f"expected a waiting run, got {view['status']}"
     if "event" in action:
         sent = api.client.post("/api/workflow/events", json=action["event"])
         assert sent.status_code == 200, sent.text
-        assert run_id in sent.json()["resumedRuns"], sent.json()
+        resumed = run_id in sent.json()["resumedRuns"]
+        assert resumed is action.get("resumes", True), sent.json()
     elif "task" in action:
         tasks = api.client.get("/api/workflow/tasks", params={"runId": run_id}).json()
         assert len(tasks) == 1, tasks
