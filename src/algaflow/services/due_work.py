@@ -16,8 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from algaflow.kernel.clock import utcnow
+from algaflow.kernel.clock import iso_millis, utcnow
 from algaflow.registry import Registry
+from algaflow.runtime.core.errors import normalize_error
 from algaflow.runtime.core.waits import timeout_error
 from algaflow.runtime.embedded import records
 from algaflow.runtime.embedded.driver import Driver, DriverOptions
@@ -94,7 +95,7 @@ def _due_waits(conn: Connection, now: datetime) -> Sequence[RowMapping]:
     waits = rt.workflow_run_waits
     due = conn.execute(
         sa.select(waits.c.wait_id, waits.c.tenant, waits.c.run_id, waits.c.wait_type,
-                  waits.c.payload)
+                  waits.c.step_path, waits.c.payload)
         .where(waits.c.status == "WAITING", waits.c.timeout_at <= now,
                waits.c.wait_type.in_(("time", "retry", "event")))
         .order_by(waits.c.timeout_at)
@@ -131,14 +132,7 @@ def _resume_due(driver: Driver, wait: RowMapping, now: datetime) -> int:
     outcome: dict[str, Any] = {"ok": {}}
     if wait["wait_type"] == "event":
         failure = timeout_error(wait["payload"] or {})
-        outcome = {
-            "error": {
-                "category": failure.category,
-                "message": failure.message,
-                "details": failure.details,
-                "at": now.isoformat(),
-            }
-        }
+        outcome = {"error": normalize_error(failure, wait["step_path"], iso_millis(now))}
     to_drive = driver.resolve_wait(wait["tenant"], wait["run_id"], wait["wait_id"], outcome)
     for run_id in to_drive or []:
         driver.drive(wait["tenant"], run_id)
