@@ -20,9 +20,10 @@ from algaflow.bundle.errors import BundleError
 from algaflow.bundle.limits import Problems, clip, listed, more_text
 from algaflow.definitions.model import definition_issues
 from algaflow.kernel.errors import AlgaflowError
+from algaflow.kernel.jsonb import unstorable_paths
 from algaflow.kernel.jsvalues import json_pointer as pointer
 from algaflow.kernel.jsvalues import number_to_string
-from algaflow.kernel.storable import INT4_MAX, parse_failure_rate_threshold, unstorable_paths
+from algaflow.kernel.storable import INT4_MAX, parse_failure_rate_threshold
 
 if TYPE_CHECKING:
     from algaflow.registry import Registry

@@ -7,16 +7,13 @@ is involved. Both need the same answers, and neither may import the other, so th
 
 from __future__ import annotations
 
-import json
-import math
 import re
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from algaflow.kernel.errors import AlgaflowError
-from algaflow.kernel.jsvalues import json_pointer, number_to_string
 
 #: Workflow keys (Alga's ``/^[a-z0-9][a-z0-9._-]*$/``), anchored with ``\Z`` so that ``match``,
 #: ``search`` and ``fullmatch`` all refuse a trailing newline as JavaScript's ``$`` does. The
@@ -95,49 +92,3 @@ def _threshold_error(value: Any) -> AlgaflowError:
 def format_threshold(value: Decimal | None) -> str | None:
     """NUMERIC(5,2) as the string PostgreSQL (and so Alga) prints: ``0.50``."""
     return None if value is None else f"{Decimal(value):.2f}"
-
-
-# --- values the databases cannot store -----------------------------------------------------------
-
-_UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
-# The same in json.dumps(ensure_ascii=False) output, where NUL is the escape \u0000.
-_UNSTORABLE_JSON = re.compile(r"(?<!\\)(?:\\\\)*\\u0000|[\ud800-\udfff]")
-
-
-def unstorable_paths(value: Any) -> Iterator[tuple[str, str]]:
-    """(pointer, message) for every NUL, lone surrogate or non-finite number in a JSON value.
-
-    PostgreSQL refuses NUL in text and JSONB and lone surrogates anywhere; non-finite numbers are
-    not JSON (JSONB refuses them, SQLite would store ``NaN`` that no other reader parses). The C
-    encoder answers "is anything wrong?" in a fraction of a walk's time; only a value that fails
-    it is walked to find the pointers.
-    """
-    try:
-        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
-    except ValueError:
-        text = None
-    if text is not None and not _UNSTORABLE_JSON.search(text):
-        return
-    stack: list[tuple[Any, Any]] = [(value, None)]
-    while stack:
-        item, where = stack.pop()
-        if isinstance(item, dict):
-            for key, child in item.items():
-                if isinstance(key, str) and _UNSTORABLE_TEXT.search(key):
-                    yield _pointer(where), f"key {key!r} contains NUL or a lone surrogate"
-                stack.append((child, (where, key)))
-        elif isinstance(item, list | tuple):
-            stack.extend((child, (where, i)) for i, child in enumerate(item))
-        elif isinstance(item, str):
-            if _UNSTORABLE_TEXT.search(item):
-                yield _pointer(where), "contains NUL (\\u0000) or a lone surrogate"
-        elif isinstance(item, float) and not math.isfinite(item):
-            yield _pointer(where), f"{number_to_string(item)} is not a JSON number"
-
-
-def _pointer(where: Any) -> str:
-    parts: list[Any] = []
-    while where is not None:
-        where, part = where
-        parts.append(part)
-    return json_pointer(*reversed(parts))

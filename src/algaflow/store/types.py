@@ -8,9 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
+from algaflow.kernel.jsonb import jsonb_key_order as jsonb_key_order
+from algaflow.kernel.jsonb import unstorable_paths as unstorable_paths
+
 # Pure value checks live in the kernel; re-exported for the store's other callers.
 from algaflow.kernel.storable import canonical_uuid as canonical_uuid
-from algaflow.kernel.storable import unstorable_paths as unstorable_paths
 
 #: JSON on SQLite, JSONB on PostgreSQL.
 JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
@@ -37,18 +39,3 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def jsonb_key_order(value: Any) -> Any:
-    """``value`` with every object's keys in PostgreSQL JSONB order (shorter first, then bytes).
-
-    Alga keeps definitions in JSONB, so maps that are evaluated in order (``transform.assign``)
-    run in this order there. Applying it on load makes runs identical on SQLite and PostgreSQL,
-    and unaffected by the sorted key order of exported bundles.
-    """
-    if isinstance(value, dict):
-        keys = sorted(value, key=lambda k: (len(k.encode("utf-8")), k.encode("utf-8")))
-        return {k: jsonb_key_order(value[k]) for k in keys}
-    if isinstance(value, list):
-        return [jsonb_key_order(item) for item in value]
-    return value

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from algaflow.kernel.clock import new_id, utcnow
 from algaflow.kernel.errors import AlgaflowError
+from algaflow.kernel.jsonb import unstorable_paths
 from algaflow.kernel.jsvalues import MAX_JSON_DEPTH, json_pointer, value_depth
 from algaflow.kernel.storable import (
     INT4_MAX,
@@ -31,7 +32,6 @@ from algaflow.kernel.storable import (
     canonical_uuid,
     key_conflict,
     parse_failure_rate_threshold,
-    unstorable_paths,
 )
 from algaflow.store.tables import version_trigger_event, workflow_trigger_event
 from algaflow.store.tables import workflow_definition_versions as versions_t
