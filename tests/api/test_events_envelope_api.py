@@ -9,7 +9,7 @@ import json
 import httpx
 import pytest
 import sqlalchemy as sa
-from health_probe import health_probe
+from tests.api.health_probe import health_probe
 from typer.testing import CliRunner
 
 from algaflow.registry import default_registry, load_schema_dir

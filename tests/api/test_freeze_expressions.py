@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from health_probe import health_probe
+from tests.api.health_probe import health_probe
 
 HEALTH_BOUND_S = 1.0
 # (expression, code, message) -- the message is what an event's error list carries.

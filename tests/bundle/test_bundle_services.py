@@ -6,9 +6,16 @@ import subprocess
 import sys
 
 import pytest
-from bundle_factory import bundle, create_published, definition, make_registry, row_counts, workflow
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.bundle.bundle_factory import (
+    bundle,
+    create_published,
+    definition,
+    make_registry,
+    row_counts,
+    workflow,
+)
 
 from algaflow.bundle import importer
 from algaflow.bundle.canonical import loads_json

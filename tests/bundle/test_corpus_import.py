@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from bundle_factory import normalise_exported_at, register_stand_ins, row_counts
+from tests.bundle.bundle_factory import normalise_exported_at, register_stand_ins, row_counts
 
 from algaflow.bundle.canonical import dumps_canonical, loads_json
 from algaflow.bundle.errors import BundleError

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from bundle_factory import (
+from tests.bundle.bundle_factory import (
     TEST_SCHEMA_REF,
     control_flow_steps,
     create_published,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from bundle_factory import (
+from tests.bundle.bundle_factory import (
     TEST_SCHEMA_REF,
     bundle,
     definition,

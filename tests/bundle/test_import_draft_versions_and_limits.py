@@ -6,9 +6,9 @@ import itertools
 import time
 
 import pytest
-from bundle_factory import bundle, make_registry, row_counts, workflow
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.bundle.bundle_factory import bundle, make_registry, row_counts, workflow
 
 from algaflow.api.statuses import status_for
 from algaflow.bundle.errors import BundleError

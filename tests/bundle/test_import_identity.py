@@ -7,7 +7,7 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from bundle_factory import bundle, definition, make_registry, row_counts, workflow
+from tests.bundle.bundle_factory import bundle, definition, make_registry, row_counts, workflow
 
 from algaflow.api.statuses import status_for
 from algaflow.bundle.errors import BundleError

@@ -4,7 +4,7 @@ tenant, reported when a published version could not run."""
 from __future__ import annotations
 
 import pytest
-from bundle_factory import (
+from tests.bundle.bundle_factory import (
     bundle,
     call_step,
     definition,

@@ -10,7 +10,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from bundle_factory import (
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.bundle.bundle_factory import (
     bundle,
     call_step,
     control_flow_steps,
@@ -22,8 +24,6 @@ from bundle_factory import (
     row_counts,
     workflow,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from algaflow.bundle.canonical import dumps_canonical_bytes, loads_json
 from algaflow.bundle.collation import locale_compare_key
