@@ -19,7 +19,6 @@ from tests.bundle.bundle_factory import (
     create_published,
     definition,
     echo_step,
-    make_registry,
     normalise_exported_at,
     row_counts,
     workflow,
@@ -32,11 +31,6 @@ from algaflow.services.bundles import export_bundle_bytes_on, import_bundle_on
 from algaflow.store import workflows as store
 from algaflow.store.tables import workflow_definitions as defs_t
 from algaflow.store.tenants import create_tenant
-
-
-@pytest.fixture
-def registry():
-    return make_registry()
 
 
 def _delete_all(engine) -> None:
