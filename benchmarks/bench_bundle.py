@@ -19,15 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import tempfile
 import time
 import tracemalloc
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -37,12 +34,10 @@ from algaflow.registry import default_registry
 from algaflow.services.bundles import export_bundle_bytes_on as export_bundle_bytes
 from algaflow.services.bundles import import_bundle_on as import_bundle
 from algaflow.services.bundles import iter_export_bundle_bytes_on as iter_export_bundle_bytes
-from algaflow.store import migrate
-from algaflow.store.engine import make_engine
 from algaflow.store.tables import tenants, workflow_definition_versions, workflow_definitions
 from algaflow.store.tenants import create_tenant
 from benchmarks.bundle_gen import generate_bundle
-from benchmarks.databases import postgres_database
+from benchmarks.databases import postgres_database, sqlite_database
 
 
 def _median(fn: Callable[[], Any], runs: int, setup: Callable[[], Any] = lambda: None) -> float:
@@ -65,17 +60,6 @@ def _peak_mib(fn: Callable[[], Any]) -> float:
 
 
 # --- databases -----------------------------------------------------------------------------------
-
-
-@contextmanager
-def _sqlite() -> Iterator[Engine]:
-    with tempfile.TemporaryDirectory() as directory:
-        engine = make_engine(f"sqlite:///{Path(directory) / 'bench.db'}")
-        migrate.upgrade(engine)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
 
 
 def _reset(engine: Engine) -> str:
@@ -207,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
     stdlib_s = _median(lambda: json.dumps(bundle, sort_keys=True, indent=2), args.runs)
 
     results: dict[str, dict[str, float]] = {}
-    with _sqlite() as engine:
+    with sqlite_database() as engine:
         results["SQLite"] = _measure(engine, bundle, args.runs)
     with postgres_database("bundle") as engine:
         if engine is not None:

@@ -12,7 +12,6 @@ with ``_events`` appended; it is skipped with a message when unreachable.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from typing import Any
 
@@ -22,16 +21,15 @@ from algaflow.registry import Registry, default_registry
 from algaflow.services.events import emit_event
 from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store import migrate
-from algaflow.store.engine import make_engine
 from algaflow.store.tables import workflow_definitions
 from algaflow.store.tenants import create_tenant
 from algaflow.store.workflows import create_workflow, insert_version
 
 try:
-    from benchmarks.databases import postgres_database
+    from benchmarks.databases import each_database
     from benchmarks.timing import median_seconds
 except ImportError:  # run as a script
-    from databases import postgres_database  # type: ignore[no-redef]
+    from databases import each_database  # type: ignore[no-redef]
     from timing import median_seconds  # type: ignore[no-redef]
 
 SCHEMA = "payload.BenchEvent.v1"
@@ -97,13 +95,8 @@ def main() -> None:
     parser.add_argument("--workflows", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=15)
     args, _ = parser.parse_known_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        sqlite = make_engine(f"sqlite:///{tmp}/bench.db")
-        bench("sqlite", sqlite, args.workflows, args.repeat)
-        sqlite.dispose()
-    with postgres_database("events") as pg:
-        if pg is not None:
-            bench("postgresql", pg, args.workflows, args.repeat)
+    for name, engine in each_database("events"):
+        bench(name, engine, args.workflows, args.repeat)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 from typing import Any
 
@@ -26,12 +25,11 @@ from algaflow.runtime.embedded.driver import Driver, Launch
 from algaflow.services.due_work import drive_runs
 from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store import migrate
-from algaflow.store.engine import make_engine
 from algaflow.store.run_tables import workflow_run_steps
 from algaflow.store.tables import workflow_definitions
 from algaflow.store.tenants import create_tenant
 from algaflow.store.workflows import create_workflow, insert_version
-from benchmarks.databases import postgres_database
+from benchmarks.databases import each_database
 
 
 def definition(items: int) -> dict[str, Any]:
@@ -134,13 +132,8 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
     args, _ = parser.parse_known_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        sqlite = make_engine(f"sqlite:///{tmp}/bench.db")
-        bench("sqlite", sqlite, args.items, args.repeat)
-        sqlite.dispose()
-    with postgres_database("runtime") as pg:
-        if pg is not None:
-            bench("postgresql", pg, args.items, args.repeat)
+    for name, engine in each_database("runtime"):
+        bench(name, engine, args.items, args.repeat)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,17 @@
-"""A PostgreSQL database of a benchmark's own: uniquely named, migrated, dropped when done.
+"""Databases of a benchmark's own: a scratch SQLite file, and a PostgreSQL database uniquely
+named, migrated and dropped when done.
 
-The server is the one ``ALGAFLOW_TEST_POSTGRES_URL`` names (default: the local one); two
+The PostgreSQL server is the one ``ALGAFLOW_TEST_POSTGRES_URL`` names (default: the local one); two
 benchmarks, or two checkouts benchmarking at once, never share a database.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -38,3 +41,24 @@ def postgres_database(purpose: str) -> Iterator[Engine | None]:
     finally:
         engine.dispose()
         drop_database(url)
+
+
+@contextmanager
+def sqlite_database() -> Iterator[Engine]:
+    """A migrated engine on a SQLite file in a scratch folder, removed afterwards."""
+    with tempfile.TemporaryDirectory() as folder:
+        engine = make_engine(f"sqlite:///{Path(folder) / 'bench.db'}")
+        try:
+            migrate.upgrade(engine)
+            yield engine
+        finally:
+            engine.dispose()
+
+
+def each_database(purpose: str) -> Iterator[tuple[str, Engine]]:
+    """``("sqlite", engine)``, then ``("postgresql", engine)`` when a server can be had."""
+    with sqlite_database() as engine:
+        yield "sqlite", engine
+    with postgres_database(purpose) as pg:
+        if pg is not None:
+            yield "postgresql", pg

@@ -16,6 +16,8 @@ from algaflow.store import migrate
 from algaflow.store.engine import drop_database, ensure_database, make_engine
 from algaflow.store.tenants import create_tenant
 
+pytest_plugins = ["tests.fixtures.api"]
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_DIR = ROOT.parent / "shared" / "corpus" / "alga-sample"
 #: The PostgreSQL database of this run. Without ``ALGAFLOW_TEST_POSTGRES_URL`` (which CI sets to

@@ -11,7 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
-from bundle_builders import (
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from tests.api.bundle_builders import (
     BASE,
     EXPORT,
     IMPORT,
@@ -24,8 +26,6 @@ from bundle_builders import (
     with_missing_action,
     workflow,
 )
-from hypothesis import HealthCheck, event, given, settings
-from hypothesis import strategies as st
 
 from algaflow.api.bodies import MAX_JSON_DEPTH
 from algaflow.bundle import dumps_canonical_bytes, loads_json

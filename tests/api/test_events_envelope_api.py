@@ -9,30 +9,24 @@ import json
 import httpx
 import pytest
 import sqlalchemy as sa
-from health_probe import health_probe
+from tests.api.health_probe import health_probe
+from tests.fixtures.workflows import (
+    ALGA_TENANT,
+    TICKET,
+    TICKET_ID,
+    TICKET_SCHEMA,
+    publish_definition,
+    registry_from_schema_dir,
+    write_schema_dir,
+)
 from typer.testing import CliRunner
 
-from algaflow.registry import default_registry, load_schema_dir
 from algaflow.services.run_inputs import MAX_PAYLOAD_BYTES
 from algaflow.store.api_keys import create_api_key
 from algaflow.store.run_tables import workflow_runs, workflow_runtime_events
 from algaflow.store.tables import workflow_definitions
 from algaflow.store.tenants import ensure_tenant
-from algaflow.store.workflows import create_workflow, insert_version
 
-TICKET = "payload.TicketUpdated.v1"
-TICKET_ID = "6f1c4d2e-0b7a-4c39-9d51-2f8e7a6b5c41"
-ALGA_TENANT = "0a0b0c0d-0000-4000-8000-000000000001"
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "tenantId": {"type": "string", "minLength": 1},
-        "occurredAt": {"type": "string", "format": "date-time"},
-        "actorType": {"type": "string", "enum": ["USER", "CONTACT", "SYSTEM"]},
-        "ticketId": {"type": "string", "format": "uuid"},
-    },
-    "required": ["tenantId", "occurredAt", "actorType", "ticketId"],
-}
 ALGA_EVENT = {
     "eventName": "TICKET_UPDATED",
     "correlationKey": TICKET_ID,
@@ -43,37 +37,26 @@ ALGA_EVENT = {
 
 @pytest.fixture
 def schema_dir(tmp_path):
-    folder = tmp_path / "schemas"
-    folder.mkdir()
-    (folder / f"{TICKET}.json").write_text(json.dumps(SCHEMA))
-    return folder
+    return write_schema_dir(tmp_path / "schemas", {TICKET: TICKET_SCHEMA})
 
 
 @pytest.fixture
 def registry(schema_dir):
-    reg = default_registry()
-    load_schema_dir(reg, schema_dir)
-    return reg
+    return registry_from_schema_dir(schema_dir)
+
+
+ON_TICKET = {
+    "id": "x",
+    "version": 1,
+    "name": "on-ticket",
+    "payloadSchemaRef": TICKET,
+    "trigger": {"type": "event", "eventName": "TICKET_UPDATED"},
+    "steps": [{"id": "s", "type": "state.set", "config": {"state": "SEEN"}}],
+}
 
 
 def _publish(engine, tenant: str) -> str:
-    definition = {
-        "id": "x",
-        "version": 1,
-        "name": "on-ticket",
-        "payloadSchemaRef": TICKET,
-        "trigger": {"type": "event", "eventName": "TICKET_UPDATED"},
-        "steps": [{"id": "s", "type": "state.set", "config": {"state": "SEEN"}}],
-    }
-    with engine.begin() as conn:
-        wf = create_workflow(conn, tenant, key="on-ticket", definition=definition)["workflow_id"]
-        insert_version(conn, tenant, wf, version=1, definition_json={**definition, "id": wf})
-        conn.execute(
-            workflow_definitions.update()
-            .where(workflow_definitions.c.workflow_id == wf)
-            .values(status="published")
-        )
-    return wf
+    return publish_definition(engine, tenant, "on-ticket", ON_TICKET)
 
 
 @pytest.fixture

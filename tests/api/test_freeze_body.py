@@ -10,9 +10,9 @@ import json
 
 import httpx
 import pytest
-from health_probe import health_probe
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.api.health_probe import health_probe
 
 from algaflow.kernel.jsvalues import json_depth, value_depth
 

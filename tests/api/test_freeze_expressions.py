@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from health_probe import health_probe
+from tests.api.health_probe import health_probe
 
 HEALTH_BOUND_S = 1.0
 # (expression, code, message) -- the message is what an event's error list carries.
@@ -58,6 +58,23 @@ def _run_under_probe(base: str, send: Any) -> tuple[httpx.Response, float, list[
     return response, elapsed, probe.latencies
 
 
+def _start_run_under_probe(
+    api: Any, base: str, key: str, steps: list[dict[str, Any]]
+) -> tuple[httpx.Response, float]:
+    """Publish ``steps`` as workflow ``key``, then start a run while ``/healthz`` is polled; the
+    server must stay responsive. Returns the start's response and how long it took."""
+    with httpx.Client(base_url=base, headers=api.headers(), timeout=30) as http:
+        workflow_id = _publish(http, key, steps)
+        response, elapsed, latencies = _run_under_probe(
+            base,
+            lambda: http.post(
+                "/api/workflow-runs", json={"workflowId": workflow_id, "payload": {}}
+            ),
+        )
+    _assert_responsive(latencies)
+    return response, elapsed
+
+
 def _assert_responsive(latencies: list[float]) -> None:
     assert len(latencies) >= 5, latencies
     assert max(latencies) < HEALTH_BOUND_S, latencies
@@ -67,15 +84,7 @@ def _assert_responsive(latencies: list[float]) -> None:
 def test_a_step_expression_fails_the_run_without_freezing(api, live_server, source, code, message):
     steps = [{"id": "boom", "type": "transform.assign",
               "config": {"assign": {"vars.x": {"$expr": source}}}}]  # fmt: skip
-    with httpx.Client(base_url=live_server, headers=api.headers(), timeout=30) as http:
-        workflow_id = _publish(http, "hostile.step", steps)
-        response, elapsed, latencies = _run_under_probe(
-            live_server,
-            lambda: http.post(
-                "/api/workflow-runs", json={"workflowId": workflow_id, "payload": {}}
-            ),
-        )
-    _assert_responsive(latencies)
+    response, elapsed = _start_run_under_probe(api, live_server, "hostile.step", steps)
     assert elapsed < 5  # was 5-24 s, with /healthz frozen for as long
     run = response.json()
     assert response.status_code == 201 and run["status"] == "FAILED", run
@@ -106,15 +115,7 @@ def test_a_redos_regex_step_fails_the_run_without_freezing(api, live_server):
     steps = [{"id": "match", "type": "action.call",
               "config": {"actionId": "transform.regex_match", "version": 1,
                          "inputMapping": {"text": REDOS_TEXT, "pattern": "^(a|a)*$"}}}]  # fmt: skip
-    with httpx.Client(base_url=live_server, headers=api.headers(), timeout=30) as http:
-        workflow_id = _publish(http, "hostile.regex", steps)
-        response, elapsed, latencies = _run_under_probe(
-            live_server,
-            lambda: http.post(
-                "/api/workflow-runs", json={"workflowId": workflow_id, "payload": {}}
-            ),
-        )
-    _assert_responsive(latencies)
+    response, elapsed = _start_run_under_probe(api, live_server, "hostile.regex", steps)
     assert elapsed < 5  # Python's re needed 21 s on ^(a+)+$, holding the GIL throughout
     run = response.json()
     assert response.status_code == 201 and run["status"] == "FAILED", run
@@ -128,15 +129,7 @@ def test_the_probe_redos_pattern_now_answers_at_once(api, live_server):
     steps = [{"id": "match", "type": "action.call",
               "config": {"actionId": "transform.regex_match", "version": 1, "saveAs": "m",
                          "inputMapping": {"text": REDOS_TEXT, "pattern": "^(a+)+$"}}}]  # fmt: skip
-    with httpx.Client(base_url=live_server, headers=api.headers(), timeout=30) as http:
-        workflow_id = _publish(http, "probe.regex", steps)
-        response, elapsed, latencies = _run_under_probe(
-            live_server,
-            lambda: http.post(
-                "/api/workflow-runs", json={"workflowId": workflow_id, "payload": {}}
-            ),
-        )
-    _assert_responsive(latencies)
+    response, elapsed = _start_run_under_probe(api, live_server, "probe.regex", steps)
     assert elapsed < 2
     run = response.json()
     assert response.status_code == 201 and run["status"] == "SUCCEEDED", run

@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from bundle_builders import IMPORT, JSON_HEADERS, bundle, encode, workflow
-from health_probe import health_probe
+from tests.api.bundle_builders import IMPORT, JSON_HEADERS, bundle, encode, workflow
+from tests.api.health_probe import health_probe
 
 from algaflow.bundle.errors import BundleError
 from algaflow.bundle.limits import MAX_COUNTED_PROBLEMS, MAX_REPORTED_PROBLEMS

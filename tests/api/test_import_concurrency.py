@@ -9,7 +9,7 @@ import threading
 from typing import Any
 
 import httpx
-from bundle_builders import IMPORT, JSON_HEADERS, bundle, encode, workflow
+from tests.api.bundle_builders import IMPORT, JSON_HEADERS, bundle, encode, workflow
 
 #: Codes a concurrent import may answer besides 200: each tells the client to retry.
 RETRY = {"CONCURRENT_IMPORT", "DATABASE_BUSY"}

@@ -4,16 +4,13 @@ time, never failing for want of one."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 import httpx
 import pytest
+from tests.fixtures.workflows import publish_definition, registry_from_schema_dir, write_schema_dir
 
-from algaflow.registry import default_registry, load_schema_dir
 from algaflow.store.api_keys import create_api_key
-from algaflow.store.tables import workflow_definitions
-from algaflow.store.workflows import create_workflow, insert_version
 
 SCHEMA_REF = "payload.Stamped.v1"
 EVENT_REF = "payload.StampRequested.v1"
@@ -30,13 +27,8 @@ def expr(source: str) -> dict[str, str]:
 
 @pytest.fixture
 def registry(tmp_path):
-    folder = tmp_path / "schemas"
-    folder.mkdir()
-    (folder / f"{SCHEMA_REF}.json").write_text(json.dumps(SCHEMA))
-    (folder / f"{EVENT_REF}.json").write_text(json.dumps({"type": "object"}))
-    reg = default_registry()
-    load_schema_dir(reg, folder)
-    return reg
+    schemas = {SCHEMA_REF: SCHEMA, EVENT_REF: {"type": "object"}}
+    return registry_from_schema_dir(write_schema_dir(tmp_path / "schemas", schemas))
 
 
 def _publish(engine, tenant: str) -> None:
@@ -66,14 +58,7 @@ def _publish(engine, tenant: str) -> None:
             }
         ],
     }
-    with engine.begin() as conn:
-        wf = create_workflow(conn, tenant, key="stamped", definition=definition)["workflow_id"]
-        insert_version(conn, tenant, wf, version=1, definition_json={**definition, "id": wf})
-        conn.execute(
-            workflow_definitions.update()
-            .where(workflow_definitions.c.workflow_id == wf)
-            .values(status="published")
-        )
+    publish_definition(engine, tenant, "stamped", definition)
 
 
 def _instant(text: str) -> datetime:

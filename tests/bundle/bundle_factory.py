@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from algaflow.bundle.dependencies import derive_dependencies
 from algaflow.bundle.format import BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION
 from algaflow.registry import ActionDef, NodeTypeDef, Registry, default_registry
+from algaflow.services.bundles import import_bundle_on
 from algaflow.services.definitions import publish_on
 from algaflow.store import workflows as store
 from algaflow.store.tables import workflow_definition_versions, workflow_definitions
@@ -209,3 +210,9 @@ def normalise_exported_at(data: bytes) -> bytes:
     return b"\n".join(
         b'  "exportedAt": "*",' if line.startswith(b'  "exportedAt": ') else line for line in lines
     )
+
+
+def import_into(engine: Engine, tenant: str, data: Any, registry: Registry, **options: Any) -> Any:
+    """Import ``data`` into ``tenant`` in a transaction of its own (committed unless refused)."""
+    with engine.begin() as conn:
+        return import_bundle_on(conn, tenant, data, registry=registry, **options)

@@ -1,4 +1,5 @@
-"""Fixtures for the bundle tests, chiefly a long-lived ``node`` process that answers questions
+"""Fixtures for the bundle tests: the test registry (built-ins plus ``test.echo`` and a test
+payload schema, see ``bundle_factory``) and a long-lived ``node`` process that answers questions
 the way Alga's JavaScript would.
 
 One process serves a whole test session (a line of JSON in, a line of JSON out), so hypothesis can
@@ -16,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.bundle.bundle_factory import make_registry
 
 from algaflow.bundle.canonical import loads_json
+from algaflow.registry import Registry
 
 # Our own JS restatement of the behaviour in reference §1 and §2 (no Alga code).
 _SCRIPT = r"""
@@ -89,3 +92,8 @@ def node_oracle() -> Iterator[NodeOracle]:
 def corpus_bundles(corpus_dir: Path) -> list[tuple[Path, Any]]:
     """Every Alga sample bundle, parsed like an upload (read in place, never copied)."""
     return [(path, loads_json(path.read_bytes())) for path in sorted(corpus_dir.glob("*.json"))]
+
+
+@pytest.fixture
+def registry() -> Registry:
+    return make_registry()

@@ -6,9 +6,15 @@ import subprocess
 import sys
 
 import pytest
-from bundle_factory import bundle, create_published, definition, make_registry, row_counts, workflow
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.bundle.bundle_factory import (
+    bundle,
+    create_published,
+    definition,
+    row_counts,
+    workflow,
+)
 
 from algaflow.bundle import importer
 from algaflow.bundle.canonical import loads_json
@@ -17,11 +23,6 @@ from algaflow.services import UnitOfWork
 from algaflow.services import bundles as service
 
 SOURCE = "11111111-1111-4111-8111-111111111111"
-
-
-@pytest.fixture
-def registry():
-    return make_registry()
 
 
 def test_import_commits_before_it_answers_and_a_dry_run_writes_nothing(engine, tenant, registry):

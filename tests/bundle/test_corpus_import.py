@@ -6,20 +6,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from bundle_factory import normalise_exported_at, register_stand_ins, row_counts
+from tests.bundle.bundle_factory import (
+    import_into,
+    normalise_exported_at,
+    register_stand_ins,
+    row_counts,
+)
 
 from algaflow.bundle.canonical import dumps_canonical, loads_json
 from algaflow.bundle.errors import BundleError
 from algaflow.registry import default_registry
-from algaflow.services.bundles import export_bundle_bytes_on, import_bundle_on
+from algaflow.services.bundles import export_bundle_bytes_on
 from algaflow.store.tenants import create_tenant
 
 SCHEMA_INVALID = "workflow-data-store-task-mirror.v1.json"
-
-
-def _import(engine, tenant, data, registry, **options):
-    with engine.begin() as conn:
-        return import_bundle_on(conn, tenant, data, registry=registry, **options)
 
 
 def _check_bundle(engine, path: Path) -> None:
@@ -29,7 +29,7 @@ def _check_bundle(engine, path: Path) -> None:
     registry = default_registry()
     before = row_counts(engine)
     with pytest.raises(BundleError) as caught:
-        _import(engine, tenant, original, registry)
+        import_into(engine, tenant, original, registry)
     assert row_counts(engine) == before
     if path.name == SCHEMA_INVALID:
         assert caught.value.code == "SCHEMA_VALIDATION_FAILED"
@@ -37,7 +37,7 @@ def _check_bundle(engine, path: Path) -> None:
     assert caught.value.code == "MISSING_DEPENDENCIES"
 
     register_stand_ins(registry, caught.value.details)
-    summary = _import(engine, tenant, original, registry)
+    summary = import_into(engine, tenant, original, registry)
     keys = [w["key"] for w in original["workflows"]]
     assert [w["key"] for w in summary["workflows"]] == keys
     with engine.connect() as conn:
@@ -51,7 +51,7 @@ def _check_bundle(engine, path: Path) -> None:
         versions = [v["version"] for v in source["publishedVersions"]]
         assert [v["version"] for v in entry["publishedVersions"]] == sorted(versions)
 
-    _import(engine, tenant, first, registry, force=True)
+    import_into(engine, tenant, first, registry, force=True)
     with engine.connect() as conn:
         second = export_bundle_bytes_on(conn, tenant, keys=keys)
     assert normalise_exported_at(second) == normalise_exported_at(first)

@@ -6,12 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from bundle_factory import (
+from tests.bundle.bundle_factory import (
     TEST_SCHEMA_REF,
     control_flow_steps,
     create_published,
     definition,
-    make_registry,
 )
 
 from algaflow.api.statuses import status_for
@@ -30,11 +29,6 @@ from algaflow.store.tables import workflow_definition_versions as versions_t
 from algaflow.store.tables import workflow_definitions as defs_t
 
 UNKNOWN_ID = "99999999-9999-4999-8999-999999999999"
-
-
-@pytest.fixture
-def registry():
-    return make_registry()
 
 
 def _make(engine, tenant, registry, key, *, publish_times=1, steps=None):

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from bundle_factory import (
+from tests.bundle.bundle_factory import (
     TEST_SCHEMA_REF,
     bundle,
     definition,
     echo_step,
-    make_registry,
+    import_into,
     row_counts,
     workflow,
 )
@@ -29,21 +29,11 @@ from algaflow.store.tables import workflow_definitions as defs_t
 SOURCE_ID = "00000000-0000-0000-0000-000000000001"
 
 
-@pytest.fixture
-def registry():
-    return make_registry()
-
-
-def _import(engine, tenant, data, registry, **options):
-    with engine.begin() as conn:
-        return import_bundle_on(conn, tenant, data, registry=registry, **options)
-
-
 def _refused(engine, tenant, data, registry, code, **options) -> BundleError:
     """Import must fail with ``code`` and leave both tables exactly as they were."""
     before = row_counts(engine)
     with pytest.raises(BundleError) as caught:
-        _import(engine, tenant, data, registry, **options)
+        import_into(engine, tenant, data, registry, **options)
     assert caught.value.code == code, caught.value.details
     assert row_counts(engine) == before
     return caught.value
@@ -72,7 +62,9 @@ def test_a_non_object_is_an_invalid_bundle(engine, tenant, registry, value):
 
 
 def test_format_version_one_point_zero_is_accepted(engine, tenant, registry):
-    summary = _import(engine, tenant, {**bundle(workflow("a.one")), "formatVersion": 1.0}, registry)
+    summary = import_into(
+        engine, tenant, {**bundle(workflow("a.one")), "formatVersion": 1.0}, registry
+    )
     assert [w["key"] for w in summary["workflows"]] == ["a.one"]
 
 
@@ -208,7 +200,7 @@ def test_values_the_database_cannot_store_are_all_listed(engine, tenant, registr
 
 
 def test_import_into_an_empty_database_creates_rows(engine, tenant, registry):  # T020
-    summary = _import(engine, tenant, bundle(workflow("a.one", isSystem=True)), registry)
+    summary = import_into(engine, tenant, bundle(workflow("a.one", isSystem=True)), registry)
     workflow_id = summary["createdWorkflows"][0]["workflowId"]
     assert summary["createdWorkflows"] == [{"key": "a.one", "workflowId": workflow_id}]
     with engine.connect() as conn:
@@ -224,7 +216,7 @@ def test_import_into_an_empty_database_creates_rows(engine, tenant, registry):  
 
 
 def test_a_draft_only_workflow_is_imported_as_draft(engine, tenant, registry):
-    summary = _import(engine, tenant, bundle(workflow("a.one", versions=[])), registry)
+    summary = import_into(engine, tenant, bundle(workflow("a.one", versions=[])), registry)
     assert summary["createdPublishedVersions"] == []
     with engine.connect() as conn:
         assert store.find_workflow_by_key(conn, tenant, "a.one").status == "draft"
@@ -236,17 +228,17 @@ def test_a_free_canonical_source_id_is_kept_and_others_are_replaced(
     keep = workflow("a.keep", definition(workflow_id=SOURCE_ID))
     fresh = workflow("a.fresh", definition(workflow_id="not-a-uuid"))
     upper = workflow("a.upper", definition(workflow_id="ABCDEF00-0000-0000-0000-000000000002"))
-    summary = _import(engine, tenant, bundle(keep, fresh, upper), registry)
+    summary = import_into(engine, tenant, bundle(keep, fresh, upper), registry)
     ids = {w["key"]: w["workflowId"] for w in summary["workflows"]}
     assert ids["a.keep"] == SOURCE_ID
     assert ids["a.fresh"] != "not-a-uuid" and ids["a.upper"] != upper["draft"]["definition"]["id"]
     # The id is taken now (workflow_id is unique across tenants): another tenant gets a new one.
-    again = _import(engine, other_tenant, bundle(keep), registry)
+    again = import_into(engine, other_tenant, bundle(keep), registry)
     assert again["workflows"][0]["workflowId"] != SOURCE_ID
 
 
 def test_an_existing_key_is_a_conflict_without_force(engine, tenant, registry):  # T021
-    first = _import(engine, tenant, bundle(workflow("a.one")), registry)
+    first = import_into(engine, tenant, bundle(workflow("a.one")), registry)
     error = _refused(
         engine,
         tenant,
@@ -270,7 +262,9 @@ def test_force_overwrites_in_place(engine, tenant, registry):  # T022
         for n in (1, 2)
     ]
     with frozen(now=lambda: datetime(2026, 1, 1, tzinfo=UTC)):
-        first = _import(engine, tenant, bundle(workflow("a.one", versions=two_versions)), registry)
+        first = import_into(
+            engine, tenant, bundle(workflow("a.one", versions=two_versions)), registry
+        )
     workflow_id = first["workflows"][0]["workflowId"]
     with engine.begin() as conn:
         conn.execute(
@@ -279,7 +273,7 @@ def test_force_overwrites_in_place(engine, tenant, registry):  # T022
             .values(validation_status="valid")
         )
     replacement = workflow("a.one", definition("Renamed"), name="Renamed", isPaused=True)
-    second = _import(engine, tenant, bundle(replacement), registry, force=True, actor=None)
+    second = import_into(engine, tenant, bundle(replacement), registry, force=True, actor=None)
     assert second["workflows"] == [
         {"key": "a.one", "workflowId": workflow_id, "action": "overwritten", "versions": [1]}
     ]
@@ -297,8 +291,8 @@ def test_force_overwrites_in_place(engine, tenant, registry):  # T022
 
 
 def test_force_with_no_versions_leaves_a_draft(engine, tenant, registry):
-    _import(engine, tenant, bundle(workflow("a.one")), registry)
-    _import(engine, tenant, bundle(workflow("a.one", versions=[])), registry, force=True)
+    import_into(engine, tenant, bundle(workflow("a.one")), registry)
+    import_into(engine, tenant, bundle(workflow("a.one", versions=[])), registry, force=True)
     with engine.connect() as conn:
         assert store.find_workflow_by_key(conn, tenant, "a.one").status == "draft"
     assert row_counts(engine) == (1, 0)
@@ -306,7 +300,7 @@ def test_force_with_no_versions_leaves_a_draft(engine, tenant, registry):
 
 def test_actor_is_written(engine, tenant, registry):
     actor = "11111111-1111-1111-1111-111111111111"
-    _import(engine, tenant, bundle(workflow("a.one")), registry, actor=actor)
+    import_into(engine, tenant, bundle(workflow("a.one")), registry, actor=actor)
     with engine.connect() as conn:
         row = conn.execute(sa.select(defs_t.c.created_by, defs_t.c.updated_by)).one()
         published_by = conn.execute(sa.select(versions_t.c.published_by)).scalar_one()
@@ -318,7 +312,7 @@ def test_versions_are_written_ascending_and_reported(engine, tenant, registry):
         {"version": n, "definition": definition(version=n), "payloadSchemaJson": {"n": n}}
         for n in (3, 1, 2)
     ]
-    summary = _import(engine, tenant, bundle(workflow("a.one", versions=versions)), registry)
+    summary = import_into(engine, tenant, bundle(workflow("a.one", versions=versions)), registry)
     assert summary["createdPublishedVersions"][0]["versions"] == [1, 2, 3]
     workflow_id = summary["workflows"][0]["workflowId"]
     with engine.connect() as conn:
@@ -342,21 +336,21 @@ def test_dry_run_writes_nothing_and_reports_the_same_summary(engine, tenant, reg
         dry = import_bundle_on(conn, tenant, data, registry=registry, dry_run=True)
         assert store.find_workflow_by_key(conn, tenant, "a.one") is None  # inside the same txn
     assert row_counts(engine) == (0, 0)
-    real = _import(engine, tenant, data, registry)
+    real = import_into(engine, tenant, data, registry)
     assert dry["dryRun"] is True and real["dryRun"] is False
     assert {**dry, "dryRun": False} == real
 
 
 def test_dry_run_still_refuses_conflicts(engine, tenant, registry):
-    _import(engine, tenant, bundle(workflow("a.one")), registry)
+    import_into(engine, tenant, bundle(workflow("a.one")), registry)
     _refused(
         engine, tenant, bundle(workflow("a.one")), registry, "WORKFLOW_KEY_CONFLICT", dry_run=True
     )
 
 
 def test_another_tenants_keys_do_not_conflict(engine, tenant, other_tenant, registry):
-    _import(engine, tenant, bundle(workflow("a.one")), registry)
-    summary = _import(engine, other_tenant, bundle(workflow("a.one")), registry)
+    import_into(engine, tenant, bundle(workflow("a.one")), registry)
+    summary = import_into(engine, other_tenant, bundle(workflow("a.one")), registry)
     assert summary["workflows"][0]["action"] == "created"
     assert row_counts(engine) == (2, 2)
 
@@ -377,7 +371,7 @@ def test_progress_is_reported_per_workflow(engine, tenant, registry):
 def test_the_callers_bundle_is_not_modified(engine, tenant, registry):
     data = bundle(workflow("a.one", definition(workflow_id="source-id")))
     before = copy.deepcopy(data)
-    _import(engine, tenant, data, registry)
+    import_into(engine, tenant, data, registry)
     assert data == before
 
 

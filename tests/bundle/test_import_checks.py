@@ -6,9 +6,9 @@ import math
 from typing import Any
 
 import pytest
-from bundle_factory import bundle, definition, make_registry, workflow
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.bundle.bundle_factory import bundle, definition, make_registry, workflow
 
 from algaflow.bundle.errors import BundleError
 from algaflow.bundle.importer import check_bundle

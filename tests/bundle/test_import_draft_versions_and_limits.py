@@ -6,25 +6,14 @@ import itertools
 import time
 
 import pytest
-from bundle_factory import bundle, make_registry, row_counts, workflow
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.bundle.bundle_factory import bundle, import_into, row_counts, workflow
 
 from algaflow.api.statuses import status_for
 from algaflow.bundle.errors import BundleError
 from algaflow.bundle.format import _duplicate_pair, schema_errors
 from algaflow.bundle.limits import MAX_DETAILS_CHARS, bound_details
-from algaflow.services.bundles import import_bundle_on
-
-
-@pytest.fixture
-def registry():
-    return make_registry()
-
-
-def _import(engine, tenant, data, registry, **options):
-    with engine.begin() as conn:
-        return import_bundle_on(conn, tenant, data, registry=registry, **options)
 
 
 def _versions(*numbers: int) -> list[dict]:
@@ -42,7 +31,7 @@ def test_draft_versions_that_cannot_work_are_refused_with_every_workflow(engine,
     )
     before = row_counts(engine)
     with pytest.raises(BundleError) as caught:
-        _import(engine, tenant, data, registry, force=True)
+        import_into(engine, tenant, data, registry, force=True)
     assert caught.value.code == "INVALID_DRAFT_VERSION"
     assert status_for(caught.value.code) == 400
     errors = caught.value.details["errors"]
@@ -59,7 +48,7 @@ def test_draft_versions_that_cannot_work_are_refused_with_every_workflow(engine,
 
 def test_a_draft_version_equal_to_the_highest_published_is_raised(engine, tenant, registry):
     data = bundle(workflow("d.equal", versions=_versions(1, 2), draft_version=2))
-    summary = _import(engine, tenant, data, registry)
+    summary = import_into(engine, tenant, data, registry)
     assert [(w["code"], w["storedDraftVersion"]) for w in summary["warnings"]] == [
         ("DRAFT_VERSION_RAISED", 3)
     ]

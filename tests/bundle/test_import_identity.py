@@ -7,7 +7,13 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from bundle_factory import bundle, definition, make_registry, row_counts, workflow
+from tests.bundle.bundle_factory import (
+    bundle,
+    definition,
+    import_into,
+    row_counts,
+    workflow,
+)
 
 from algaflow.api.statuses import status_for
 from algaflow.bundle.errors import BundleError
@@ -15,16 +21,6 @@ from algaflow.services.bundles import export_bundle_on, import_bundle_on
 from algaflow.store import workflows as store
 
 SOURCE_ID = "00000000-0000-4000-8000-000000000001"
-
-
-@pytest.fixture
-def registry():
-    return make_registry()
-
-
-def _import(engine, tenant, data, registry, **options):
-    with engine.begin() as conn:
-        return import_bundle_on(conn, tenant, data, registry=registry, **options)
 
 
 def _ids(summary) -> dict[str, str]:
@@ -38,19 +34,21 @@ def test_a_dry_run_does_not_reveal_that_another_tenant_holds_an_id(
     engine, tenant, other_tenant, registry
 ):
     data = bundle(workflow("a.one", definition(workflow_id=SOURCE_ID)))
-    _import(engine, other_tenant, data, registry)  # the other tenant now holds SOURCE_ID
-    dry = _import(engine, tenant, data, registry, dry_run=True)
+    import_into(engine, other_tenant, data, registry)  # the other tenant now holds SOURCE_ID
+    dry = import_into(engine, tenant, data, registry, dry_run=True)
     assert _ids(dry) == {"a.one": SOURCE_ID}  # the same answer as in an empty database
     assert row_counts(engine) == (1, 1)
-    real = _import(engine, tenant, data, registry)
+    real = import_into(engine, tenant, data, registry)
     assert _ids(real)["a.one"] != SOURCE_ID  # the primary key is global: a real import cannot
 
 
 def test_a_dry_run_gives_up_ids_the_tenant_itself_holds(engine, tenant, registry):
-    _import(engine, tenant, bundle(workflow("a.one", definition(workflow_id=SOURCE_ID))), registry)
+    import_into(
+        engine, tenant, bundle(workflow("a.one", definition(workflow_id=SOURCE_ID))), registry
+    )
     renamed = bundle(workflow("a.two", definition(workflow_id=SOURCE_ID)))
-    dry = _import(engine, tenant, renamed, registry, dry_run=True)
-    real = _import(engine, tenant, renamed, registry)
+    dry = import_into(engine, tenant, renamed, registry, dry_run=True)
+    real = import_into(engine, tenant, renamed, registry)
     assert _ids(dry)["a.two"] != SOURCE_ID and _ids(real)["a.two"] != SOURCE_ID
 
 
@@ -59,8 +57,8 @@ def test_a_dry_run_matches_the_real_import_in_a_fresh_database(engine, tenant, r
         workflow("a.one", definition(workflow_id=SOURCE_ID)),
         workflow("a.two", definition(workflow_id="not-a-uuid")),
     )
-    dry = _import(engine, tenant, data, registry, dry_run=True)
-    real = _import(engine, tenant, data, registry)
+    dry = import_into(engine, tenant, data, registry, dry_run=True)
+    real = import_into(engine, tenant, data, registry)
     assert _ids(dry)["a.one"] == _ids(real)["a.one"] == SOURCE_ID
 
 
@@ -71,7 +69,7 @@ def test_a_dry_run_matches_the_real_import_in_a_fresh_database(engine, tenant, r
     ("given", "stored"), [("0.025", "0.03"), (12.345, "12.35"), ("-0.001", "0.00")]
 )
 def test_imported_thresholds_round_like_postgresql(engine, tenant, registry, given, stored):
-    _import(engine, tenant, bundle(workflow("a.one", failureRateThreshold=given)), registry)
+    import_into(engine, tenant, bundle(workflow("a.one", failureRateThreshold=given)), registry)
     with engine.connect() as conn:
         exported = export_bundle_on(conn, tenant, all=True)
     assert exported["workflows"][0]["metadata"]["failureRateThreshold"] == stored
@@ -80,7 +78,7 @@ def test_imported_thresholds_round_like_postgresql(engine, tenant, registry, giv
 def test_a_threshold_rounding_to_1000_is_unstorable(engine, tenant, registry):
     data = bundle(workflow("a.one", failureRateThreshold="999.995"))
     with pytest.raises(BundleError) as caught:
-        _import(engine, tenant, data, registry)
+        import_into(engine, tenant, data, registry)
     assert caught.value.code == "UNSTORABLE_VALUE"
     assert row_counts(engine) == (0, 0)
 
@@ -99,7 +97,7 @@ def _race(engine, first_tenant, second_tenant, data, registry):
 
     def second() -> None:
         try:
-            outcome["summary"] = _import(engine, second_tenant, data, registry)
+            outcome["summary"] = import_into(engine, second_tenant, data, registry)
         except BundleError as exc:
             outcome["error"] = exc
 

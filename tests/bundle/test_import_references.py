@@ -4,26 +4,20 @@ tenant, reported when a published version could not run."""
 from __future__ import annotations
 
 import pytest
-from bundle_factory import (
+from tests.bundle.bundle_factory import (
     bundle,
     call_step,
     definition,
     echo_step,
-    make_registry,
+    import_into,
     row_counts,
     workflow,
 )
 
 from algaflow.bundle.errors import BundleError
-from algaflow.services.bundles import import_bundle_on
 from algaflow.store import workflows as store
 
 CHILD_SOURCE = "child-source-id"  # not a UUID, so the child always gets a new id
-
-
-@pytest.fixture
-def registry():
-    return make_registry()
 
 
 def _parent(child_ref: str, version: int = 1, *, published: bool = True) -> dict:
@@ -45,17 +39,12 @@ def _child() -> dict:
     return workflow("p.child", definition("Child", workflow_id=CHILD_SOURCE))
 
 
-def _import(engine, tenant, data, registry, **options):
-    with engine.begin() as conn:
-        return import_bundle_on(conn, tenant, data, registry=registry, **options)
-
-
 def _call_target(definition_json: dict) -> str:
     return definition_json["steps"][0]["then"][0]["workflowId"]
 
 
 def test_calls_to_a_bundle_workflow_are_rewritten_to_its_new_id(engine, tenant, registry):
-    summary = _import(engine, tenant, bundle(_parent(CHILD_SOURCE), _child()), registry)
+    summary = import_into(engine, tenant, bundle(_parent(CHILD_SOURCE), _child()), registry)
     ids = {w["key"]: w["workflowId"] for w in summary["workflows"]}
     assert summary["warnings"] == []
     with engine.connect() as conn:
@@ -72,7 +61,7 @@ def test_a_published_call_to_nothing_is_refused_with_every_place(engine, tenant,
         0, {"version": 2, "definition": parent["draft"]["definition"], "payloadSchemaJson": None}
     )
     with pytest.raises(BundleError) as caught:
-        _import(engine, tenant, bundle(parent), registry)
+        import_into(engine, tenant, bundle(parent), registry)
     assert caught.value.code == "UNRESOLVED_WORKFLOW_REFERENCE"
     found = [
         (e["workflowKey"], e["version"], e["instancePath"], e["stepPath"], e["workflowId"])
@@ -88,7 +77,7 @@ def test_a_published_call_to_nothing_is_refused_with_every_place(engine, tenant,
 
 def test_a_call_to_a_version_the_child_will_not_have_is_refused(engine, tenant, registry):
     with pytest.raises(BundleError) as caught:
-        _import(engine, tenant, bundle(_parent(CHILD_SOURCE, version=2), _child()), registry)
+        import_into(engine, tenant, bundle(_parent(CHILD_SOURCE, version=2), _child()), registry)
     assert caught.value.code == "UNRESOLVED_WORKFLOW_REFERENCE"
     assert "no published version 2" in caught.value.details["errors"][0]["message"]
     assert row_counts(engine) == (0, 0)
@@ -96,7 +85,7 @@ def test_a_call_to_a_version_the_child_will_not_have_is_refused(engine, tenant, 
 
 def test_a_draft_call_to_nothing_imports_with_a_warning(engine, tenant, registry):
     placeholder = "00000000-0000-0000-0000-000000000000"  # what Alga's fixtures ship
-    summary = _import(engine, tenant, bundle(_parent(placeholder, published=False)), registry)
+    summary = import_into(engine, tenant, bundle(_parent(placeholder, published=False)), registry)
     (warning,) = summary["warnings"]
     assert warning["code"] == "UNRESOLVED_WORKFLOW_REFERENCE"
     assert (warning["workflowKey"], warning["version"], warning["workflowId"]) == (
@@ -108,26 +97,28 @@ def test_a_draft_call_to_nothing_imports_with_a_warning(engine, tenant, registry
 
 
 def test_calls_to_an_existing_workflow_of_the_tenant_resolve(engine, tenant, registry):
-    child = _import(engine, tenant, bundle(_child()), registry)["workflows"][0]["workflowId"]
-    summary = _import(engine, tenant, bundle(_parent(child)), registry)
+    child = import_into(engine, tenant, bundle(_child()), registry)["workflows"][0]["workflowId"]
+    summary = import_into(engine, tenant, bundle(_parent(child)), registry)
     assert summary["warnings"] == []
     with pytest.raises(BundleError) as caught:
-        _import(engine, tenant, bundle(_parent(child, version=5)), registry, force=True)
+        import_into(engine, tenant, bundle(_parent(child, version=5)), registry, force=True)
     assert caught.value.code == "UNRESOLVED_WORKFLOW_REFERENCE"
 
 
 def test_another_tenants_workflow_does_not_resolve(engine, tenant, other_tenant, registry):
-    child = _import(engine, other_tenant, bundle(_child()), registry)["workflows"][0]["workflowId"]
+    child = import_into(engine, other_tenant, bundle(_child()), registry)["workflows"][0][
+        "workflowId"
+    ]
     with pytest.raises(BundleError) as caught:
-        _import(engine, tenant, bundle(_parent(child)), registry)
+        import_into(engine, tenant, bundle(_parent(child)), registry)
     assert caught.value.code == "UNRESOLVED_WORKFLOW_REFERENCE"
 
 
 def test_an_overwritten_child_is_judged_by_the_bundles_versions(engine, tenant, registry):
-    child = _import(engine, tenant, bundle(_child()), registry)["workflows"][0]["workflowId"]
+    child = import_into(engine, tenant, bundle(_child()), registry)["workflows"][0]["workflowId"]
     child_without_versions = workflow("p.child", definition("Child"), versions=[])
     with pytest.raises(BundleError) as caught:
-        _import(
+        import_into(
             engine, tenant, bundle(_parent(child), child_without_versions), registry, force=True
         )
     assert caught.value.code == "UNRESOLVED_WORKFLOW_REFERENCE"
@@ -136,5 +127,5 @@ def test_an_overwritten_child_is_judged_by_the_bundles_versions(engine, tenant, 
 def test_a_source_id_carried_twice_is_ambiguous(engine, tenant, registry):
     twin = workflow("p.twin", definition("Twin", workflow_id=CHILD_SOURCE))
     with pytest.raises(BundleError) as caught:
-        _import(engine, tenant, bundle(_parent(CHILD_SOURCE), _child(), twin), registry)
+        import_into(engine, tenant, bundle(_parent(CHILD_SOURCE), _child(), twin), registry)
     assert "several workflows" in caught.value.details["errors"][0]["message"]

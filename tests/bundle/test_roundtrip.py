@@ -10,20 +10,19 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from bundle_factory import (
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.bundle.bundle_factory import (
     bundle,
     call_step,
     control_flow_steps,
     create_published,
     definition,
     echo_step,
-    make_registry,
     normalise_exported_at,
     row_counts,
     workflow,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from algaflow.bundle.canonical import dumps_canonical_bytes, loads_json
 from algaflow.bundle.collation import locale_compare_key
@@ -32,11 +31,6 @@ from algaflow.services.bundles import export_bundle_bytes_on, import_bundle_on
 from algaflow.store import workflows as store
 from algaflow.store.tables import workflow_definitions as defs_t
 from algaflow.store.tenants import create_tenant
-
-
-@pytest.fixture
-def registry():
-    return make_registry()
 
 
 def _delete_all(engine) -> None:

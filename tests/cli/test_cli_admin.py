@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from bundle_builders import BASE, EXPORT, bundle, encode, workflow
-from cli_helpers import ALGAFLOW, clean_env
+from tests.api.bundle_builders import BASE, EXPORT, bundle, encode, workflow
+from tests.cli.cli_helpers import ALGAFLOW, clean_env
 
 
 def ok(result: subprocess.CompletedProcess[bytes]) -> bytes:

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from bundle_builders import (
+from tests.api.bundle_builders import (
     EXPORT,
     PINNED,
     bundle,
@@ -22,7 +22,7 @@ from bundle_builders import (
     with_missing_action,
     workflow,
 )
-from cli_helpers import ALGAFLOW, clean_env
+from tests.cli.cli_helpers import ALGAFLOW, clean_env
 
 from algaflow.api.bodies import MAX_JSON_DEPTH
 from algaflow.bundle import dumps_canonical_bytes, loads_json

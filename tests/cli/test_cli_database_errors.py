@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import sqlalchemy as sa
-from cli_helpers import run_cli
+from tests.cli.cli_helpers import run_cli
 
 from algaflow.api.statuses import status_for
 from algaflow.store.failures import database_error

@@ -1,15 +1,12 @@
-"""The API fixtures of ``tests/api`` (an app per test on each database, a real uvicorn server),
-with the examples' registry: a bare instance plus ``examples/schemas``."""
+"""The examples' registry (a bare instance plus ``examples/schemas``) for the API fixtures of
+``tests.fixtures.api`` (an app per test on each database, a real uvicorn server)."""
 
 from __future__ import annotations
 
 import pytest
-from e2e_scenarios import examples_registry
-from tests.api.conftest import api, app, live_server
+from tests.e2e.e2e_scenarios import examples_registry
 
 from algaflow.registry import Registry
-
-__all__ = ["api", "app", "live_server"]
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from e2e_scenarios import same_but_exported_at
 from sqlalchemy.engine import Engine
+from tests.e2e.e2e_scenarios import same_but_exported_at
 
 from algaflow.bundle import dumps_canonical_bytes, loads_json
 from algaflow.definitions.paths import walk_steps

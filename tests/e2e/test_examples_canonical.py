@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from e2e_scenarios import (
+from tests.e2e.e2e_scenarios import (
     BUNDLES,
     EXAMPLES,
     PAYLOADS,

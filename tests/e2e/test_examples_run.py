@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_scenarios import (
+from sqlalchemy.engine import Engine
+from tests.e2e.e2e_scenarios import (
     SCENARIO_IDS,
     Send,
     check_scenario,
@@ -20,7 +21,6 @@ from e2e_scenarios import (
     scenario,
     without_at,
 )
-from sqlalchemy.engine import Engine
 
 from algaflow.registry import Registry
 from algaflow.services.bundles import export_bundle_bytes_on as export_bundle_bytes

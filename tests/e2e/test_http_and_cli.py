@@ -14,7 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
-from e2e_scenarios import (
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from tests.e2e.e2e_scenarios import (
     PAYLOADS,
     SCHEMAS,
     Send,
@@ -24,8 +26,6 @@ from e2e_scenarios import (
     scenario,
     without_at,
 )
-from fastapi.testclient import TestClient
-from sqlalchemy.engine import Engine
 
 from algaflow.api.app import create_app
 from algaflow.config import Settings

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from e2e_scenarios import EXAMPLES, ROOT
+from tests.e2e.e2e_scenarios import EXAMPLES, ROOT
+from tests.fixtures.api import free_port
 
 from algaflow.bundle import dumps_canonical_bytes, loads_json
 
@@ -43,12 +43,6 @@ def walkthrough_commands() -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Walkthrough:
     """A shell session: the environment the ``export`` lines build, and the server."""
 
@@ -56,7 +50,7 @@ class Walkthrough:
         self.cwd = cwd
         self.clean_env = {k: v for k, v in os.environ.items() if not k.startswith("ALGAFLOW_")}
         self.env = dict(self.clean_env)
-        self.url = f"http://127.0.0.1:{_free_port()}"
+        self.url = f"http://127.0.0.1:{free_port()}"
         self.key: str | None = None
         self.server: subprocess.Popen[bytes] | None = None
         self.outputs: list[tuple[str, str]] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from e2e_scenarios import BUNDLES
+from tests.e2e.e2e_scenarios import BUNDLES
 
 from algaflow.registry import default_registry, load_plugin
 from algaflow.testing import standins

@@ -7,15 +7,13 @@ functions), so a replay fails the same way; the wall clock is the backstop for b
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 import jlens
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.fixtures.stall import measure_stall
 
 from algaflow.expressions import ExpressionError, compile_expression
 from algaflow.expressions.budget import MAX_HOST_VALUES
@@ -36,36 +34,11 @@ HOSTILE = [
 ]
 
 
-def _max_stall(action: Callable[[], object]) -> tuple[float, float, object]:
-    """Run ``action`` while a thread ticks every 5 ms: (elapsed, longest tick gap, outcome)."""
-    gaps: list[float] = []
-    done = threading.Event()
-
-    def tick() -> None:
-        last = time.perf_counter()
-        while not done.is_set():
-            time.sleep(0.005)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-
-    ticker = threading.Thread(target=tick)
-    ticker.start()
-    started = time.perf_counter()
-    try:
-        outcome: object = action()
-    except ExpressionError as exc:
-        outcome = exc
-    elapsed = time.perf_counter() - started
-    done.set()
-    ticker.join()
-    return elapsed, max(gaps, default=0.0), outcome
-
-
 @pytest.mark.parametrize("source", HOSTILE)
 def test_hostile_expressions_fail_fast_without_stalling_other_threads(source: str) -> None:
     compiled = compile_expression(source)
-    elapsed, stall, outcome = _max_stall(lambda: compiled.evaluate({"payload": {}}))
+    measured = measure_stall(lambda: compiled.evaluate({"payload": {}}), ExpressionError)
+    elapsed, stall, outcome = measured.elapsed, measured.longest_gap, measured.outcome
     assert isinstance(outcome, ExpressionError), outcome
     assert outcome.code in LIMIT_CODES
     assert outcome.stage == "evaluate"

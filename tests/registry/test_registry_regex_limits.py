@@ -4,15 +4,14 @@ threads, an engine swap that keeps the translation's meaning, and messages that 
 from __future__ import annotations
 
 import re
-import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 import regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.fixtures.stall import measure_stall
 
 from algaflow.registry.errors import ActionRuntimeError
 from algaflow.registry.transforms import regex as regex_actions
@@ -32,39 +31,14 @@ ACTIONS = [
 ]
 
 
-def _with_ticker(action: Callable[[], Any]) -> tuple[float, float, Any]:
-    """Run ``action`` while a thread ticks every 5 ms: (elapsed, longest tick gap, outcome)."""
-    gaps: list[float] = []
-    done = threading.Event()
-
-    def tick() -> None:
-        last = time.perf_counter()
-        while not done.is_set():
-            time.sleep(0.005)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-
-    ticker = threading.Thread(target=tick)
-    ticker.start()
-    started = time.perf_counter()
-    try:
-        outcome = action()
-    except ActionRuntimeError as exc:
-        outcome = exc
-    elapsed = time.perf_counter() - started
-    done.set()
-    ticker.join()
-    return elapsed, max(gaps, default=0.0), outcome
-
-
 @pytest.mark.parametrize(("action_id", "extra"), ACTIONS)
 @pytest.mark.parametrize(("pattern", "text"), EVIL)
 def test_catastrophic_backtracking_fails_the_step_promptly(
     invoke, action_id: str, extra: dict[str, Any], pattern: str, text: str
 ) -> None:
     args = {"text": text, "pattern": pattern, **extra}
-    elapsed, stall, outcome = _with_ticker(lambda: invoke(action_id, args))
+    measured = measure_stall(lambda: invoke(action_id, args), ActionRuntimeError)
+    elapsed, stall, outcome = measured.elapsed, measured.longest_gap, measured.outcome
     assert isinstance(outcome, ActionRuntimeError), outcome
     assert outcome.code == "REGEX_TIMEOUT"
     assert outcome.category == "ActionError"

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import event as sa_event
+from tests.fixtures.workflows import ALGA_TENANT, TICKET, TICKET_ID, TICKET_SCHEMA
 
 from algaflow.api.statuses import status_for
 from algaflow.kernel.clock import frozen
@@ -31,23 +32,7 @@ from algaflow.store.workflows import insert_version, triggered_candidates
 
 from .conftest import publish
 
-TICKET = "payload.TicketUpdated.v1"
 NOW = datetime(2026, 3, 4, 5, 6, 7, 890000, tzinfo=UTC)
-TICKET_ID = "6f1c4d2e-0b7a-4c39-9d51-2f8e7a6b5c41"
-ALGA_TENANT = "0a0b0c0d-0000-4000-8000-000000000001"  # a tenant id of Alga's, not algaflow's
-
-#: Alga's event payload base shape (actor required too, to prove it is filled) plus a ticket id.
-TICKET_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "tenantId": {"type": "string", "minLength": 1},
-        "occurredAt": {"type": "string", "format": "date-time"},
-        "actorType": {"type": "string", "enum": ["USER", "CONTACT", "SYSTEM"]},
-        "actorUserId": {"type": "string", "format": "uuid"},
-        "ticketId": {"type": "string", "format": "uuid"},
-    },
-    "required": ["tenantId", "occurredAt", "actorType", "ticketId"],
-}
 TRIGGER = {"type": "event", "eventName": "TICKET_UPDATED"}
 
 

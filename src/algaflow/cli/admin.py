@@ -1,10 +1,12 @@
 """``algaflow db|tenants|keys``: operating the instance itself.
 
-Each command imports the store module it uses (SQLAlchemy, Alembic), so that loading the CLI
-does not.
+Each command parses, makes one call to :mod:`algaflow.services.admin` and renders. The services
+(and with them SQLAlchemy) are imported inside the commands, so that loading the CLI does not.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -19,13 +21,25 @@ from .common import (
     print_table,
     stdout,
 )
-from .database import open_engine, resolve_tenant, settings_for
+from .database import open_engine, settings_for
+
+if TYPE_CHECKING:
+    from algaflow.services.unit_of_work import UnitOfWork
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Tenants.", no_args_is_help=True)
 keys_app = typer.Typer(
     help="API keys (shown once at creation, stored hashed).", no_args_is_help=True
 )
+
+
+def _unit_of_work(database_url: str | None) -> UnitOfWork:
+    from algaflow.services.unit_of_work import UnitOfWork
+
+    try:
+        return UnitOfWork(open_engine(settings_for(database_url)))
+    except AlgaflowError as err:
+        fail(err)
 
 
 @db_app.command("upgrade")
@@ -41,29 +55,24 @@ def db_upgrade(database_url: str | None = DatabaseUrlOption) -> None:
 def tenants_create(
     name: str, database_url: str | None = DatabaseUrlOption, as_json: bool = JsonOption
 ) -> None:
-    from algaflow.store import tenants
+    from algaflow.services import admin
 
-    engine = open_engine(settings_for(database_url))
+    uow = _unit_of_work(database_url)
     try:
-        from algaflow.store.engine import write_transaction
-
-        with write_transaction(engine) as conn:
-            row = tenants.create_tenant(conn, name)
+        tenant = admin.create_tenant(uow, name)
     except AlgaflowError as err:
         fail(err)
     if as_json:
-        print_json({"id": row["id"], "name": row["name"]})
+        print_json({"id": tenant.id, "name": tenant.name})
     else:
-        stdout.print(f"created tenant {row['name']} ({row['id']})")
+        stdout.print(f"created tenant {tenant.name} ({tenant.id})")
 
 
 @tenants_app.command("list")
 def tenants_list(database_url: str | None = DatabaseUrlOption, as_json: bool = JsonOption) -> None:
-    from algaflow.store import tenants
+    from algaflow.services import admin
 
-    engine = open_engine(settings_for(database_url))
-    with engine.connect() as conn:
-        rows = [{"id": t["id"], "name": t["name"]} for t in tenants.list_tenants(conn)]
+    rows = [{"id": t.id, "name": t.name} for t in admin.list_tenants(_unit_of_work(database_url))]
     print_json(rows) if as_json else print_table(rows, [("ID", "id"), ("NAME", "name")])
 
 
@@ -80,46 +89,37 @@ def keys_create(
     as_json: bool = JsonOption,
 ) -> None:
     """Create a key; the secret is printed once and cannot be shown again."""
-    from algaflow.store import api_keys
-    from algaflow.store.tenants import DEFAULT_TENANT_NAME
+    from algaflow.services import admin
 
-    tenant = tenant or DEFAULT_TENANT_NAME
-    engine = open_engine(settings_for(database_url))
+    uow = _unit_of_work(database_url)
     try:
-        tenant_id = resolve_tenant(engine, tenant)
-        from algaflow.store.engine import write_transaction
-
-        with write_transaction(engine) as conn:
-            row, secret = api_keys.create_api_key(
-                conn, tenant_id, name=name, permissions=permission
-            )
+        made = admin.create_api_key(uow, tenant, name=name, permissions=permission)
     except AlgaflowError as err:
         fail(err)
+    permissions = list(made.key.permissions)
     if as_json:
-        print_json({"id": row["id"], "key": secret, "permissions": row["permissions"]})
+        print_json({"id": made.key.id, "key": made.secret, "permissions": permissions})
     else:
-        stdout.print(f"API key for tenant {tenant} ({', '.join(row['permissions'])}):")
-        stdout.print(secret, highlight=False)
+        stdout.print(f"API key for tenant {made.key.tenant} ({', '.join(permissions)}):")
+        stdout.print(made.secret, highlight=False)
         stdout.print("[dim]Store it now: it is not shown again.[/]")
 
 
 @keys_app.command("list")
 def keys_list(database_url: str | None = DatabaseUrlOption, as_json: bool = JsonOption) -> None:
-    from algaflow.store import api_keys
+    from algaflow.services import admin
 
-    engine = open_engine(settings_for(database_url))
-    with engine.connect() as conn:
-        rows = [
-            {
-                "id": k["id"],
-                "tenant": k["tenant_name"],
-                "name": k["name"],
-                "prefix": k["prefix"],
-                "permissions": ",".join(k["permissions"]),
-                "revoked": k["revoked_at"] is not None,
-            }
-            for k in api_keys.list_api_keys(conn)
-        ]
+    rows = [
+        {
+            "id": k.id,
+            "tenant": k.tenant,
+            "name": k.name,
+            "prefix": k.prefix,
+            "permissions": ",".join(k.permissions),
+            "revoked": k.revoked,
+        }
+        for k in admin.list_api_keys(_unit_of_work(database_url))
+    ]
     columns = [
         ("ID", "id"),
         ("TENANT", "tenant"),
@@ -133,14 +133,11 @@ def keys_list(database_url: str | None = DatabaseUrlOption, as_json: bool = Json
 
 @keys_app.command("revoke")
 def keys_revoke(key_id: str, database_url: str | None = DatabaseUrlOption) -> None:
-    from algaflow.store import api_keys
+    from algaflow.services import admin
 
-    engine = open_engine(settings_for(database_url))
+    uow = _unit_of_work(database_url)
     try:
-        from algaflow.store.engine import write_transaction
-
-        with write_transaction(engine) as conn:
-            api_keys.revoke_api_key(conn, key_id)
+        admin.revoke_api_key(uow, key_id)
     except AlgaflowError as err:
         fail(err)
     stdout.print(f"revoked {key_id}")

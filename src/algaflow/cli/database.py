@@ -7,7 +7,7 @@ use them, so that merely importing the CLI (``--help``, server-mode commands) lo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from algaflow.config import Settings, load_settings
 from algaflow.kernel.errors import AlgaflowError
@@ -58,15 +58,7 @@ def load_registry(settings: Settings) -> Registry:
 
 def resolve_tenant(engine: Engine, name: str | None) -> str:
     """The tenant's id (``None`` means the default tenant, which is created on first use)."""
-    from algaflow.store.engine import write_transaction
-    from algaflow.store.tenants import DEFAULT_TENANT_NAME, ensure_tenant, get_tenant_by_name
+    from algaflow.services.admin import resolve_tenant as resolve
+    from algaflow.services.unit_of_work import UnitOfWork
 
-    row: dict[str, Any] | None
-    with write_transaction(engine) as conn:
-        if name is None or name == DEFAULT_TENANT_NAME:
-            row = ensure_tenant(conn)
-        else:
-            row = get_tenant_by_name(conn, name)
-    if row is None:
-        raise AlgaflowError("TENANT_NOT_FOUND", f'No tenant named "{name}"')
-    return str(row["id"])
+    return resolve(UnitOfWork(engine), name)

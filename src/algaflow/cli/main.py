@@ -8,7 +8,6 @@ commands that use them, so ``--help`` and server-mode commands start fast
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
 import typer
 
@@ -21,9 +20,6 @@ from .database import open_engine, settings_for
 from .registry import registry_app
 from .runs import events_app, runs_app, tasks_app, worker
 from .workflows import workflows_app
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
 
 app = typer.Typer(
     name="algaflow",
@@ -43,22 +39,6 @@ app.add_typer(tasks_app, name="tasks")
 app.command("worker")(worker)
 
 
-def bootstrap_admin_key(engine: Engine) -> str | None:
-    """On the very first start, a default tenant and one admin key (returned once)."""
-    from algaflow.store import api_keys
-    from algaflow.store.engine import write_transaction
-    from algaflow.store.tenants import ensure_tenant
-
-    with write_transaction(engine) as conn:
-        if api_keys.count_api_keys(conn):
-            return None
-        tenant = ensure_tenant(conn)
-        _, secret = api_keys.create_api_key(
-            conn, tenant["id"], name="bootstrap admin", permissions=api_keys.PERMISSIONS
-        )
-    return secret
-
-
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Bind address (loopback by default)."),
@@ -71,17 +51,19 @@ def serve(
     import uvicorn
 
     from algaflow.api.app import create_app
+    from algaflow.services.admin import bootstrap_admin_key
+    from algaflow.services.unit_of_work import UnitOfWork
 
     settings = settings_for(database_url, plugin)
     try:
         engine = open_engine(settings, auto_migrate=settings.is_sqlite or migrate)
-        secret = bootstrap_admin_key(engine) if settings.is_sqlite else None
+        first = bootstrap_admin_key(UnitOfWork(engine)) if settings.is_sqlite else None
         application = create_app(settings, engine=engine, background_worker=True)
     except AlgaflowError as err:
         fail(err)
-    if secret:
+    if first:
         stdout.print("[bold]First start:[/] created tenant 'default' and an admin API key:")
-        stdout.print(f"export ALGAFLOW_API_KEY={secret}", highlight=False)
+        stdout.print(f"export ALGAFLOW_API_KEY={first.secret}", highlight=False)
         stdout.print("[dim]It is stored hashed and will not be shown again.[/]")
     uvicorn.run(application, host=host, port=port, log_level="info")
 

@@ -6,8 +6,11 @@ before driving, commits after every step and never holds a transaction open whil
 so a process that dies loses at most the step in progress and ``run_due_work`` continues the run
 from its last finished step. Every write to a run checks that this driver still holds its lease;
 when it does not (the run was canceled, or its lease expired and another process took it over)
-the driver stops driving it. ``durable=False`` runs inside the caller's transaction (tests), with a
-savepoint per step.
+the driver stops driving it.
+
+``durable=False`` is the in-transaction mode the services use to create runs and resolve waits
+as part of their own transaction: the driver never commits, each applied wait is a savepoint and
+no lease is taken. It cannot drive: the runs it hands back are driven durably afterwards.
 
 A step that raises anything unexpected (a bug, a value the database refuses) is rolled back and
 the run ends FAILED with ``INTERNAL_ERROR``: a run is never left RUNNING to fail again on every
@@ -187,6 +190,7 @@ class Driver:
         A run that has ended resumes the parent waiting for it (and drives it), unless
         ``resume_parent`` is False: that parent is the one driving it.
         """
+        self._require_durable()
         status = self._drive_one(tenant_id, run_id, now or utcnow())
         if resume_parent and status in TERMINAL_STATUSES:
             self.resume_parent(tenant_id, run_id)
@@ -195,6 +199,7 @@ class Driver:
     def resume_parent(self, tenant_id: str, child_id: str) -> bool:
         """Wake the parent that waits for the ended run ``child_id`` and drive it (and, when it
         ends too, its own parent). False when no parent was waiting for this run."""
+        self._require_durable()
         resumed = False
         while (parent_id := self._wake_parent(tenant_id, child_id)) is not None:
             self._checkpoint()
@@ -205,8 +210,14 @@ class Driver:
         self._checkpoint()
         return resumed
 
+    def _require_durable(self) -> None:
+        if not self.durable:
+            raise RuntimeError(
+                "only a durable driver drives runs; this one writes in a caller's transaction"
+            )
+
     def _drive_one(self, tenant_id: str, run_id: str, now: datetime) -> str:
-        if self.durable and not self._claim(run_id, now):
+        if not self._claim(run_id, now):
             return self._status(tenant_id, run_id)
         run = records.load_run(self.conn, tenant_id, run_id)
         if run["status"] != "RUNNING":
@@ -491,7 +502,7 @@ class Driver:
     def _renew_parents(self, now: datetime) -> None:
         """A parent driving its child inline keeps its lease while the child makes progress."""
         parents = self._driving[:-1]
-        if self.durable and parents:
+        if parents:
             self.conn.execute(
                 workflow_runs.update()
                 .where(
