@@ -6,18 +6,18 @@ no route takes a tenant from the URL or the body.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from algaflow.api.bodies import BODY_ERROR, PRINCIPAL
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import Registry
 from algaflow.services import UnitOfWork
-from algaflow.store.api_keys import authenticate, record_use, use_record_due
+from algaflow.services.admin import authenticate
 
 _bearer = HTTPBearer(auto_error=False, description="An algaflow API key")
 _api_key_header = APIKeyHeader(name="x-api-key", auto_error=False)
@@ -47,12 +47,6 @@ def get_uow(engine: Engine = Depends(get_engine)) -> UnitOfWork:
     return UnitOfWork(engine)
 
 
-def read_conn(engine: Engine = Depends(get_engine)) -> Iterator[Connection]:
-    """A connection for read-only routes (nothing to commit, so nothing to acknowledge early)."""
-    with engine.connect() as conn:
-        yield conn
-
-
 def presented_secret(headers: Mapping[str, str]) -> str | None:
     """The API key a request presents (``Authorization: Bearer`` or ``x-api-key``), if any."""
     scheme, _, credentials = headers.get("authorization", "").partition(" ")
@@ -68,14 +62,10 @@ def authenticate_key(engine: Engine, secret: str | None) -> Principal:
             "UNAUTHENTICATED",
             "An API key is required: send it as 'Authorization: Bearer <key>' or 'x-api-key'.",
         )
-    with engine.connect() as conn:
-        row = authenticate(conn, secret)
-    if row is None:
+    holder = authenticate(UnitOfWork(engine), secret)
+    if holder is None:
         raise AlgaflowError("UNAUTHENTICATED", "The API key is not valid.")
-    if use_record_due(row):  # about once a minute per key; other requests only read
-        with engine.begin() as conn:
-            record_use(conn, row["id"])
-    return Principal(row["tenant"], frozenset(row["permissions"]), row["id"])
+    return Principal(holder.tenant_id, holder.permissions, holder.key_id)
 
 
 #: ``app.state`` attribute naming the one trusted caller of an app that is never served on a

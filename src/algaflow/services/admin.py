@@ -176,3 +176,24 @@ def bootstrap_admin_key(uow: UnitOfWork) -> NewApiKey | None:
             conn, owner["id"], name="bootstrap admin", permissions=PERMISSIONS
         )
     return NewApiKey(_key_view(row, str(owner["name"])), secret)
+
+
+@dataclass(frozen=True)
+class KeyHolder:
+    """Who presents a live API key: its tenant, its permissions and the key's id."""
+
+    tenant_id: str
+    permissions: frozenset[str]
+    key_id: str
+
+
+def authenticate(uow: UnitOfWork, secret: str) -> KeyHolder | None:
+    """The holder of the live key ``secret``, or None; notes the key's use about once a minute."""
+    with uow.reading() as conn:
+        row = keys_store.authenticate(conn, secret)
+    if row is None:
+        return None
+    if keys_store.use_record_due(row):  # other requests only read
+        with uow.writing() as conn:
+            keys_store.record_use(conn, row["id"])
+    return KeyHolder(row["tenant"], frozenset(row["permissions"]), row["id"])
