@@ -1,4 +1,7 @@
-"""The public JSON shape of runs, steps, waits and tasks (camelCase, like the other views)."""
+"""The public JSON shape of runs, steps, waits and tasks (camelCase, like the other views).
+
+Each view takes a typed row of :mod:`algaflow.store.run_rows` (or a mapping with its columns).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ def _iso(moment: Any) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def run_view(row: dict[str, Any]) -> dict[str, Any]:
+def run_view(row: Any) -> dict[str, Any]:
     return {
         "runId": row["run_id"],
         "workflowId": row["workflow_id"],
@@ -64,7 +67,7 @@ def wait_view(row: Any) -> dict[str, Any]:
     }
 
 
-def task_view(row: dict[str, Any]) -> dict[str, Any]:
+def task_view(row: Any) -> dict[str, Any]:
     return {
         "taskId": row["task_id"],
         "runId": row["run_id"],
@@ -81,7 +84,7 @@ def task_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def log_view(row: dict[str, Any]) -> dict[str, Any]:
+def log_view(row: Any) -> dict[str, Any]:
     return {
         "logId": row["log_id"],
         "stepId": row["step_id"],
