@@ -20,8 +20,7 @@ from algaflow.services.due_work import drive_runs
 from algaflow.services.run_inputs import check_payload_size, check_storable
 from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store import runs, waits
-from algaflow.store.run_rows import ACTIVE_STATUSES, RunRow
-from algaflow.store.run_tables import RUN_STATUSES, TERMINAL_STATUSES
+from algaflow.store.run_rows import ACTIVE_STATUSES, RUN_STATUSES, TERMINAL_STATUSES, RunRow
 from algaflow.store.types import canonical_uuid
 from algaflow.store.workflow_rows import VersionRow, WorkflowRow
 from algaflow.store.workflows import get_version, get_workflow, latest_version

@@ -12,8 +12,11 @@ from typing import Any
 
 from algaflow.store.workflow_rows import _Row
 
+RUN_STATUSES = ("RUNNING", "WAITING", "SUCCEEDED", "FAILED", "CANCELED")
 #: A run in these statuses is still going: it holds its concurrency slot and can be resumed.
 ACTIVE_STATUSES = ("RUNNING", "WAITING")
+#: A run in these statuses has ended for good.
+TERMINAL_STATUSES = ("SUCCEEDED", "FAILED", "CANCELED")
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,7 @@ from sqlalchemy.engine import Connection
 from algaflow.kernel.clock import new_id
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.store import waits
-from algaflow.store.run_rows import ACTIVE_STATUSES, LogRow, RunRow, StepRow
-from algaflow.store.run_tables import TERMINAL_STATUSES
+from algaflow.store.run_rows import ACTIVE_STATUSES, TERMINAL_STATUSES, LogRow, RunRow, StepRow
 from algaflow.store.run_tables import workflow_run_logs as logs_t
 from algaflow.store.run_tables import workflow_run_steps as steps_t
 from algaflow.store.run_tables import workflow_runs as runs_t

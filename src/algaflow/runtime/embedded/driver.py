@@ -29,8 +29,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.engine import Connection
-
 from algaflow.config import load_settings
 from algaflow.expressions import evaluation_time
 from algaflow.kernel.clock import iso_millis, new_id, utcnow
@@ -48,8 +46,8 @@ from algaflow.runtime.core.program import Program, definition_hash
 from algaflow.runtime.core.scopes import initial_scopes
 from algaflow.runtime.core.waits import parse_instant
 from algaflow.store import runs, waits
-from algaflow.store.run_rows import ACTIVE_STATUSES, RunRow
-from algaflow.store.run_tables import TERMINAL_STATUSES
+from algaflow.store.connection import Connection
+from algaflow.store.run_rows import ACTIVE_STATUSES, TERMINAL_STATUSES, RunRow
 from algaflow.store.workflow_rows import VersionRow, WorkflowRow
 from algaflow.store.workflows import get_version, get_workflow
 

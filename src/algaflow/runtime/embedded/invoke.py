@@ -29,8 +29,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import Connection
-
 from algaflow.expressions import evaluation_time
 from algaflow.expressions.errors import SECRET_RESOLUTION_FAILED
 from algaflow.kernel.clock import iso_millis, new_id, utcnow
@@ -44,6 +42,7 @@ from algaflow.runtime.core.errors import (
     unstorable_failure,
 )
 from algaflow.store import invocations, runs
+from algaflow.store.connection import Connection
 from algaflow.store.run_rows import ACTIVE_STATUSES, InvocationRow
 
 from .idempotency import action_key, engine_key, tenant_scoped
