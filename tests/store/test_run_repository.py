@@ -334,3 +334,12 @@ def test_an_event_id_is_recorded_once_per_tenant(engine, tenant, other_tenant, w
     assert sorted((str(t), m and str(m)) for t, m in rows) == sorted(
         [(tenant, run_id), (other_tenant, None)]
     )
+
+
+def test_only_a_run_refused_at_its_start_has_no_interpreter_state(engine, tenant, wf):
+    with engine.begin() as conn:
+        live = _run(conn, tenant, wf, state_json={"wait": None})
+        refused = _run(conn, tenant, wf, status="FAILED", state_json=None)
+        assert runs.load_run(conn, tenant, live).live_state == {"wait": None}
+        with pytest.raises(ValueError, match="no interpreter state"):
+            runs.load_run(conn, tenant, refused).live_state  # noqa: B018

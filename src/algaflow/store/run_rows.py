@@ -54,6 +54,14 @@ class RunRow(_Row):
     def active(self) -> bool:
         return self.status in ACTIVE_STATUSES
 
+    @property
+    def live_state(self) -> dict[str, Any]:
+        """The interpreter state; every run that got past its start has one (a run refused at
+        its start is FAILED without one, and nothing drives or resumes it)."""
+        if self.state_json is None:
+            raise ValueError(f"run {self.run_id} has no interpreter state")
+        return self.state_json
+
 
 @dataclass(frozen=True)
 class StepRow(_Row):

@@ -203,16 +203,16 @@ class Driver:
         if self.durable and not self._claim(run_id, now):
             return self._status(tenant_id, run_id)
         run = runs.load_run(self.conn, tenant_id, run_id)
-        if run["status"] != "RUNNING":
+        if run.status != "RUNNING":
             self._checkpoint()
-            return run["status"]
+            return run.status
         self._driving.append(run_id)
         try:
             program = self._guarded(run, lambda: self._program(run))
             if isinstance(program, str):
                 return program
             self._checkpoint()  # nothing is held open while the first handler runs
-            state = run["state_json"]
+            state = run.live_state
             while True:
                 status = self._guarded(run, lambda: self._step(run, program, state))
                 if status != "RUNNING":
@@ -246,21 +246,21 @@ class Driver:
     def _fail(self, run: RunRow, exc: Exception) -> str:
         """End the run FAILED: with the error of a StepFailure (its pinned definition cannot be
         loaded), else ``INTERNAL_ERROR``. Its open waits, tasks and steps are closed."""
-        fresh = runs.load_run(self.conn, run["tenant"], run["run_id"])
-        mine = not self.durable or fresh["lease_owner"] == self.options.owner
-        if not (fresh["status"] == "WAITING" or (fresh["status"] == "RUNNING" and mine)):
+        fresh = runs.load_run(self.conn, run.tenant, run.run_id)
+        mine = not self.durable or fresh.lease_owner == self.options.owner
+        if not (fresh.status == "WAITING" or (fresh.status == "RUNNING" and mine)):
             self._checkpoint()
-            return fresh["status"]  # ended meanwhile, or another driver has it now
+            return fresh.status  # ended meanwhile, or another driver has it now
         now = utcnow()
-        where = fresh["node_path"] or "root"
+        where = fresh.node_path or "root"
         if isinstance(exc, StepFailure):
             error = normalize_error(exc, where, iso_millis(now))
         else:
-            log.exception("run %s failed on an unexpected error", run["run_id"], exc_info=exc)
+            log.exception("run %s failed on an unexpected error", run.run_id, exc_info=exc)
             error = internal_error(exc, where, iso_millis(now))
-        runs.close_open_records(self.conn, run["run_id"], at=now, step_status="FAILED",
+        runs.close_open_records(self.conn, run.run_id, at=now, step_status="FAILED",
                                    error=error)  # fmt: skip
-        self._finish(fresh, fresh["state_json"], "FAILED", error)
+        self._finish(fresh, fresh.state_json, "FAILED", error)
         return "FAILED"
 
     def _step(self, run: RunRow, program: Program, state: dict[str, Any]) -> str:
@@ -309,8 +309,8 @@ class Driver:
         self, run: RunRow, path: str, request: core.ActionRequest, now: datetime
     ) -> Any:
         call = Invocation(
-            tenant_id=run["tenant"],
-            run_id=run["run_id"],
+            tenant_id=run.tenant,
+            run_id=run.run_id,
             step_path=path,
             action_id=request.action_id,
             version=request.version,
@@ -334,9 +334,9 @@ class Driver:
         config = node.parse_config(request.config)
         calls = _NodeActions(self, run, plan.path or "", now)
         context = NodeContext(
-            run_id=run["run_id"],
+            run_id=run.run_id,
             step_path=plan.path,
-            tenant_id=run["tenant"],
+            tenant_id=run.tenant,
             now_iso=iso_millis(now),
             call_action=calls,
         )
@@ -381,7 +381,7 @@ class Driver:
             else:
                 attempt = self._next_attempt(state, plan.path)
                 row_id = runs.insert_step(
-                    self.conn, tenant_id=run["tenant"], run_id=run["run_id"], path=plan.path,
+                    self.conn, tenant_id=run.tenant, run_id=run.run_id, path=plan.path,
                     step_id=str((plan.step or {}).get("id", "")), status=transition.step_status,
                     attempt=attempt, started_at=started, completed_at=now,
                     error=transition.step_error,
@@ -418,7 +418,7 @@ class Driver:
             return
         attempt = self._next_attempt(state, path)
         row_id = runs.insert_step(
-            self.conn, tenant_id=run["tenant"], run_id=run["run_id"], path=path,
+            self.conn, tenant_id=run.tenant, run_id=run.run_id, path=path,
             step_id=str((plan.step or {}).get("id", "")), status="STARTED",
             attempt=attempt, started_at=now,
         )  # fmt: skip
@@ -447,7 +447,7 @@ class Driver:
             status=status, attempt=attempt, error=error, delay_ms=delay_ms,
         )  # fmt: skip
         return runs.log_row(
-            tenant_id=run["tenant"], run_id=run["run_id"], level=line.level,
+            tenant_id=run.tenant, run_id=run.run_id, level=line.level,
             message=line.message, at=at, step_id=row_id, step_path=plan.path,
             context=line.context,
         )  # fmt: skip
@@ -472,11 +472,11 @@ class Driver:
             else {"lease_owner": None, "lease_expires_at": None}
         )
         if not runs.update_run(
-            self.conn, run["run_id"], only_if=("RUNNING",), owner=self._owner(),
+            self.conn, run.run_id, only_if=("RUNNING",), owner=self._owner(),
             state_json=state, node_path=node_path, status=status, error_json=None,
             updated_at=now, **lease,
         ):  # fmt: skip
-            raise LeaseLost(run["run_id"])
+            raise LeaseLost(run.run_id)
         self._renew_parents(now)
         self._checkpoint()
 
@@ -510,14 +510,14 @@ class Driver:
             values["state_json"] = state
             values["final_vars_json"] = state["scopes"]["workflow"]
         if not runs.update_run(
-            self.conn, run["run_id"], only_if=ACTIVE_STATUSES, owner=self._owner(), **values
+            self.conn, run.run_id, only_if=ACTIVE_STATUSES, owner=self._owner(), **values
         ):
-            raise LeaseLost(run["run_id"])
+            raise LeaseLost(run.run_id)
         if status != "SUCCEEDED":
             level = "WARN" if status == "CANCELED" else "ERROR"
             where = (error or {}).get("nodePath")
             runs.log(
-                self.conn, tenant_id=run["tenant"], run_id=run["run_id"], level=level,
+                self.conn, tenant_id=run.tenant, run_id=run.run_id, level=level,
                 message=f"Run {status.lower()}", at=now, context=error,
                 step_path=where if isinstance(where, str) else None,
             )  # fmt: skip
@@ -526,22 +526,22 @@ class Driver:
     def _wake_parent(self, tenant_id: str, child_id: str) -> str | None:
         """The parent awaiting the ended run ``child_id``, made RUNNING (not driven yet)."""
         child = runs.load_run(self.conn, tenant_id, child_id)
-        parent_id = child["parent_run_id"]
-        if child["status"] not in TERMINAL_STATUSES or not parent_id or parent_id in self._driving:
+        parent_id = child.parent_run_id
+        if child.status not in TERMINAL_STATUSES or not parent_id or parent_id in self._driving:
             return None
         parent = runs.load_run(self.conn, tenant_id, parent_id)
-        state = parent["state_json"] or {}
+        state = parent.state_json or {}
         if (state.get("child") or {}).get("runId") != child_id or state.get("wait"):
             return None
-        if parent["status"] == "WAITING":
+        if parent.status == "WAITING":
             woken = runs.update_run(
                 self.conn, parent_id, only_if=("WAITING",), status="RUNNING", updated_at=utcnow()
             )
             return parent_id if woken else None
-        return parent_id if parent["status"] == "RUNNING" else None
+        return parent_id if parent.status == "RUNNING" else None
 
     def _status(self, tenant_id: str, run_id: str) -> str:
-        status = runs.load_run(self.conn, tenant_id, run_id)["status"]
+        status = runs.load_run(self.conn, tenant_id, run_id).status
         self._checkpoint()
         return status
 
@@ -560,14 +560,14 @@ class Driver:
 
     def _program(self, run: RunRow) -> Program:
         """The pinned version, refused when its definition no longer matches the run's hash."""
-        key = (run["workflow_id"], run["workflow_version"])
+        key = (run.workflow_id, run.workflow_version)
         if key not in self._programs:
             try:
-                version = get_version(self.conn, run["tenant"], *key)
+                version = get_version(self.conn, run.tenant, *key)
             except AlgaflowError as exc:
                 raise StepFailure("ValidationError", exc.message, code=exc.code) from None
             definition = version.definition_json
-            if run["definition_hash"] and definition_hash(definition) != run["definition_hash"]:
+            if run.definition_hash and definition_hash(definition) != run.definition_hash:
                 raise StepFailure(
                     "ValidationError",
                     "Workflow definition changed since the run started (definition hash mismatch)",
@@ -592,7 +592,7 @@ class Driver:
         due = parse_instant(request.due_at) if request.due_at else None
         wait_type = str(request.type)
         waits.insert_wait(
-            self.conn, wait_id=wait_id, tenant=run["tenant"], run_id=run["run_id"],
+            self.conn, wait_id=wait_id, tenant=run.tenant, run_id=run.run_id,
             step_path=plan.path, wait_type=wait_type, key=key,
             event_name=request.event_name, timeout_at=due, payload=payload,
             created_at=now,
@@ -604,7 +604,7 @@ class Driver:
     def _record_resolved_wait(self, run: RunRow, plan: core.OpenWait, now: datetime) -> None:
         request = plan.request
         wait_id = waits.insert_wait(
-            self.conn, tenant=run["tenant"], run_id=run["run_id"], step_path=plan.path,
+            self.conn, tenant=run.tenant, run_id=run.run_id, step_path=plan.path,
             wait_type=str(request.type), key=None, event_name=None,
             timeout_at=parse_instant(request.due_at or ""), payload=request.payload,
             created_at=now,
@@ -620,7 +620,7 @@ class Driver:
         now: datetime,
     ) -> str:
         return waits.insert_task(
-            self.conn, tenant=run["tenant"], run_id=run["run_id"], step_path=path,
+            self.conn, tenant=run.tenant, run_id=run.run_id, step_path=path,
             wait_id=wait_id, task_type=task.task_type, title=task.title,
             description=task.description, context_data=task.context_data, created_at=now,
         )  # fmt: skip
@@ -655,7 +655,7 @@ class Driver:
         now = utcnow()
         due = now + timedelta(milliseconds=delay)
         wait_id = waits.insert_wait(
-            self.conn, tenant=run["tenant"], run_id=run["run_id"], step_path=plan.path,
+            self.conn, tenant=run.tenant, run_id=run.run_id, step_path=plan.path,
             wait_type="retry", key=None, event_name=None, timeout_at=due,
             payload={"attempt": retry.attempt, "delayMs": delay, "error": retry.error},
             created_at=now,
@@ -685,10 +685,10 @@ class Driver:
             self._checkpoint()
             return None
         run = runs.load_run(self.conn, tenant_id, run_id)
-        state = run["state_json"]
-        if run["status"] != "WAITING" or (state.get("wait") or {}).get("waitId") != wait_id:
+        if run.status != "WAITING" or (run.live_state.get("wait") or {}).get("waitId") != wait_id:
             self._checkpoint()
             return None
+        state = run.live_state
         runs.update_run(self.conn, run_id, only_if=("WAITING",), status="RUNNING",
                           **self._lease(now))  # fmt: skip
         run = dataclasses.replace(run, status="RUNNING")
@@ -726,22 +726,22 @@ class Driver:
     def _start_child(self, run: RunRow, plan: core.StartChild, now: datetime) -> str | None:
         request = plan.request
         try:
-            workflow = get_workflow(self.conn, run["tenant"], request.workflow_id)
+            workflow = get_workflow(self.conn, run.tenant, request.workflow_id)
             version = get_version(
-                self.conn, run["tenant"], workflow.workflow_id, request.workflow_version
+                self.conn, run.tenant, workflow.workflow_id, request.workflow_version
             )
         except AlgaflowError:
             return None
         launch = Launch(
             trigger_metadata={
-                "parentRunId": run["run_id"],
-                "rootRunId": run["root_run_id"] or run["run_id"],
+                "parentRunId": run.run_id,
+                "rootRunId": run.root_run_id or run.run_id,
                 "parentStepPath": plan.path,
             },
-            parent_run_id=run["run_id"],
-            root_run_id=run["root_run_id"] or run["run_id"],
+            parent_run_id=run.run_id,
+            root_run_id=run.root_run_id or run.run_id,
         )
-        return self.create_run(run["tenant"], workflow, version, request.input, launch)
+        return self.create_run(run.tenant, workflow, version, request.input, launch)
 
     def _await_child(
         self, run: RunRow, program: Program, state: dict[str, Any], child: dict[str, Any]
@@ -753,11 +753,11 @@ class Driver:
         if child["runId"] is None:
             outcome = core.Failed(_child_missing(step, path))
         else:
-            status = self.drive(run["tenant"], child["runId"], resume_parent=False)
+            status = self.drive(run.tenant, child["runId"], resume_parent=False)
             if status not in TERMINAL_STATUSES:
                 self._save(run, state, path, "WAITING")
                 return "WAITING"
-            outcome = child_outcome(runs.load_run(self.conn, run["tenant"], child["runId"]), step)
+            outcome = child_outcome(runs.load_run(self.conn, run.tenant, child["runId"]), step)
         state.pop("child")
         plan = core.StepRef(path, step)
         transition = core.complete(program, state, path, outcome, utcnow())
@@ -831,8 +831,8 @@ def child_outcome(child: RunRow, step: dict[str, Any]) -> core.Outcome:
             "details": {
                 "workflowId": step.get("workflowId"),
                 "workflowVersion": step.get("workflowVersion"),
-                "childRunId": child["run_id"],
-                "rootRunId": child["root_run_id"],
+                "childRunId": child.run_id,
+                "rootRunId": child.root_run_id,
                 "cause": cause,
             },
             "nodePath": (child.get("trigger_metadata_json") or {}).get("parentStepPath"),
