@@ -9,11 +9,11 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from algaflow.runtime.embedded.records import MAX_LOG_CONTEXT, capped_context
 from algaflow.services.runs import get_run, start_run
 from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store import migrate
 from algaflow.store.engine import drop_database, ensure_database, make_engine
+from algaflow.store.runs import MAX_LOG_CONTEXT, capped_context
 from algaflow.store.types import JSONType, UUIDType
 
 from .conftest import call, publish

@@ -13,18 +13,17 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.engine import Connection
 
 from algaflow.kernel.clock import iso_millis, utcnow
 from algaflow.registry import Registry
 from algaflow.runtime.core.errors import normalize_error
 from algaflow.runtime.core.waits import timeout_error
-from algaflow.runtime.embedded import records
 from algaflow.runtime.embedded.driver import Driver, DriverOptions
 from algaflow.services.unit_of_work import UnitOfWork
-from algaflow.store import run_tables as rt
+from algaflow.store import runs, waits
 from algaflow.store.engine import write_connection
+from algaflow.store.run_rows import RunRow, WaitRow
 
 log = logging.getLogger("algaflow.runtime")
 
@@ -70,17 +69,17 @@ def run_due_work(
         touched = 0
         for wait in _due_waits(conn, now):
 
-            def resume_due(wait: RowMapping = wait) -> int:
+            def resume_due(wait: WaitRow = wait) -> int:
                 return _resume_due(driver, wait, now)
 
-            touched += _isolated(conn, wait["run_id"], resume_due)
+            touched += _isolated(conn, wait.run_id, resume_due)
         for run in _orphans(conn, now):
 
-            def drive(run: RowMapping = run) -> int:
-                driver.drive(run["tenant"], run["run_id"], now=now)
+            def drive(run: RunRow = run) -> int:
+                driver.drive(run.tenant, run.run_id, now=now)
                 return 1
 
-            touched += _isolated(conn, run["run_id"], drive)
+            touched += _isolated(conn, run.run_id, drive)
         for parent in _parents_of_ended_children(conn):
 
             def resume(parent: dict[str, str] = parent) -> int:
@@ -91,28 +90,15 @@ def run_due_work(
     return touched
 
 
-def _due_waits(conn: Connection, now: datetime) -> Sequence[RowMapping]:
-    waits = rt.workflow_run_waits
-    due = conn.execute(
-        sa.select(waits.c.wait_id, waits.c.tenant, waits.c.run_id, waits.c.wait_type,
-                  waits.c.step_path, waits.c.payload)
-        .where(waits.c.status == "WAITING", waits.c.timeout_at <= now,
-               waits.c.wait_type.in_(("time", "retry", "event")))
-        .order_by(waits.c.timeout_at)
-    ).mappings().all()  # fmt: skip
+def _due_waits(conn: Connection, now: datetime) -> list[WaitRow]:
+    due = waits.due_waits(conn, now)
     conn.commit()
     return due
 
 
-def _orphans(conn: Connection, now: datetime) -> Sequence[RowMapping]:
+def _orphans(conn: Connection, now: datetime) -> list[RunRow]:
     """RUNNING runs without a live lease: their driver died (or never came)."""
-    runs = rt.workflow_runs
-    found = conn.execute(
-        sa.select(runs.c.run_id, runs.c.tenant).where(
-            runs.c.status == "RUNNING",
-            sa.or_(runs.c.lease_expires_at.is_(None), runs.c.lease_expires_at < now),
-        ).order_by(runs.c.started_at)
-    ).mappings().all()  # fmt: skip
+    found = runs.orphaned_runs(conn, now)
     conn.commit()
     return found
 
@@ -127,15 +113,15 @@ def _isolated(conn: Connection, run_id: str, work: Callable[[], int]) -> int:
         return 0
 
 
-def _resume_due(driver: Driver, wait: RowMapping, now: datetime) -> int:
+def _resume_due(driver: Driver, wait: WaitRow, now: datetime) -> int:
     """A due timer or retry delay resumes its run; a due event wait times out."""
     outcome: dict[str, Any] = {"ok": {}}
-    if wait["wait_type"] == "event":
-        failure = timeout_error(wait["payload"] or {})
-        outcome = {"error": normalize_error(failure, wait["step_path"], iso_millis(now))}
-    to_drive = driver.resolve_wait(wait["tenant"], wait["run_id"], wait["wait_id"], outcome)
+    if wait.wait_type == "event":
+        failure = timeout_error(wait.payload or {})
+        outcome = {"error": normalize_error(failure, wait.step_path, iso_millis(now))}
+    to_drive = driver.resolve_wait(wait.tenant, wait.run_id, wait.wait_id, outcome)
     for run_id in to_drive or []:
-        driver.drive(wait["tenant"], run_id)
+        driver.drive(wait.tenant, run_id)
     return 0 if to_drive is None else 1
 
 
@@ -145,26 +131,12 @@ def _parents_of_ended_children(conn: Connection) -> list[dict[str, str]]:
     A parent awaits its newest child: one with ended children and no active child is a
     candidate; its state names the child it awaits, which must have ended.
     """
-    runs = rt.workflow_runs
-    parent = runs.alias("parent")
-    ended = runs.alias("ended")
-
-    def child_in(statuses: Sequence[str], table: sa.FromClause) -> sa.Exists:
-        return sa.exists().where(table.c.parent_run_id == parent.c.run_id,
-                                 table.c.status.in_(statuses))  # fmt: skip
-
-    rows = conn.execute(
-        sa.select(parent.c.run_id, parent.c.tenant, parent.c.state_json).where(
-            parent.c.status == "WAITING",
-            child_in(rt.TERMINAL_STATUSES, ended),
-            ~child_in(records.ACTIVE, runs),
-        )
-    ).mappings().all()  # fmt: skip
+    rows = runs.waiting_parents_of_ended_children(conn)
     conn.commit()
     found = []
     for row in rows:
-        state = row["state_json"] or {}
+        state = row.state_json or {}
         child = (state.get("child") or {}).get("runId")
         if child and not state.get("wait"):
-            found.append({"run_id": row["run_id"], "tenant": row["tenant"], "child": child})
+            found.append({"run_id": row.run_id, "tenant": row.tenant, "child": child})
     return found

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from algaflow.expressions import MappingError, resolve_input_mapping
@@ -20,7 +19,6 @@ from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import Registry
 from algaflow.runtime.core.waits import filters_pass
 from algaflow.runtime.correlation import correlation_keys
-from algaflow.runtime.embedded import records
 from algaflow.runtime.embedded.driver import Driver, DriverOptions, Launch
 from algaflow.runtime.envelope import fill_envelope
 from algaflow.services.due_work import drive_runs
@@ -28,7 +26,8 @@ from algaflow.services.run_inputs import check_payload_size, check_storable
 from algaflow.services.runs import check_launchable, schema_ref
 from algaflow.services.tasks import mark_task_completed
 from algaflow.services.unit_of_work import UnitOfWork
-from algaflow.store import run_tables as rt
+from algaflow.store import events as event_records
+from algaflow.store import runs, waits
 from algaflow.store.types import canonical_uuid
 from algaflow.store.workflow_rows import VersionRow, WorkflowRow
 from algaflow.store.workflows import latest_version, published_unpaused, triggered_candidates
@@ -124,11 +123,10 @@ def _deliver(
         event.tenant_id, event.event_id, event.name, event.payload, event.keys
     )  # fmt: skip
     now = utcnow()
-    events = rt.workflow_runtime_events
-    if not records.insert_ignore(
-        conn, events, ("tenant", "event_id"), event_id=event_id, tenant=tenant_id,
-        event_name=name, correlation_key=keys[0] if keys else None, payload=payload,
-        payload_schema_ref=event.payload_schema_ref, created_at=now,
+    if not event_records.record_event(
+        conn, tenant=tenant_id, event_id=event_id, event_name=name,
+        correlation_key=keys[0] if keys else None, payload=payload,
+        payload_schema_ref=event.payload_schema_ref, at=now,
     ):  # fmt: skip
         duplicate = {"status": "no_wait", "eventId": event_id, "startedRuns": [],
                      "resumedRuns": [], "duplicate": True}  # fmt: skip
@@ -139,13 +137,10 @@ def _deliver(
     )
     started, errors = _start_triggered(conn, driver, event)
     matched = resumed[0] if resumed else (started[0] if started else None)
-    conn.execute(
-        events.update()
-        .where(events.c.tenant == tenant_id, events.c.event_id == event_id)
-        .values(
-            processed_at=utcnow(), matched_run_id=matched, matched_wait_id=matched_wait,
-            error_message="; ".join(errors) if errors and not matched else None,
-        )
+    event_records.mark_processed(
+        conn, tenant_id, event_id, at=utcnow(), matched_run_id=matched,
+        matched_wait_id=matched_wait,
+        error_message="; ".join(errors) if errors and not matched else None,
     )  # fmt: skip
     result: dict[str, Any] = {
         "status": "resumed" if resumed else "no_wait",
@@ -205,34 +200,22 @@ def _resume_event_waits(
     """
     if not keys:
         return [], None, []
-    waits = rt.workflow_run_waits
-    rows = conn.execute(
-        sa.select(waits)
-        .where(
-            waits.c.tenant == tenant_id,
-            waits.c.status == "WAITING",
-            waits.c.wait_type.in_(("event", "human")),
-            waits.c.event_name == name,
-            waits.c.key.in_(keys),
-        )
-        .order_by(waits.c.created_at)
-    ).mappings()
     resumed: list[str] = []
     to_drive: list[str] = []
     first_wait = None
-    for wait in [dict(r) for r in rows]:
-        if wait["wait_type"] == "human":
-            outcome = {"ok": {"taskId": wait["key"], "eventName": name, "response": payload}}
-            mark_task_completed(conn, wait["key"], payload)
-        elif filters_pass((wait["payload"] or {}).get("filters"), payload):
+    for wait in waits.event_waits(conn, tenant_id, name, keys):
+        if wait.wait_type == "human":  # its key is the task's id (matched, so never null)
+            outcome = {"ok": {"taskId": wait.key, "eventName": name, "response": payload}}
+            mark_task_completed(conn, str(wait.key), payload)
+        elif filters_pass((wait.payload or {}).get("filters"), payload):
             outcome = {"ok": {"eventId": event_id, "eventName": name, "payload": payload}}
         else:
             continue
-        runs = driver.resolve_wait(tenant_id, wait["run_id"], wait["wait_id"], outcome)
-        if runs is not None:
-            resumed.append(wait["run_id"])
-            to_drive.extend(runs)
-            first_wait = first_wait or wait["wait_id"]
+        woken = driver.resolve_wait(tenant_id, wait.run_id, wait.wait_id, outcome)
+        if woken is not None:
+            resumed.append(wait.run_id)
+            to_drive.extend(woken)
+            first_wait = first_wait or wait.wait_id
     return resumed, first_wait, to_drive
 
 
@@ -306,13 +289,9 @@ def _start_for_event(
         )
     check_launchable(conn, workflow)
     fire_key = f"event:{event_id}:{workflow.workflow_id}"
-    existing = conn.execute(
-        sa.select(rt.workflow_runs.c.run_id).where(
-            rt.workflow_runs.c.tenant == tenant_id, rt.workflow_runs.c.trigger_fire_key == fire_key
-        )
-    ).scalar()
+    existing = runs.run_id_by_fire_key(conn, tenant_id, fire_key)
     if existing:
-        return str(existing)
+        return existing
     launch = Launch(
         trigger_type="event",
         trigger_metadata={"eventType": name, "eventId": event_id,

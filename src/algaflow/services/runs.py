@@ -9,19 +9,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from algaflow.kernel.clock import utcnow
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import Registry
-from algaflow.runtime.embedded import records
 from algaflow.runtime.embedded.driver import Driver, DriverOptions, Launch
 from algaflow.runtime.embedded.views import log_view, run_view, step_view, wait_view
 from algaflow.services.due_work import drive_runs
 from algaflow.services.run_inputs import check_payload_size, check_storable
 from algaflow.services.unit_of_work import UnitOfWork
-from algaflow.store import run_tables as rt
+from algaflow.store import runs, waits
+from algaflow.store.run_rows import ACTIVE_STATUSES, RUN_STATUSES, TERMINAL_STATUSES, RunRow
 from algaflow.store.types import canonical_uuid
 from algaflow.store.workflow_rows import VersionRow, WorkflowRow
 from algaflow.store.workflows import get_version, get_workflow, latest_version
@@ -97,14 +96,7 @@ def check_launchable(conn: Connection, workflow: WorkflowRow) -> None:
         )
     limit = workflow.concurrency_limit
     if limit is not None:
-        active = conn.execute(
-            sa.select(sa.func.count())
-            .select_from(rt.workflow_runs)
-            .where(
-                rt.workflow_runs.c.workflow_id == workflow.workflow_id,
-                rt.workflow_runs.c.status.in_(records.ACTIVE),
-            )
-        ).scalar_one()
+        active = runs.count_active(conn, workflow.workflow_id)
         if active >= limit:
             raise AlgaflowError(
                 "CONCURRENCY_LIMIT_REACHED",
@@ -167,22 +159,12 @@ def get_run(
 def _run_view(
     conn: Connection, tenant_id: str, run_id: str, *, with_steps: bool = True
 ) -> dict[str, Any]:
-    run = records.load_run(conn, tenant_id, _run_id(run_id))
+    run = runs.load_run(conn, tenant_id, _run_id(run_id))
     view = run_view(run)
     if with_steps:
-        steps = conn.execute(
-            sa.select(rt.workflow_run_steps)
-            .where(rt.workflow_run_steps.c.run_id == run["run_id"])
-            .order_by(rt.workflow_run_steps.c.started_at, rt.workflow_run_steps.c.step_path)
-        ).mappings()
-        view["steps"] = [step_view(s) for s in steps]
-        waits = conn.execute(
-            sa.select(rt.workflow_run_waits)
-            .where(rt.workflow_run_waits.c.run_id == run["run_id"])
-            .order_by(rt.workflow_run_waits.c.created_at)
-        ).mappings()
-        view["waits"] = [wait_view(w) for w in waits]
-        view["logs"] = [log_view(line) for line in records.run_logs(conn, run["run_id"])]
+        view["steps"] = [step_view(step) for step in runs.run_steps(conn, run.run_id)]
+        view["waits"] = [wait_view(wait) for wait in waits.run_waits(conn, run.run_id)]
+        view["logs"] = [log_view(line) for line in runs.run_logs(conn, run.run_id)]
     return view
 
 
@@ -190,7 +172,7 @@ def _run_id(value: Any) -> str:
     """Ids that are not UUIDs cannot exist: answer them as not found, before any SQL runs."""
     run_id = canonical_uuid(value)
     if run_id is None:
-        raise records.run_not_found(value)
+        raise runs.run_not_found(value)
     return run_id
 
 
@@ -203,24 +185,22 @@ def list_runs(
     limit: int = DEFAULT_LIMIT,
 ) -> list[dict[str, Any]]:
     """Newest first. A ``workflow_id`` that is not a UUID matches no run."""
-    runs = rt.workflow_runs
-    query = sa.select(runs).where(runs.c.tenant == tenant_id)
+    workflow_key = None
     if workflow_id is not None:
         workflow_key = canonical_uuid(workflow_id)
         if workflow_key is None:
             return []
-        query = query.where(runs.c.workflow_id == workflow_key)
-    if status is not None:
-        if status not in rt.RUN_STATUSES:
-            raise AlgaflowError(
-                "INVALID_FIELD",
-                f"status must be one of {', '.join(rt.RUN_STATUSES)}",
-                details={"field": "status"},
-            )
-        query = query.where(runs.c.status == status)
-    query = query.order_by(runs.c.started_at.desc(), runs.c.run_id).limit(max(1, min(limit, 1000)))
+    if status is not None and status not in RUN_STATUSES:
+        raise AlgaflowError(
+            "INVALID_FIELD",
+            f"status must be one of {', '.join(RUN_STATUSES)}",
+            details={"field": "status"},
+        )
     with uow.reading() as conn:
-        return [run_view(dict(r)) for r in conn.execute(query).mappings()]
+        found = runs.list_runs(
+            conn, tenant_id, workflow_id=workflow_key, status=status, limit=limit
+        )
+    return [run_view(run) for run in found]
 
 
 # --- canceling -----------------------------------------------------------------------------------
@@ -230,42 +210,36 @@ def cancel_run(uow: UnitOfWork, tenant_id: str, run_id: str) -> dict[str, Any]:
     """CANCELED, with open waits, tasks, steps and child runs canceled too; a parent that waits on
     this run is canceled as well (cancellation cannot be caught)."""
     with uow.writing() as conn:
-        run = records.load_run(conn, tenant_id, _run_id(run_id))
-        if run["status"] in rt.TERMINAL_STATUSES:
+        run = runs.load_run(conn, tenant_id, _run_id(run_id))
+        if run.status in TERMINAL_STATUSES:
             raise AlgaflowError(
                 "RUN_NOT_CANCELABLE",
-                f"Run is already {run['status']}",
-                details={"runId": run["run_id"], "status": run["status"]},
+                f"Run is already {run.status}",
+                details={"runId": run.run_id, "status": run.status},
             )
         now = utcnow()
         _cancel_tree(conn, run, now)
-        if run["parent_run_id"]:
-            parent = records.load_run(conn, tenant_id, run["parent_run_id"])
-            if parent["status"] in records.ACTIVE:
+        if run.parent_run_id:
+            parent = runs.load_run(conn, tenant_id, run.parent_run_id)
+            if parent.active:
                 _cancel_tree(conn, parent, now)
-        view = _run_view(conn, tenant_id, run["run_id"])
+        view = _run_view(conn, tenant_id, run.run_id)
     return view
 
 
-def _cancel_tree(conn: Connection, run: dict[str, Any], now: datetime) -> None:
-    runs = rt.workflow_runs
-    updated = records.update_run(
-        conn, run["run_id"], only_if=records.ACTIVE, status="CANCELED", node_path=None,
+def _cancel_tree(conn: Connection, run: RunRow, now: datetime) -> None:
+    updated = runs.update_run(
+        conn, run.run_id, only_if=ACTIVE_STATUSES, status="CANCELED", node_path=None,
         completed_at=now, updated_at=now, lease_owner=None, lease_expires_at=None,
         error_json={"category": "Cancellation", "message": "Run canceled by operator",
-                    "nodePath": run["node_path"], "at": now.isoformat()},
+                    "nodePath": run.node_path, "at": now.isoformat()},
     )  # fmt: skip
     if not updated:
         return
-    records.close_open_records(conn, run["run_id"], at=now, step_status="CANCELED")
-    records.log(
-        conn, tenant_id=run["tenant"], run_id=run["run_id"], level="WARN",
+    runs.close_open_records(conn, run.run_id, at=now, step_status="CANCELED")
+    runs.log(
+        conn, tenant_id=run.tenant, run_id=run.run_id, level="WARN",
         message="Run canceled by operator", at=now,
     )  # fmt: skip
-    children = conn.execute(
-        sa.select(runs).where(
-            runs.c.parent_run_id == run["run_id"], runs.c.status.in_(records.ACTIVE)
-        )
-    ).mappings()
-    for child in [dict(c) for c in children]:
+    for child in runs.active_children(conn, run.run_id):
         _cancel_tree(conn, child, now)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from algaflow.kernel.clock import utcnow
@@ -15,7 +14,7 @@ from algaflow.runtime.embedded.views import task_view
 from algaflow.services.due_work import drive_runs
 from algaflow.services.run_inputs import check_storable
 from algaflow.services.unit_of_work import UnitOfWork
-from algaflow.store import run_tables as rt
+from algaflow.store import waits
 from algaflow.store.types import canonical_uuid
 
 
@@ -23,18 +22,14 @@ def list_tasks(
     uow: UnitOfWork, tenant_id: str, *, status: str | None = "PENDING", run_id: str | None = None
 ) -> list[dict[str, Any]]:
     """Oldest first; a ``run_id`` that is not a UUID matches no task."""
-    tasks = rt.workflow_tasks
-    query = sa.select(tasks).where(tasks.c.tenant == tenant_id)
-    if status is not None:
-        query = query.where(tasks.c.status == status)
+    run_key = None
     if run_id is not None:
         run_key = canonical_uuid(run_id)
         if run_key is None:
             return []
-        query = query.where(tasks.c.run_id == run_key)
     with uow.reading() as conn:
-        rows = conn.execute(query.order_by(tasks.c.created_at, tasks.c.task_id)).mappings()
-        return [task_view(dict(r)) for r in rows]
+        found = waits.list_tasks(conn, tenant_id, status=status, run_id=run_key)
+    return [task_view(task) for task in found]
 
 
 def complete_task(
@@ -68,41 +63,33 @@ def _complete(
     options: DriverOptions | None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The completed task and the runs its resolved wait leaves to drive."""
-    tasks = rt.workflow_tasks
-    task = conn.execute(
-        sa.select(tasks).where(tasks.c.tenant == tenant_id, tasks.c.task_id == task_key)
-    ).mappings().first()  # fmt: skip
+    task = waits.get_task(conn, tenant_id, task_key)
     if task is None:
         raise _task_not_found(task_id)
-    if task["status"] != "PENDING":
+    if task.status != "PENDING":
         raise AlgaflowError(
             "TASK_ALREADY_COMPLETED",
-            f"Task is already {task['status']}",
-            details={"taskId": task_key, "status": task["status"]},
+            f"Task is already {task.status}",
+            details={"taskId": task_key, "status": task.status},
         )
     if not mark_task_completed(conn, task_key, output):  # completed by a concurrent call
         raise AlgaflowError("TASK_ALREADY_COMPLETED", "Task is already completed",
                             details={"taskId": task_key})  # fmt: skip
     to_drive: list[str] = []
-    if task["wait_id"]:
+    if task.wait_id:
         outcome = {
             "ok": {"taskId": task_key, "eventName": "HUMAN_TASK_COMPLETED", "response": output}
         }
         driver = Driver(conn, registry, options=options)
-        to_drive = driver.resolve_wait(tenant_id, task["run_id"], task["wait_id"], outcome) or []
-    row = conn.execute(sa.select(tasks).where(tasks.c.task_id == task_key)).mappings().one()
-    return task_view(dict(row)), to_drive
+        to_drive = driver.resolve_wait(tenant_id, task.run_id, task.wait_id, outcome) or []
+    completed = waits.get_task(conn, tenant_id, task_key)
+    assert completed is not None  # read in this transaction above
+    return task_view(completed), to_drive
 
 
 def mark_task_completed(conn: Connection, task_id: str, response: Any) -> bool:
     """Complete a PENDING task row; False when it was no longer PENDING."""
-    tasks = rt.workflow_tasks
-    done = conn.execute(
-        tasks.update()
-        .where(tasks.c.task_id == task_id, tasks.c.status == "PENDING")
-        .values(status="COMPLETED", response_json=response, completed_at=utcnow())
-    )
-    return done.rowcount == 1
+    return waits.complete_pending_task(conn, task_id, response, at=utcnow())
 
 
 def _task_not_found(task_id: Any) -> AlgaflowError:

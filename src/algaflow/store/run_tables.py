@@ -14,9 +14,6 @@ import sqlalchemy as sa
 from .tables import metadata
 from .types import JSONType, UTCDateTime, UUIDType
 
-RUN_STATUSES = ("RUNNING", "WAITING", "SUCCEEDED", "FAILED", "CANCELED")
-TERMINAL_STATUSES = ("SUCCEEDED", "FAILED", "CANCELED")
-
 
 def _tenant() -> sa.Column:
     return sa.Column(

@@ -23,6 +23,7 @@ a wait, a retry delay or a child run), ``wait``, ``child`` and ``attempts`` (per
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import os
 import threading
@@ -30,9 +31,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from algaflow.config import load_settings
 from algaflow.expressions import evaluation_time
@@ -50,17 +48,14 @@ from algaflow.runtime.core.errors import (
 from algaflow.runtime.core.program import Program, definition_hash
 from algaflow.runtime.core.scopes import initial_scopes
 from algaflow.runtime.core.waits import parse_instant
-from algaflow.store.run_tables import (
-    TERMINAL_STATUSES,
-    workflow_run_waits,
-    workflow_runs,
-    workflow_tasks,
-)
+from algaflow.store import runs, waits
+from algaflow.store.connection import Connection
+from algaflow.store.run_rows import ACTIVE_STATUSES, TERMINAL_STATUSES, RunRow
 from algaflow.store.workflow_rows import VersionRow, WorkflowRow
 from algaflow.store.workflows import get_version, get_workflow
 
-from . import records
 from .invoke import DEFAULT_TIMEOUT_S, Invocation, call_with_timeout, invoke
+from .log_lines import step_log_line
 from .secrets import resolver_from_settings
 
 log = logging.getLogger("algaflow.runtime")
@@ -142,33 +137,32 @@ class Driver:
             "startedAt": iso_millis(now),
         }
         state = core.new_state(initial_scopes(payload, system=system, meta=meta))
-        self.conn.execute(
-            workflow_runs.insert().values(
-                run_id=run_id,
-                tenant=tenant_id,
-                workflow_id=workflow.workflow_id,
-                workflow_version=version.version,
-                status="FAILED" if failed else "RUNNING",
-                node_path=None if failed else "root.steps[0]",
-                input_json=payload,
-                error_json=failed,
-                state_json=None if failed else state,
-                event_type=launch.event_type,
-                source_payload_schema_ref=launch.source_payload_schema_ref,
-                trigger_mapping_applied=launch.trigger_mapping_applied,
-                trigger_type=launch.trigger_type,
-                trigger_metadata_json=launch.trigger_metadata,
-                trigger_fire_key=launch.trigger_fire_key,
-                definition_hash=digest,
-                runtime_semantics_version=RUNTIME_SEMANTICS_VERSION,
-                parent_run_id=launch.parent_run_id,
-                root_run_id=launch.root_run_id,
-                started_at=now,
-                completed_at=now if failed else None,
-                updated_at=now,
-            )
+        runs.insert_run(
+            self.conn,
+            run_id=run_id,
+            tenant=tenant_id,
+            workflow_id=workflow.workflow_id,
+            workflow_version=version.version,
+            status="FAILED" if failed else "RUNNING",
+            node_path=None if failed else "root.steps[0]",
+            input_json=payload,
+            error_json=failed,
+            state_json=None if failed else state,
+            event_type=launch.event_type,
+            source_payload_schema_ref=launch.source_payload_schema_ref,
+            trigger_mapping_applied=launch.trigger_mapping_applied,
+            trigger_type=launch.trigger_type,
+            trigger_metadata_json=launch.trigger_metadata,
+            trigger_fire_key=launch.trigger_fire_key,
+            definition_hash=digest,
+            runtime_semantics_version=RUNTIME_SEMANTICS_VERSION,
+            parent_run_id=launch.parent_run_id,
+            root_run_id=launch.root_run_id,
+            started_at=now,
+            completed_at=now if failed else None,
+            updated_at=now,
         )
-        records.log(
+        runs.log(
             self.conn, tenant_id=tenant_id, run_id=run_id, level="INFO", message="Run started",
             at=now,
         )  # fmt: skip
@@ -219,17 +213,17 @@ class Driver:
     def _drive_one(self, tenant_id: str, run_id: str, now: datetime) -> str:
         if not self._claim(run_id, now):
             return self._status(tenant_id, run_id)
-        run = records.load_run(self.conn, tenant_id, run_id)
-        if run["status"] != "RUNNING":
+        run = runs.load_run(self.conn, tenant_id, run_id)
+        if run.status != "RUNNING":
             self._checkpoint()
-            return run["status"]
+            return run.status
         self._driving.append(run_id)
         try:
             program = self._guarded(run, lambda: self._program(run))
             if isinstance(program, str):
                 return program
             self._checkpoint()  # nothing is held open while the first handler runs
-            state = run["state_json"]
+            state = run.live_state
             while True:
                 status = self._guarded(run, lambda: self._step(run, program, state))
                 if status != "RUNNING":
@@ -240,7 +234,7 @@ class Driver:
         finally:
             self._driving.pop()
 
-    def _guarded(self, run: dict[str, Any], work: Callable[[], Any]) -> Any:
+    def _guarded(self, run: RunRow, work: Callable[[], Any]) -> Any:
         """``work()``; when it raises, the run is rolled back to its last recorded step and ends
         FAILED, and the run's status is returned instead."""
         savepoint = None if self.durable else self.conn.begin_nested()
@@ -260,27 +254,27 @@ class Driver:
             savepoint.commit()
         return result
 
-    def _fail(self, run: dict[str, Any], exc: Exception) -> str:
+    def _fail(self, run: RunRow, exc: Exception) -> str:
         """End the run FAILED: with the error of a StepFailure (its pinned definition cannot be
         loaded), else ``INTERNAL_ERROR``. Its open waits, tasks and steps are closed."""
-        fresh = records.load_run(self.conn, run["tenant"], run["run_id"])
-        mine = not self.durable or fresh["lease_owner"] == self.options.owner
-        if not (fresh["status"] == "WAITING" or (fresh["status"] == "RUNNING" and mine)):
+        fresh = runs.load_run(self.conn, run.tenant, run.run_id)
+        mine = not self.durable or fresh.lease_owner == self.options.owner
+        if not (fresh.status == "WAITING" or (fresh.status == "RUNNING" and mine)):
             self._checkpoint()
-            return fresh["status"]  # ended meanwhile, or another driver has it now
+            return fresh.status  # ended meanwhile, or another driver has it now
         now = utcnow()
-        where = fresh["node_path"] or "root"
+        where = fresh.node_path or "root"
         if isinstance(exc, StepFailure):
             error = normalize_error(exc, where, iso_millis(now))
         else:
-            log.exception("run %s failed on an unexpected error", run["run_id"], exc_info=exc)
+            log.exception("run %s failed on an unexpected error", run.run_id, exc_info=exc)
             error = internal_error(exc, where, iso_millis(now))
-        records.close_open_records(self.conn, run["run_id"], at=now, step_status="FAILED",
+        runs.close_open_records(self.conn, run.run_id, at=now, step_status="FAILED",
                                    error=error)  # fmt: skip
-        self._finish(fresh, fresh["state_json"], "FAILED", error)
+        self._finish(fresh, fresh.state_json, "FAILED", error)
         return "FAILED"
 
-    def _step(self, run: dict[str, Any], program: Program, state: dict[str, Any]) -> str:
+    def _step(self, run: RunRow, program: Program, state: dict[str, Any]) -> str:
         """Perform and record the current step; returns the run status afterwards."""
         child = state.get("child")
         if child:
@@ -310,7 +304,7 @@ class Driver:
         return self._record(run, program, plan, transition, now)
 
     def _perform(
-        self, run: dict[str, Any], plan: core.CallAction | core.RunNode, now: datetime
+        self, run: RunRow, plan: core.CallAction | core.RunNode, now: datetime
     ) -> core.Outcome:
         """Run an action or a node handler; every failure becomes :class:`core.Failed`."""
         path = plan.path or ""
@@ -323,11 +317,11 @@ class Driver:
             return core.Failed(storable_error(error))
 
     def _call_action(
-        self, run: dict[str, Any], path: str, request: core.ActionRequest, now: datetime
+        self, run: RunRow, path: str, request: core.ActionRequest, now: datetime
     ) -> Any:
         call = Invocation(
-            tenant_id=run["tenant"],
-            run_id=run["run_id"],
+            tenant_id=run.tenant,
+            run_id=run.run_id,
             step_path=path,
             action_id=request.action_id,
             version=request.version,
@@ -343,7 +337,7 @@ class Driver:
             commit=self._checkpoint, secret_resolver=self.options.secret_resolver,
         )  # fmt: skip
 
-    def _run_node(self, run: dict[str, Any], plan: core.RunNode, now: datetime) -> dict[str, Any]:
+    def _run_node(self, run: RunRow, plan: core.RunNode, now: datetime) -> dict[str, Any]:
         request = plan.request
         node = self.registry.nodes.get(request.type)
         if node is None or node.handler is None:
@@ -351,9 +345,9 @@ class Driver:
         config = node.parse_config(request.config)
         calls = _NodeActions(self, run, plan.path or "", now)
         context = NodeContext(
-            run_id=run["run_id"],
+            run_id=run.run_id,
             step_path=plan.path,
-            tenant_id=run["tenant"],
+            tenant_id=run.tenant,
             now_iso=iso_millis(now),
             call_action=calls,
         )
@@ -376,7 +370,7 @@ class Driver:
 
     def _record(
         self,
-        run: dict[str, Any],
+        run: RunRow,
         program: Program,
         plan: core.StepRef,
         transition: core.Transition,
@@ -390,15 +384,15 @@ class Driver:
             opened = state.pop("openStep", None)
             if opened and opened["path"] == plan.path:
                 row_id = opened["id"]
-                records.finish_step(
+                runs.finish_step(
                     self.conn, row_id, status=transition.step_status,
                     started_at=datetime.fromisoformat(opened["startedAt"]), completed_at=now,
                     error=transition.step_error,
                 )  # fmt: skip
             else:
                 attempt = self._next_attempt(state, plan.path)
-                row_id = records.insert_step(
-                    self.conn, tenant_id=run["tenant"], run_id=run["run_id"], path=plan.path,
+                row_id = runs.insert_step(
+                    self.conn, tenant_id=run.tenant, run_id=run.run_id, path=plan.path,
                     step_id=str((plan.step or {}).get("id", "")), status=transition.step_status,
                     attempt=attempt, started_at=started, completed_at=now,
                     error=transition.step_error,
@@ -410,7 +404,7 @@ class Driver:
                 self._step_line(run, plan, row_id, transition.step_status, now,
                                 error=transition.step_error)
             )  # fmt: skip
-            records.insert_logs(self.conn, lines)  # one statement for the step's lines
+            runs.insert_logs(self.conn, lines)  # one statement for the step's lines
         if transition.retry is not None:
             return self._schedule_retry(run, program, plan, state, transition.retry, started)
         if transition.run_status:
@@ -425,7 +419,7 @@ class Driver:
         return attempts[path]
 
     def _open_step(
-        self, run: dict[str, Any], state: dict[str, Any], plan: core.StepRef, now: datetime
+        self, run: RunRow, state: dict[str, Any], plan: core.StepRef, now: datetime
     ) -> None:
         """A STARTED row for a step that outlives this call (wait, retry delay, child run)."""
         path = plan.path
@@ -434,19 +428,19 @@ class Driver:
         if (state.get("openStep") or {}).get("path") == path:
             return
         attempt = self._next_attempt(state, path)
-        row_id = records.insert_step(
-            self.conn, tenant_id=run["tenant"], run_id=run["run_id"], path=path,
+        row_id = runs.insert_step(
+            self.conn, tenant_id=run.tenant, run_id=run.run_id, path=path,
             step_id=str((plan.step or {}).get("id", "")), status="STARTED",
             attempt=attempt, started_at=now,
         )  # fmt: skip
         state["openStep"] = {"path": path, "id": row_id, "startedAt": now.isoformat()}
-        records.insert_logs(
+        runs.insert_logs(
             self.conn, [self._step_line(run, plan, row_id, "STARTED", now, attempt=attempt)]
         )
 
     def _step_line(
         self,
-        run: dict[str, Any],
+        run: RunRow,
         plan: core.StepRef,
         row_id: str,
         status: str,
@@ -459,12 +453,12 @@ class Driver:
         """The log row of a step's start or end, naming the step row and path (Alga's columns),
         so a failed run's logs say where it failed."""
         step = plan.step or {}
-        line = records.step_log_line(
+        line = step_log_line(
             definition_step_id=str(step.get("id", "")), step_type=step.get("type"),
             status=status, attempt=attempt, error=error, delay_ms=delay_ms,
         )  # fmt: skip
-        return records.log_row(
-            tenant_id=run["tenant"], run_id=run["run_id"], level=line.level,
+        return runs.log_row(
+            tenant_id=run.tenant, run_id=run.run_id, level=line.level,
             message=line.message, at=at, step_id=row_id, step_path=plan.path,
             context=line.context,
         )  # fmt: skip
@@ -481,21 +475,19 @@ class Driver:
             "lease_expires_at": now + timedelta(seconds=self.options.lease_s),
         }
 
-    def _save(
-        self, run: dict[str, Any], state: dict[str, Any], node_path: str | None, status: str
-    ) -> None:
+    def _save(self, run: RunRow, state: dict[str, Any], node_path: str | None, status: str) -> None:
         now = utcnow()
         lease = (
             self._lease(now)
             if status == "RUNNING"
             else {"lease_owner": None, "lease_expires_at": None}
         )
-        if not records.update_run(
-            self.conn, run["run_id"], only_if=("RUNNING",), owner=self._owner(),
+        if not runs.update_run(
+            self.conn, run.run_id, only_if=("RUNNING",), owner=self._owner(),
             state_json=state, node_path=node_path, status=status, error_json=None,
             updated_at=now, **lease,
         ):  # fmt: skip
-            raise LeaseLost(run["run_id"])
+            raise LeaseLost(run.run_id)
         self._renew_parents(now)
         self._checkpoint()
 
@@ -503,18 +495,14 @@ class Driver:
         """A parent driving its child inline keeps its lease while the child makes progress."""
         parents = self._driving[:-1]
         if parents:
-            self.conn.execute(
-                workflow_runs.update()
-                .where(
-                    workflow_runs.c.run_id.in_(parents),
-                    workflow_runs.c.lease_owner == self.options.owner,
-                )
-                .values(lease_expires_at=now + timedelta(seconds=self.options.lease_s))
-            )
+            runs.renew_leases(
+                self.conn, parents, owner=self.options.owner,
+                until=now + timedelta(seconds=self.options.lease_s),
+            )  # fmt: skip
 
     def _finish(
         self,
-        run: dict[str, Any],
+        run: RunRow,
         state: dict[str, Any] | None,
         status: str,
         error: dict[str, Any] | None,
@@ -532,15 +520,15 @@ class Driver:
         if state is not None:
             values["state_json"] = state
             values["final_vars_json"] = state["scopes"]["workflow"]
-        if not records.update_run(
-            self.conn, run["run_id"], only_if=records.ACTIVE, owner=self._owner(), **values
+        if not runs.update_run(
+            self.conn, run.run_id, only_if=ACTIVE_STATUSES, owner=self._owner(), **values
         ):
-            raise LeaseLost(run["run_id"])
+            raise LeaseLost(run.run_id)
         if status != "SUCCEEDED":
             level = "WARN" if status == "CANCELED" else "ERROR"
             where = (error or {}).get("nodePath")
-            records.log(
-                self.conn, tenant_id=run["tenant"], run_id=run["run_id"], level=level,
+            runs.log(
+                self.conn, tenant_id=run.tenant, run_id=run.run_id, level=level,
                 message=f"Run {status.lower()}", at=now, context=error,
                 step_path=where if isinstance(where, str) else None,
             )  # fmt: skip
@@ -548,23 +536,23 @@ class Driver:
 
     def _wake_parent(self, tenant_id: str, child_id: str) -> str | None:
         """The parent awaiting the ended run ``child_id``, made RUNNING (not driven yet)."""
-        child = records.load_run(self.conn, tenant_id, child_id)
-        parent_id = child["parent_run_id"]
-        if child["status"] not in TERMINAL_STATUSES or not parent_id or parent_id in self._driving:
+        child = runs.load_run(self.conn, tenant_id, child_id)
+        parent_id = child.parent_run_id
+        if child.status not in TERMINAL_STATUSES or not parent_id or parent_id in self._driving:
             return None
-        parent = records.load_run(self.conn, tenant_id, parent_id)
-        state = parent["state_json"] or {}
+        parent = runs.load_run(self.conn, tenant_id, parent_id)
+        state = parent.state_json or {}
         if (state.get("child") or {}).get("runId") != child_id or state.get("wait"):
             return None
-        if parent["status"] == "WAITING":
-            woken = records.update_run(
+        if parent.status == "WAITING":
+            woken = runs.update_run(
                 self.conn, parent_id, only_if=("WAITING",), status="RUNNING", updated_at=utcnow()
             )
             return parent_id if woken else None
-        return parent_id if parent["status"] == "RUNNING" else None
+        return parent_id if parent.status == "RUNNING" else None
 
     def _status(self, tenant_id: str, run_id: str) -> str:
-        status = records.load_run(self.conn, tenant_id, run_id)["status"]
+        status = runs.load_run(self.conn, tenant_id, run_id).status
         self._checkpoint()
         return status
 
@@ -573,34 +561,24 @@ class Driver:
             self.conn.commit()
 
     def _claim(self, run_id: str, now: datetime) -> bool:
-        claimed = self.conn.execute(
-            workflow_runs.update()
-            .where(
-                workflow_runs.c.run_id == run_id,
-                workflow_runs.c.status == "RUNNING",
-                sa.or_(
-                    workflow_runs.c.lease_expires_at.is_(None),
-                    workflow_runs.c.lease_expires_at < now,
-                    workflow_runs.c.lease_owner == self.options.owner,
-                ),
-            )
-            .values(**self._lease(now))
-        ).rowcount
+        claimed = runs.claim_run(
+            self.conn, run_id, owner=self.options.owner, now=now, **self._lease(now)
+        )  # fmt: skip
         self._checkpoint()
-        return claimed == 1
+        return claimed
 
     # --- programs, secrets -----------------------------------------------------------------------
 
-    def _program(self, run: dict[str, Any]) -> Program:
+    def _program(self, run: RunRow) -> Program:
         """The pinned version, refused when its definition no longer matches the run's hash."""
-        key = (run["workflow_id"], run["workflow_version"])
+        key = (run.workflow_id, run.workflow_version)
         if key not in self._programs:
             try:
-                version = get_version(self.conn, run["tenant"], *key)
+                version = get_version(self.conn, run.tenant, *key)
             except AlgaflowError as exc:
                 raise StepFailure("ValidationError", exc.message, code=exc.code) from None
             definition = version.definition_json
-            if run["definition_hash"] and definition_hash(definition) != run["definition_hash"]:
+            if run.definition_hash and definition_hash(definition) != run.definition_hash:
                 raise StepFailure(
                     "ValidationError",
                     "Workflow definition changed since the run started (definition hash mismatch)",
@@ -612,7 +590,7 @@ class Driver:
     # --- waits -----------------------------------------------------------------------------------
 
     def _open_wait(
-        self, run: dict[str, Any], state: dict[str, Any], plan: core.OpenWait, now: datetime
+        self, run: RunRow, state: dict[str, Any], plan: core.OpenWait, now: datetime
     ) -> str:
         request = plan.request
         self._open_step(run, state, plan, now)
@@ -624,8 +602,8 @@ class Driver:
             payload["taskId"] = key
         due = parse_instant(request.due_at) if request.due_at else None
         wait_type = str(request.type)
-        records.insert_wait(
-            self.conn, wait_id=wait_id, tenant=run["tenant"], run_id=run["run_id"],
+        waits.insert_wait(
+            self.conn, wait_id=wait_id, tenant=run.tenant, run_id=run.run_id,
             step_path=plan.path, wait_type=wait_type, key=key,
             event_name=request.event_name, timeout_at=due, payload=payload,
             created_at=now,
@@ -634,40 +612,33 @@ class Driver:
         self._save(run, state, plan.path, "WAITING")
         return "WAITING"
 
-    def _record_resolved_wait(
-        self, run: dict[str, Any], plan: core.OpenWait, now: datetime
-    ) -> None:
+    def _record_resolved_wait(self, run: RunRow, plan: core.OpenWait, now: datetime) -> None:
         request = plan.request
-        wait_id = records.insert_wait(
-            self.conn, tenant=run["tenant"], run_id=run["run_id"], step_path=plan.path,
+        wait_id = waits.insert_wait(
+            self.conn, tenant=run.tenant, run_id=run.run_id, step_path=plan.path,
             wait_type=str(request.type), key=None, event_name=None,
             timeout_at=parse_instant(request.due_at or ""), payload=request.payload,
             created_at=now,
         )  # fmt: skip
-        records.close_wait(self.conn, wait_id, status="RESOLVED", at=now)
+        waits.close_wait(self.conn, wait_id, status="RESOLVED", at=now)
 
     def _create_task(
         self,
-        run: dict[str, Any],
+        run: RunRow,
         path: str | None,
         wait_id: str,
         task: core.HumanTask,
         now: datetime,
     ) -> str:
-        task_id = new_id()
-        self.conn.execute(
-            workflow_tasks.insert().values(
-                task_id=task_id, tenant=run["tenant"], run_id=run["run_id"], step_path=path,
-                wait_id=wait_id, task_type=task.task_type, title=task.title,
-                description=task.description, status="PENDING",
-                context_data=task.context_data, created_at=now,
-            )
+        return waits.insert_task(
+            self.conn, tenant=run.tenant, run_id=run.run_id, step_path=path,
+            wait_id=wait_id, task_type=task.task_type, title=task.title,
+            description=task.description, context_data=task.context_data, created_at=now,
         )  # fmt: skip
-        return task_id
 
     def _schedule_retry(
         self,
-        run: dict[str, Any],
+        run: RunRow,
         program: Program,
         plan: core.StepRef,
         state: dict[str, Any],
@@ -688,14 +659,14 @@ class Driver:
             error=retry.error,
             delay_ms=delay,
         )
-        records.insert_logs(self.conn, [line])  # fmt: skip
+        runs.insert_logs(self.conn, [line])  # fmt: skip
         if delay <= 0:
             self._save(run, state, plan.path, "RUNNING")
             return "RUNNING"
         now = utcnow()
         due = now + timedelta(milliseconds=delay)
-        wait_id = records.insert_wait(
-            self.conn, tenant=run["tenant"], run_id=run["run_id"], step_path=plan.path,
+        wait_id = waits.insert_wait(
+            self.conn, tenant=run.tenant, run_id=run.run_id, step_path=plan.path,
             wait_type="retry", key=None, event_name=None, timeout_at=due,
             payload={"attempt": retry.attempt, "delayMs": delay, "error": retry.error},
             created_at=now,
@@ -721,17 +692,17 @@ class Driver:
         if isinstance(outcome, dict):
             outcome = core.outcome_from_json(outcome)
         now = utcnow()
-        if not records.close_wait(self.conn, wait_id, status="RESOLVED", at=now):
+        if not waits.close_wait(self.conn, wait_id, status="RESOLVED", at=now):
             self._checkpoint()
             return None
-        run = records.load_run(self.conn, tenant_id, run_id)
-        state = run["state_json"]
-        if run["status"] != "WAITING" or (state.get("wait") or {}).get("waitId") != wait_id:
+        run = runs.load_run(self.conn, tenant_id, run_id)
+        if run.status != "WAITING" or (run.live_state.get("wait") or {}).get("waitId") != wait_id:
             self._checkpoint()
             return None
-        records.update_run(self.conn, run_id, only_if=("WAITING",), status="RUNNING",
-                           **self._lease(now))  # fmt: skip
-        run["status"] = "RUNNING"
+        state = run.live_state
+        runs.update_run(self.conn, run_id, only_if=("WAITING",), status="RUNNING",
+                          **self._lease(now))  # fmt: skip
+        run = dataclasses.replace(run, status="RUNNING")
         try:
             status = self._guarded(run, lambda: self._apply_wait(run, state, outcome, now))
         except LeaseLost:
@@ -746,7 +717,7 @@ class Driver:
         return []
 
     def _apply_wait(
-        self, run: dict[str, Any], state: dict[str, Any], outcome: core.Outcome, now: datetime
+        self, run: RunRow, state: dict[str, Any], outcome: core.Outcome, now: datetime
     ) -> str:
         program = self._program(run)
         wait = state.pop("wait")
@@ -754,7 +725,7 @@ class Driver:
             self._save(run, state, wait["path"], "RUNNING")
             return "RUNNING"
         if wait["type"] == core.WaitType.TIME and isinstance(outcome, core.Succeeded):
-            payload = run_wait_payload(self.conn, wait["waitId"])
+            payload = waits.wait_payload(self.conn, wait["waitId"])
             outcome = core.Succeeded({**payload, "resumedAt": iso_millis(now)})
         step = program.step(wait["path"]) or {}
         plan = core.StepRef(wait["path"], step)
@@ -763,28 +734,28 @@ class Driver:
 
     # --- child runs ------------------------------------------------------------------------------
 
-    def _start_child(self, run: dict[str, Any], plan: core.StartChild, now: datetime) -> str | None:
+    def _start_child(self, run: RunRow, plan: core.StartChild, now: datetime) -> str | None:
         request = plan.request
         try:
-            workflow = get_workflow(self.conn, run["tenant"], request.workflow_id)
+            workflow = get_workflow(self.conn, run.tenant, request.workflow_id)
             version = get_version(
-                self.conn, run["tenant"], workflow.workflow_id, request.workflow_version
+                self.conn, run.tenant, workflow.workflow_id, request.workflow_version
             )
         except AlgaflowError:
             return None
         launch = Launch(
             trigger_metadata={
-                "parentRunId": run["run_id"],
-                "rootRunId": run["root_run_id"] or run["run_id"],
+                "parentRunId": run.run_id,
+                "rootRunId": run.root_run_id or run.run_id,
                 "parentStepPath": plan.path,
             },
-            parent_run_id=run["run_id"],
-            root_run_id=run["root_run_id"] or run["run_id"],
+            parent_run_id=run.run_id,
+            root_run_id=run.root_run_id or run.run_id,
         )
-        return self.create_run(run["tenant"], workflow, version, request.input, launch)
+        return self.create_run(run.tenant, workflow, version, request.input, launch)
 
     def _await_child(
-        self, run: dict[str, Any], program: Program, state: dict[str, Any], child: dict[str, Any]
+        self, run: RunRow, program: Program, state: dict[str, Any], child: dict[str, Any]
     ) -> str:
         """Drive the child inline; when it has ended, complete the parent's step with its result."""
         path = child["path"]
@@ -793,13 +764,11 @@ class Driver:
         if child["runId"] is None:
             outcome = core.Failed(_child_missing(step, path))
         else:
-            status = self.drive(run["tenant"], child["runId"], resume_parent=False)
+            status = self.drive(run.tenant, child["runId"], resume_parent=False)
             if status not in TERMINAL_STATUSES:
                 self._save(run, state, path, "WAITING")
                 return "WAITING"
-            outcome = child_outcome(
-                records.load_run(self.conn, run["tenant"], child["runId"]), step
-            )
+            outcome = child_outcome(runs.load_run(self.conn, run.tenant, child["runId"]), step)
         state.pop("child")
         plan = core.StepRef(path, step)
         transition = core.complete(program, state, path, outcome, utcnow())
@@ -814,7 +783,7 @@ class _NodeActions:
     (a timed-out handler's thread cannot be killed and may try to call more actions).
     """
 
-    def __init__(self, driver: Driver, run: dict[str, Any], path: str, now: datetime) -> None:
+    def __init__(self, driver: Driver, run: RunRow, path: str, now: datetime) -> None:
         self._driver, self._run, self._path, self._now = driver, run, path, now
         self._lock = threading.Lock()
         self._stopped = False
@@ -846,13 +815,6 @@ def _due(request: core.WaitRequest, now: datetime) -> bool:
     return request.type is core.WaitType.TIME and due is not None and due <= now
 
 
-def run_wait_payload(conn: Connection, wait_id: str) -> dict[str, Any]:
-    payload = conn.execute(
-        sa.select(workflow_run_waits.c.payload).where(workflow_run_waits.c.wait_id == wait_id)
-    ).scalar()
-    return dict(payload or {})
-
-
 def _child_missing(step: dict[str, Any], path: str) -> dict[str, Any]:
     return {
         "category": "ActionError",
@@ -866,13 +828,13 @@ def _child_missing(step: dict[str, Any], path: str) -> dict[str, Any]:
     }
 
 
-def child_outcome(child: dict[str, Any], step: dict[str, Any]) -> core.Outcome:
+def child_outcome(child: RunRow, step: dict[str, Any]) -> core.Outcome:
     """The final scopes of a SUCCEEDED child; a ChildWorkflowError otherwise."""
-    state = child["state_json"] or {}
-    if child["status"] == "SUCCEEDED":
+    state = child.state_json or {}
+    if child.status == "SUCCEEDED":
         return core.Succeeded(copy.deepcopy(state.get("scopes") or {}))
-    cause = child["error_json"] or {}
-    category = "Cancellation" if child["status"] == "CANCELED" else "ChildWorkflowError"
+    cause = child.error_json or {}
+    category = "Cancellation" if child.status == "CANCELED" else "ChildWorkflowError"
     return core.Failed(
         {
             "category": category,
@@ -880,8 +842,8 @@ def child_outcome(child: dict[str, Any], step: dict[str, Any]) -> core.Outcome:
             "details": {
                 "workflowId": step.get("workflowId"),
                 "workflowVersion": step.get("workflowVersion"),
-                "childRunId": child["run_id"],
-                "rootRunId": child["root_run_id"],
+                "childRunId": child.run_id,
+                "rootRunId": child.root_run_id,
                 "cause": cause,
             },
             "nodePath": (child.get("trigger_metadata_json") or {}).get("parentStepPath"),

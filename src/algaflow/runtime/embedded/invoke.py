@@ -29,9 +29,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
 from algaflow.expressions import evaluation_time
 from algaflow.expressions.errors import SECRET_RESOLUTION_FAILED
 from algaflow.kernel.clock import iso_millis, new_id, utcnow
@@ -44,10 +41,10 @@ from algaflow.runtime.core.errors import (
     stored_error,
     unstorable_failure,
 )
-from algaflow.store.run_tables import workflow_action_invocations as inv_t
-from algaflow.store.run_tables import workflow_runs
+from algaflow.store import invocations, runs
+from algaflow.store.connection import Connection
+from algaflow.store.run_rows import ACTIVE_STATUSES, InvocationRow
 
-from . import records
 from .idempotency import action_key, engine_key, tenant_scoped
 from .secrets import Redactor
 
@@ -215,21 +212,11 @@ def _invoke(
     except Exception as exc:  # a handler's failure is the step's failure, never the process's
         error = normalize_error(normalize_action_error(exc), call.step_path, iso_millis(now))
         error = storable_error(redactor.value(error))
-    conn.execute(
-        inv_t.update()
-        .where(
-            inv_t.c.invocation_id == claim.invocation_id,
-            inv_t.c.attempt == claim.attempt,
-            inv_t.c.status == "STARTED",
-        )
-        .values(
-            status="FAILED" if error else "SUCCEEDED",
-            output_json=None if error else output,
-            error_json=stored_error(error) if error else None,
-            error_message=error["message"] if error else None,
-            completed_at=utcnow(),
-        )
-    )
+    invocations.finish(
+        conn, claim.invocation_id, attempt=claim.attempt, output=output,
+        error=stored_error(error) if error else None,
+        error_message=error["message"] if error else None, at=utcnow(),
+    )  # fmt: skip
     if error:
         raise StepFailure(
             error["category"],
@@ -260,55 +247,29 @@ def _claim(
     """Insert the STARTED row, or take over the existing one, or return its cached output."""
     for _ in range(_CLAIM_TRIES):
         invocation_id = new_id()
-        if records.insert_ignore(
-            conn, inv_t, ("tenant", "action_id", "action_version", "idempotency_key"),
-            invocation_id=invocation_id, tenant=call.tenant_id, run_id=call.run_id,
+        if invocations.insert_started(
+            conn, invocation_id=invocation_id, tenant=call.tenant_id, run_id=call.run_id,
             step_path=call.step_path, action_id=call.action_id, action_version=call.version,
-            idempotency_key=key, status="STARTED", attempt=call.attempt, input_json=stored_input,
-            created_at=now, started_at=now,
+            idempotency_key=key, attempt=call.attempt, input_json=stored_input, now=now,
         ):  # fmt: skip
             return _Claimed(invocation_id, call.attempt)
-        row = (
-            conn.execute(
-                sa.select(inv_t).where(
-                    inv_t.c.tenant == call.tenant_id,
-                    inv_t.c.action_id == call.action_id,
-                    inv_t.c.action_version == call.version,
-                    inv_t.c.idempotency_key == key,
-                )
-            )
-            .mappings()
-            .first()
-        )
+        row = invocations.find_by_key(conn, call.tenant_id, call.action_id, call.version, key)
         if row is None:  # deleted since (its run was): insert again
             continue
-        if row["status"] == "SUCCEEDED":
-            return _Cached(row["output_json"])
-        if row["status"] == "STARTED" and row["run_id"] != call.run_id and _active(conn, row):
-            raise _key_in_use(row["run_id"])
-        taken = conn.execute(
-            inv_t.update()
-            .where(
-                inv_t.c.invocation_id == row["invocation_id"],
-                inv_t.c.status == row["status"],
-                inv_t.c.attempt == row["attempt"],
-            )
-            .values(
-                status="STARTED", attempt=row["attempt"] + 1, run_id=call.run_id,
-                step_path=call.step_path, input_json=stored_input, output_json=None,
-                error_json=None, error_message=None, started_at=now, completed_at=None,
-            )
-        ).rowcount  # fmt: skip
-        if taken == 1:
-            return _Claimed(row["invocation_id"], row["attempt"] + 1)
+        if row.status == "SUCCEEDED":
+            return _Cached(row.output_json)
+        if row.status == "STARTED" and row.run_id != call.run_id and _active(conn, row):
+            raise _key_in_use(row.run_id)
+        if invocations.take_over(
+            conn, row, run_id=call.run_id, step_path=call.step_path, input_json=stored_input,
+            now=now,
+        ):  # fmt: skip
+            return _Claimed(row.invocation_id, row.attempt + 1)
     raise _key_in_use(None)
 
 
-def _active(conn: Connection, row: Any) -> bool:
-    status = conn.execute(
-        sa.select(workflow_runs.c.status).where(workflow_runs.c.run_id == row["run_id"])
-    ).scalar()
-    return status in records.ACTIVE
+def _active(conn: Connection, row: InvocationRow) -> bool:
+    return runs.run_status(conn, row.run_id) in ACTIVE_STATUSES
 
 
 def _key_in_use(run_id: str | None) -> StepFailure:
