@@ -182,7 +182,7 @@ def test_imported_metadata_reads_back_through_the_same_mapping(
         store.write_import(conn, tenant, [workflow], actor=None)
         rows, versions = store.rows_for_export(conn, tenant, [workflow.workflow_id])
     row = rows[workflow.workflow_id]
-    read = row.camel(store.IMPORTED_METADATA)
+    read = row.camel(tuple(workflow.metadata))
     expected = dict(workflow.metadata)
     expected["failureRateThreshold"] = None if threshold is None else Decimal(threshold)
     assert read == expected

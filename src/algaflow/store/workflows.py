@@ -770,23 +770,6 @@ def _version_values(
 
 # --- bundle import --------------------------------------------------------------------------
 
-#: Bundle metadata (camelCase) an import writes, besides the draft and versions.
-IMPORTED_METADATA = (
-    "name",
-    "description",
-    "payloadSchemaRef",
-    "payloadSchemaMode",
-    "pinnedPayloadSchemaRef",
-    "trigger",
-    "isVisible",
-    "isPaused",
-    "concurrencyLimit",
-    "autoPauseOnFailure",
-    "failureRateThreshold",
-    "failureRateMinRuns",
-    "retentionPolicyOverride",
-)
-
 
 @dataclass(frozen=True)
 class ImportedWorkflow:
@@ -836,7 +819,8 @@ def transient_conflicts() -> Iterator[None]:
 def _import_columns(w: ImportedWorkflow, actor: str | None, now: datetime) -> dict[str, Any]:
     """The definition columns an import sets, on create and on overwrite alike."""
     m = w.metadata
-    columns = {WORKFLOW_FIELDS[name]: m[name] for name in IMPORTED_METADATA}
+    # Every metadata field of the bundle but isSystem, which a bundle may not set (DESIGN 6).
+    columns = {WORKFLOW_FIELDS[name]: value for name, value in m.items() if name != "isSystem"}
     return {
         **columns,
         "key": w.key,
