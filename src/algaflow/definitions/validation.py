@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import SchemaError
 
+from algaflow.definitions.correlation import correlation_paths as known_correlation_paths
 from algaflow.expressions import (
     ALLOWED_FUNCTIONS,
     ExpressionError,
@@ -28,7 +29,6 @@ from algaflow.expressions import (
     validate_expression_source,
 )
 from algaflow.kernel.clock import utcnow
-from algaflow.runtime.correlation import correlation_paths as runtime_correlation_paths
 
 from . import codes, schemawalk
 from .model import definition_issues
@@ -889,7 +889,7 @@ def validate_definition(
         payload_schema_json = payload_schema_snapshot(registry, ref)
 
     if correlation_paths is None:
-        correlation_paths = runtime_correlation_paths()
+        correlation_paths = known_correlation_paths()
     walk = _Walk(registry, result, payload_schema_json, correlation_paths)
     steps = definition.get("steps")
     for path, step in walk_steps(steps):

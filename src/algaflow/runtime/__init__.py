@@ -2,7 +2,7 @@
 
 ``core`` decides (pure: definition + run state + ``now`` + one input -> next state and effects,
 typed), ``embedded`` performs the effects in this process and persists the state after every step,
-and ``correlation`` and ``envelope`` are event rules every backend shares. The API, the CLI and the
+and ``envelope`` fills an event's envelope the same way for every backend. The API, the CLI and the
 tests start and drive runs through ``algaflow.services``.
 """
 

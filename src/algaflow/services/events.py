@@ -13,12 +13,12 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from algaflow.definitions.correlation import correlation_keys
 from algaflow.expressions import MappingError, resolve_input_mapping
 from algaflow.kernel.clock import new_id, utcnow
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import Registry
 from algaflow.runtime.core.waits import filters_pass
-from algaflow.runtime.correlation import correlation_keys
 from algaflow.runtime.embedded.driver import Driver, DriverOptions, Launch
 from algaflow.runtime.envelope import fill_envelope
 from algaflow.services.due_work import drive_runs
