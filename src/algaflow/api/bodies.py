@@ -43,12 +43,16 @@ def parse_json_body(raw: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
 
 
 def parse_bundle_body(raw: bytes) -> Any:
-    """:func:`parse_json_body` for an upload meant to be a bundle.
+    """:func:`parse_json_body` for an upload meant to be a bundle (see :func:`bundle_value`)."""
+    return bundle_value(parse_json_body(raw))
 
-    A JSON *string* is refused here: the import service reads ``str`` arguments as JSON text, so
-    a body like ``"{\\"format\\": ...}"`` would otherwise be parsed a second time and imported.
+
+def bundle_value(value: Any) -> Any:
+    """``value`` as a bundle to import; a JSON *string* is refused.
+
+    The import service reads ``str`` arguments as JSON text, so a body like
+    ``"{\\"format\\": ...}"`` would otherwise be parsed a second time and imported.
     """
-    value = parse_json_body(raw)
     if isinstance(value, str):
         raise BundleError("INVALID_BUNDLE", "Workflow bundle must be a JSON object.")
     return value

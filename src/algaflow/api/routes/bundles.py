@@ -14,12 +14,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from algaflow.bundle import loads_json
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import Registry
 from algaflow.services import UnitOfWork
 from algaflow.services import bundles as service
 
-from ..bodies import MAX_JSON_DEPTH, check_export_keys, parse_bundle_body
+from ..bodies import MAX_JSON_DEPTH, bundle_value, check_export_keys
 from ..deps import Principal, get_registry, get_uow, require
 
 router = APIRouter(prefix="/workflow-definitions", tags=["workflow-bundles"])
@@ -171,11 +172,12 @@ async def import_(
     raw = await request.body()
 
     def run() -> dict[str, Any]:
-        # Parsing and every check that needs no database run before the write transaction.
+        # Parsing and every check that needs no database run before the write transaction. The
+        # app's body guard has measured the nesting already (app.JsonDepthLimit).
         return service.import_bundle(
             uow,
             principal.tenant_id,
-            parse_bundle_body(raw),
+            bundle_value(loads_json(raw)),
             registry=registry,
             force=parse_flag(force),
             dry_run=parse_flag(dryRun),
