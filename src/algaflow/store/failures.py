@@ -11,11 +11,16 @@ import sqlalchemy as sa
 from algaflow.kernel.errors import AlgaflowError
 
 #: PostgreSQL SQLSTATEs of transactions that lost to a concurrent one: retrying succeeds.
-_RETRYABLE_CONFLICTS = {"40001", "40P01", "55P03"}  # serialization, deadlock, lock not available
+_RETRYABLE_CONFLICTS = frozenset({"40001", "40P01", "55P03"})  # serialization, deadlock, lock
 
 
 def _sqlstate(exc: sa.exc.DBAPIError) -> str | None:
     return getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+
+
+def is_transient_conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` is a transaction that lost to a concurrent one, so a retry can succeed."""
+    return isinstance(exc, sa.exc.DBAPIError) and _sqlstate(exc) in _RETRYABLE_CONFLICTS
 
 
 def _reason(exc: Exception) -> str:
@@ -44,7 +49,7 @@ def database_error(exc: BaseException) -> AlgaflowError | None:
             "DATABASE_BUSY",
             "The database is busy with another write. Retry the request.",
         )
-    if _sqlstate(exc) in _RETRYABLE_CONFLICTS:
+    if is_transient_conflict(exc):
         return AlgaflowError(
             "DATABASE_CONFLICT",
             "The write collided with a concurrent one and was not saved. Retry the request.",

@@ -33,6 +33,7 @@ from algaflow.kernel.storable import (
     key_conflict,
     parse_failure_rate_threshold,
 )
+from algaflow.store.failures import is_transient_conflict
 from algaflow.store.tables import version_trigger_event, workflow_trigger_event
 from algaflow.store.tables import workflow_definition_versions as versions_t
 from algaflow.store.tables import workflow_definitions as defs_t
@@ -800,18 +801,13 @@ class TransientConflict(Exception):
     """The transaction lost to a concurrent one (deadlock, serialization failure): retry it."""
 
 
-#: SQLSTATEs of a transaction that lost to a concurrent one and may simply be run again:
-#: serialization failure, deadlock, lock not available.
-_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
-
-
 @contextmanager
 def transient_conflicts() -> Iterator[None]:
     """Raise :class:`TransientConflict` for a transient failure of the statements inside."""
     try:
         yield
     except sa.exc.OperationalError as exc:
-        if getattr(exc.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES:
+        if is_transient_conflict(exc):
             raise TransientConflict(str(exc.orig)) from None
         raise
 
