@@ -71,7 +71,7 @@ def latencies(engine: Engine, workflows: int, repeat: int) -> tuple[float, float
     tenant = tenant_with(engine, workflows)
 
     def emit(name: str) -> None:
-        emit_event(UnitOfWork(engine), tenant, name, {"n": 1}, registry=reg)
+        emit_event(UnitOfWork(engine), tenant, name, {"n": 1}, registry=reg, wait=True)
 
     emit("NOTHING")  # warm the connection pool and statement caches
     return median_seconds(lambda: emit("NOTHING"), repeat), median_seconds(

@@ -3,11 +3,40 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 DEFAULT_DATABASE_URL = "sqlite:///algaflow.db"
 #: ``{"$secret": "NAME"}`` resolves to the variable ``ALGAFLOW_SECRET_NAME`` by default.
 DEFAULT_SECRET_ENV_PREFIX = "ALGAFLOW_SECRET_"
+
+
+@dataclass(frozen=True)
+class TemporalSettings:
+    """Where the Temporal backend's server is (``ALGAFLOW_TEMPORAL_*``); TLS for a real cluster:
+    ``tls`` alone uses the system's roots, the files add a CA and a client certificate."""
+
+    address: str = "127.0.0.1:7233"
+    namespace: str = "default"
+    task_queue: str = "algaflow"
+    tls: bool = False
+    tls_ca_file: str | None = None
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> TemporalSettings:
+        def get(name: str) -> str | None:
+            return env.get(f"ALGAFLOW_TEMPORAL_{name}") or None
+
+        files = {f"tls_{n.lower()}_file": get(f"TLS_{n}_FILE") for n in ("CA", "CERT", "KEY")}
+        return cls(
+            address=get("ADDRESS") or cls.address,
+            namespace=get("NAMESPACE") or cls.namespace,
+            task_queue=get("TASK_QUEUE") or cls.task_queue,
+            tls=(get("TLS") or "").lower() in ("1", "true", "yes") or any(files.values()),
+            **files,
+        )
 
 
 @dataclass(frozen=True)
@@ -20,6 +49,9 @@ class Settings:
     # JSON/TOML file of names to strings.
     secret_env_prefix: str = DEFAULT_SECRET_ENV_PREFIX
     secrets_file: str | None = None
+    # The run backend (``ALGAFLOW_RUNTIME``): ``embedded`` (this process's driver) or ``temporal``.
+    runtime: str = "embedded"
+    temporal: TemporalSettings = field(default_factory=TemporalSettings)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -41,4 +73,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         max_body_bytes=int(env.get("ALGAFLOW_MAX_BODY_BYTES") or 16 * 1024 * 1024),
         secret_env_prefix=env.get("ALGAFLOW_SECRET_ENV_PREFIX", DEFAULT_SECRET_ENV_PREFIX),
         secrets_file=env.get("ALGAFLOW_SECRETS_FILE") or None,
+        runtime=(env.get("ALGAFLOW_RUNTIME") or "embedded").strip().lower(),
+        temporal=TemporalSettings.from_env(env),
     )

@@ -219,7 +219,7 @@ def start(api: Api, example: Example, workflow_id: str) -> str:
         started = api.client.post("/api/workflow-runs", json=body)
         assert started.status_code == 201, started.text
         return started.json()["runId"]
-    sent = api.client.post("/api/workflow/events", json=event)
+    sent = api.client.post("/api/workflow/events?wait=true", json=event)
     assert sent.status_code == 200, sent.text
     assert not sent.json().get("errors"), sent.json()
     runs = api.client.get("/api/workflow-runs", params={"workflowId": workflow_id}).json()
@@ -233,7 +233,7 @@ def drive(api: Api, run_id: str, action: dict[str, Any]) -> None:
     view = wait_for(api, run_id, {"WAITING"} | FINAL)
     assert view["status"] == "WAITING", f"expected a waiting run, got {view['status']}"
     if "event" in action:
-        sent = api.client.post("/api/workflow/events", json=action["event"])
+        sent = api.client.post("/api/workflow/events?wait=true", json=action["event"])
         assert sent.status_code == 200, sent.text
         resumed = run_id in sent.json()["resumedRuns"]
         assert resumed is action.get("resumes", True), sent.json()

@@ -75,7 +75,7 @@ def _count(engine, table) -> int:
 
 
 def test_an_alga_event_over_http_starts_a_run_with_the_envelope(server, tenant):
-    response = server.post("/api/workflow/events", json=ALGA_EVENT)
+    response = server.post("/api/workflow/events?wait=true", json=ALGA_EVENT)
     assert response.status_code == 200, response.text
     [run_id] = response.json()["startedRuns"]
     run = server.get(f"/api/workflow-runs/{run_id}").json()
@@ -88,7 +88,7 @@ def test_an_alga_event_over_http_starts_a_run_with_the_envelope(server, tenant):
 
 def test_an_event_naming_another_tenant_runs_as_the_keys_tenant(server, tenant):
     body = {**ALGA_EVENT, "payload": {**ALGA_EVENT["payload"], "tenantId": ALGA_TENANT}}
-    [run_id] = server.post("/api/workflow/events", json=body).json()["startedRuns"]
+    [run_id] = server.post("/api/workflow/events?wait=true", json=body).json()["startedRuns"]
     assert server.get(f"/api/workflow-runs/{run_id}").json()["input"]["tenantId"] == tenant
 
 
@@ -100,7 +100,7 @@ def test_an_event_naming_another_tenant_runs_as_the_keys_tenant(server, tenant):
     ],
 )
 def test_refused_events_name_schema_ref_and_write_nothing(server, engine, change, code, issues):
-    response = server.post("/api/workflow/events", json={**ALGA_EVENT, **change})
+    response = server.post("/api/workflow/events?wait=true", json={**ALGA_EVENT, **change})
     assert response.status_code == 400, response.text
     body = response.json()
     assert body["code"] == code
@@ -122,7 +122,7 @@ def test_a_refused_run_start_over_http_names_schema_ref(server, engine, tenant):
 def test_an_event_over_512_kib_is_refused_over_http(server, engine, live_server):
     big = {**ALGA_EVENT, "payload": {"ticketId": TICKET_ID, "blob": "x" * (MAX_PAYLOAD_BYTES + 1)}}
     with health_probe(live_server) as probe:
-        response = server.post("/api/workflow/events", json=big)
+        response = server.post("/api/workflow/events?wait=true", json=big)
     assert response.status_code == 413, response.text
     body = response.json()
     assert body["code"] == "PAYLOAD_TOO_LARGE" and body["details"]["maxBytes"] == MAX_PAYLOAD_BYTES
@@ -140,7 +140,7 @@ def _cli_emit(tmp_path, *args: str, **env: str):
     payload.write_text(json.dumps({"ticketId": TICKET_ID, "tenantId": ALGA_TENANT}))
     return CliRunner().invoke(
         events_app,
-        ["emit", "TICKET_UPDATED", "--payload", str(payload), *args],
+        ["emit", "TICKET_UPDATED", "--payload", str(payload), "--wait", *args],
         env=env,
     )
 

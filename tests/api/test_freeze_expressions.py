@@ -101,7 +101,7 @@ def test_an_event_payload_mapping_fails_without_freezing(api, live_server, sourc
         response, elapsed, latencies = _run_under_probe(
             live_server,
             lambda: http.post(
-                "/api/workflow/events", json={"eventName": "HOSTILE_EVENT", "payload": {}}
+                "/api/workflow/events?wait=true", json={"eventName": "HOSTILE_EVENT", "payload": {}}
             ),
         )
     _assert_responsive(latencies)

@@ -75,7 +75,7 @@ def test_now_iso_in_a_trigger_mapping_and_a_node_handler(live_server, engine, te
     event = {"eventName": "STAMP", "payloadSchemaRef": EVENT_REF, "payload": {}}
     before = datetime.now(UTC).replace(microsecond=0)
     with httpx.Client(base_url=live_server, headers={"x-api-key": key}, timeout=30) as client:
-        response = client.post("/api/workflow/events", json=event)
+        response = client.post("/api/workflow/events?wait=true", json=event)
         assert response.status_code == 200, response.text
         [run_id] = response.json()["startedRuns"]
         run = client.get(f"/api/workflow-runs/{run_id}").json()

@@ -139,7 +139,7 @@ def test_both_modes_give_identical_output(modes, files):
     same("registry", "list", "actions")
 
     emitted = same("events", "emit", "REVIEW_REQUESTED", "--payload", ada, "--event-id", EVENT_ID,
-                   keep=("first", "startedRuns.0"))  # fmt: skip
+                   "--wait", keep=("first", "startedRuns.0"))  # fmt: skip
     assert emitted["eventId"] == EVENT_ID
     started = same("runs", "start", "{wf}", "--payload", ada, "--json", keep=("second", "runId"))
     assert started["status"] == "WAITING"

@@ -110,7 +110,13 @@ class Trial:
 
     def _emit(self, name: str, payload: Any, **options: Any) -> dict[str, Any]:
         return emit_event(
-            UnitOfWork(self.engine), self.tenant, name, payload, registry=self.registry, **options
+            UnitOfWork(self.engine),
+            self.tenant,
+            name,
+            payload,
+            registry=self.registry,
+            **options,
+            wait=True,
         )
 
     def _resume_waits(self) -> None:

@@ -64,6 +64,7 @@ class ServiceSurface:
                 send.event,
                 send.payload_value(),
                 registry=self.registry,
+                wait=True,
             )
             assert not result.get("errors"), result
         else:
@@ -148,7 +149,7 @@ def test_approval_waits_for_the_decision_on_its_own_invoice(engine, tenant, regi
     surface.send(item.sends[0])
     other = {"invoiceId": "inv-9999", "decision": "rejected", "approver": "mallory"}
     result = emit_event(
-        UnitOfWork(engine), tenant, "INVOICE_APPROVAL_DECIDED", other, registry=registry
+        UnitOfWork(engine), tenant, "INVOICE_APPROVAL_DECIDED", other, registry=registry, wait=True
     )
     assert result["resumedRuns"] == []
     [run] = surface.runs(item.run_of)

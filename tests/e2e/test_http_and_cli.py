@@ -68,7 +68,7 @@ class HttpSurface:
     def send(self, send: Send) -> None:
         if send.event:
             body = {"eventName": send.event, "payload": send.payload_value()}
-            self._ok(self.client.post("/api/workflow/events", json=body))
+            self._ok(self.client.post("/api/workflow/events?wait=true", json=body))
         else:
             body = {"workflowId": self.ids[send.start or ""], "payload": send.payload_value()}
             self._ok(self.client.post("/api/workflow-runs", json=body))
@@ -114,7 +114,9 @@ class CliSurface:
     def send(self, send: Send) -> None:
         payload = str(PAYLOADS / send.payload)
         if send.event:
-            result = json.loads(self.cli("events", "emit", send.event, "--payload", payload))
+            result = json.loads(
+                self.cli("events", "emit", send.event, "--payload", payload, "--wait")
+            )
             assert not result.get("errors"), result
         else:
             workflow_id = self.ids[send.start or ""]

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from algaflow.services import events, runs, tasks
+from algaflow.services import backends
 
 
 class ProcessDied(BaseException):
@@ -28,8 +28,7 @@ def killed_before_driving(call: Callable[[], Any]) -> list[str]:
         raise ProcessDied
 
     with pytest.MonkeyPatch.context() as patch:
-        for module in (runs, events, tasks):
-            patch.setattr(module, "drive_runs", die)
+        patch.setattr(backends, "drive_runs", die)  # the embedded backend's execution
         with pytest.raises(ProcessDied):
             call()
     return left

@@ -81,7 +81,9 @@ def test_a_changed_definition_fails_the_resumed_run(engine, tenant, registry, ac
         definition = conn.execute(sa.select(versions.c.definition_json)).scalar_one()
         definition["steps"] = definition["steps"][:1]
         conn.execute(versions.update().values(definition_json=definition))
-    emit_event(UnitOfWork(engine), tenant, "GO", {}, registry=registry, correlation_key="k")
+    emit_event(
+        UnitOfWork(engine), tenant, "GO", {}, registry=registry, correlation_key="k", wait=True
+    )
     out = get_run(UnitOfWork(engine), tenant, out["runId"])
     assert out["status"] == "FAILED"
     assert out["error"]["code"] == "DEFINITION_HASH_MISMATCH"

@@ -158,10 +158,10 @@ def test_corpus_bundle_runs(engine, tenant, path: Path):
         if kind in ("invalid-payload", "unknown-ref"):
             with pytest.raises(AlgaflowError) as err:
                 emit_event(UnitOfWork(engine), tenant, name, payload, registry=registry,
-                           payload_schema_ref=ref)  # fmt: skip
+                           payload_schema_ref=ref, wait=True)  # fmt: skip
             assert status_for(err.value.code) == 400
             continue
-        result = emit_event(UnitOfWork(engine), tenant, name, payload, registry=registry)
+        result = emit_event(UnitOfWork(engine), tenant, name, payload, registry=registry, wait=True)
         assert not result.get("errors"), result
     _resume_event_waits(engine, tenant, registry)
     runs = list_runs(UnitOfWork(engine), tenant)
@@ -184,4 +184,6 @@ def _resume_event_waits(engine, tenant: str, registry: Any) -> None:
             )
         ).all()
     for name, key in waits:
-        emit_event(UnitOfWork(engine), tenant, name, {}, registry=registry, correlation_key=key)
+        emit_event(
+            UnitOfWork(engine), tenant, name, {}, registry=registry, correlation_key=key, wait=True
+        )

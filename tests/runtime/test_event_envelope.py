@@ -62,7 +62,7 @@ def _refused(call) -> AlgaflowError:
 def _emit(engine, tenant, registry, payload, **kw):
     with frozen(now=lambda: NOW):
         return emit_event(UnitOfWork(engine), tenant, "TICKET_UPDATED", payload,
-                          registry=registry, **kw)  # fmt: skip
+                          registry=registry, **kw, wait=True)  # fmt: skip
 
 
 def _run_input(engine, run_id):
@@ -130,7 +130,7 @@ def test_the_service_function_fills_the_envelope_too(engine, tenant, ticket_regi
     with frozen(now=lambda: NOW):
         result = emit_event(UnitOfWork(engine), tenant, "TICKET_UPDATED", {"ticketId": TICKET_ID},
                             registry=ticket_registry, payload_schema_ref=TICKET,
-                            actor={"actorType": "CONTACT"})  # fmt: skip
+                            actor={"actorType": "CONTACT"}, wait=True)  # fmt: skip
     [run_id] = result["startedRuns"]
     assert _run_input(engine, run_id)["actorType"] == "CONTACT"
 

@@ -37,11 +37,13 @@ def _refused(code: str, call) -> AlgaflowError:
 
 
 def test_event_ids_are_unique_per_tenant_only(engine, tenant, other_tenant, registry):
-    first = emit_event(UnitOfWork(engine), tenant, "GO", {}, registry=registry, event_id=EVENT_ID)
+    first = emit_event(
+        UnitOfWork(engine), tenant, "GO", {}, registry=registry, event_id=EVENT_ID, wait=True
+    )
     other = emit_event(UnitOfWork(engine), other_tenant, "GO", {}, registry=registry,
-                               event_id=EVENT_ID)  # fmt: skip
+                               event_id=EVENT_ID, wait=True)  # fmt: skip
     again = emit_event(UnitOfWork(engine), tenant, "GO", {}, registry=registry,
-                               event_id=EVENT_ID.upper())  # fmt: skip
+                               event_id=EVENT_ID.upper(), wait=True)  # fmt: skip
     assert "duplicate" not in first and "duplicate" not in other  # no probing another tenant
     assert again["duplicate"] is True and again["eventId"] == EVENT_ID
     assert _count(engine, workflow_runtime_events) == 2
@@ -51,7 +53,9 @@ def test_event_ids_are_unique_per_tenant_only(engine, tenant, other_tenant, regi
 def test_an_event_id_that_is_not_a_uuid_is_refused(engine, tenant, registry, bad):
     error = _refused(
         "INVALID_FIELD",
-        lambda: emit_event(UnitOfWork(engine), tenant, "GO", {}, registry=registry, event_id=bad),
+        lambda: emit_event(
+            UnitOfWork(engine), tenant, "GO", {}, registry=registry, event_id=bad, wait=True
+        ),
     )
     assert status_for(error.code) == 422 and error.details == {"field": "eventId"}
     assert _count(engine, workflow_runtime_events) == 0
@@ -70,7 +74,15 @@ def test_a_concurrent_delivery_of_the_same_event_is_a_duplicate(engine, tenant, 
 
     def first_delivery() -> None:
         try:
-            emit_event(UnitOfWork(engine), tenant, "GO", {}, registry=registry, event_id=EVENT_ID)
+            emit_event(
+                UnitOfWork(engine),
+                tenant,
+                "GO",
+                {},
+                registry=registry,
+                event_id=EVENT_ID,
+                wait=True,
+            )
         except BaseException as exc:  # reported below
             errors.append(exc)
             inside.set()
@@ -83,7 +95,7 @@ def test_a_concurrent_delivery_of_the_same_event_is_a_duplicate(engine, tenant, 
     timer.start()
     try:
         second = emit_event(UnitOfWork(engine), tenant, "GO", {}, registry=registry,
-                                    event_id=EVENT_ID)  # fmt: skip
+                                    event_id=EVENT_ID, wait=True)  # fmt: skip
     finally:
         release.set()
         thread.join(10)

@@ -55,7 +55,7 @@ def test_the_delivery_only_wakes_the_parent_its_event_ended_the_child_of(
     assert start_run(UnitOfWork(engine), tenant, parent, registry=registry)["status"] == "WAITING"
     left = killed_before_driving(
         lambda: emit_event(UnitOfWork(engine), tenant, "GO", {}, correlation_key="k",
-                           registry=registry)
+                           registry=registry, wait=True)
     )  # fmt: skip
     assert actions.called("test.echo") == []  # nothing ran inside the delivery's transaction
     runs = _runs(engine, tenant)
@@ -74,7 +74,9 @@ def test_the_durable_emit_drives_the_parent_its_event_woke(engine, tenant, regis
                         "catch": []}, call("after")],
     )  # fmt: skip
     start_run(UnitOfWork(engine), tenant, parent, registry=registry)
-    emit_event(UnitOfWork(engine), tenant, "GO", {}, correlation_key="k", registry=registry)
+    emit_event(
+        UnitOfWork(engine), tenant, "GO", {}, correlation_key="k", registry=registry, wait=True
+    )
     assert _runs(engine, tenant)["parent"]["status"] == "SUCCEEDED"
     assert len(actions.called("test.echo")) == 1
 
@@ -111,7 +113,9 @@ def test_a_worker_pass_leaves_a_parent_whose_child_still_waits(engine, tenant, r
     assert _updated_at(engine, out["runId"]) == before
     statuses = sorted(r["status"] for r in list_runs(UnitOfWork(engine), tenant))
     assert statuses == ["FAILED", "WAITING", "WAITING"]
-    emit_event(UnitOfWork(engine), tenant, "GO", {}, correlation_key="k", registry=registry)
+    emit_event(
+        UnitOfWork(engine), tenant, "GO", {}, correlation_key="k", registry=registry, wait=True
+    )
     assert get_run(UnitOfWork(engine), tenant, out["runId"])["status"] == "SUCCEEDED"
 
 
@@ -122,7 +126,7 @@ def test_a_worker_pass_resumes_a_parent_nobody_resumed(engine, tenant, registry,
     start_run(UnitOfWork(engine), tenant, parent, registry=registry)
     killed_before_driving(
         lambda: emit_event(UnitOfWork(engine), tenant, "GO", {}, correlation_key="k",
-                           registry=registry)
+                           registry=registry, wait=True)
     )  # fmt: skip
     child = _runs(engine, tenant)["child"]["runId"]
     with write_connection(engine) as conn:  # the child ends; nobody wakes its parent

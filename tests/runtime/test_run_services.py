@@ -57,7 +57,7 @@ def test_each_reply_is_what_a_fresh_read_shows(engine, tenant, registry, actions
     done = complete_task(uow, tenant, task["taskId"], {"ok": True}, registry=registry)
     assert done == list_tasks(uow, tenant, status="COMPLETED")[0]
     assert get_run(uow, tenant, started["runId"])["status"] == "WAITING"  # now on the event
-    delivered = emit_event(uow, tenant, "GO", {}, correlation_key="k", registry=registry)
+    delivered = emit_event(uow, tenant, "GO", {}, correlation_key="k", registry=registry, wait=True)
     assert delivered["resumedRuns"] == [started["runId"]]
     finished = get_run(uow, tenant, started["runId"])
     assert finished["status"] == "SUCCEEDED"

@@ -47,9 +47,13 @@ def test_http_start_show_list_cancel_events_tasks(client, engine, tenant, action
     assert done.status_code == 200 and done.json()["status"] == "COMPLETED"
     again = client.post("/api/workflow/tasks", json={"taskId": tasks[0]["taskId"]})
     assert again.status_code == 409 and again.json()["code"] == "TASK_ALREADY_COMPLETED"
-    nothing = client.post("/api/workflow/events", json={"eventName": "GO", "correlationKey": "x"})
+    nothing = client.post(
+        "/api/workflow/events?wait=true", json={"eventName": "GO", "correlationKey": "x"}
+    )
     assert nothing.json()["status"] == "no_wait"
-    resumed = client.post("/api/workflow/events", json={"eventName": "GO", "correlationKey": "k"})
+    resumed = client.post(
+        "/api/workflow/events?wait=true", json={"eventName": "GO", "correlationKey": "k"}
+    )
     assert resumed.json()["status"] == "resumed" and resumed.json()["runId"] == run["runId"]
     shown = client.get(f"/api/workflow-runs/{run['runId']}").json()
     assert shown["status"] == "SUCCEEDED" and len(shown["steps"]) == 3
@@ -81,16 +85,21 @@ def test_http_codes_for_inputs_that_used_to_answer_500(client, engine, tenant, o
     event_id = "22222222-2222-4222-8222-222222222222"
     assert (
         client.post(
-            "/api/workflow/events", json={"eventName": "GO", "eventId": event_id}
+            "/api/workflow/events?wait=true", json={"eventName": "GO", "eventId": event_id}
         ).status_code
         == 200
     )
-    other = client.post("/api/workflow/events", json={"eventName": "GO", "eventId": event_id},
+    other = client.post("/api/workflow/events?wait=true",
+                        json={"eventName": "GO", "eventId": event_id},
                         headers={"Authorization": f"Bearer {other_key}"})  # fmt: skip
     assert other.status_code == 200 and "duplicate" not in other.json()
-    bad_id = client.post("/api/workflow/events", json={"eventName": "GO", "eventId": "abc"})
+    bad_id = client.post(
+        "/api/workflow/events?wait=true", json={"eventName": "GO", "eventId": "abc"}
+    )
     assert bad_id.status_code == 422 and bad_id.json()["code"] == "INVALID_FIELD"
-    nul = client.post("/api/workflow/events", json={"eventName": "GO", "payload": {"a": "x\u0000"}})
+    nul = client.post(
+        "/api/workflow/events?wait=true", json={"eventName": "GO", "payload": {"a": "x\u0000"}}
+    )
     assert nul.status_code == 400 and nul.json()["code"] == "UNSTORABLE_VALUE"
     started = client.post(
         "/api/workflow-runs",
@@ -129,7 +138,7 @@ def test_cli_runs_events_tasks(engine, db_url, tenant, tmp_path, monkeypatch):
     bad.write_text('{"extra": 1}')
     out = runner.invoke(runs_app, ["start", wf, "--payload", str(bad)])
     assert out.exit_code != 0 and "PAYLOAD_VALIDATION_FAILED" in out.output
-    out = runner.invoke(events_app, ["emit", "GO", "--payload", str(payload)])
+    out = runner.invoke(events_app, ["emit", "GO", "--payload", str(payload), "--wait"])
     assert out.exit_code == 0 and json.loads(out.output)["status"] == "no_wait"
     out = runner.invoke(tasks_app, ["list", "--json"])
     assert json.loads(out.output) == []

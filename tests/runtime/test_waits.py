@@ -35,7 +35,7 @@ def start(engine, tenant, registry, steps, payload=None, **kw):
 
 
 def emit(engine, tenant, registry, name, payload, **kw):
-    return emit_event(UnitOfWork(engine), tenant, name, payload, registry=registry, **kw)
+    return emit_event(UnitOfWork(engine), tenant, name, payload, registry=registry, **kw, wait=True)
 
 
 def fetch(engine, tenant, run_id):

@@ -27,6 +27,11 @@ STATUS_BY_CODE: dict[str, int] = {
     "DATABASE_CONFLICT": 503,
     "DATABASE_UNAVAILABLE": 503,
     "DATABASE_NOT_MIGRATED": 503,
+    # The run backend is misconfigured, missing, or its server cannot be reached.
+    "RUNTIME_UNKNOWN": 500,
+    "TEMPORAL_NEEDS_POSTGRESQL": 500,
+    "TEMPORAL_NOT_INSTALLED": 500,
+    "TEMPORAL_UNAVAILABLE": 503,
     # --- tenants, API keys, configuration
     "INVALID_TENANT_NAME": 400,
     "INVALID_PERMISSION": 400,

@@ -115,11 +115,15 @@ def emit(
     correlation_key: str | None = typer.Option(None, "--correlation-key"),
     payload_schema_ref: str | None = typer.Option(None, "--payload-schema-ref"),
     event_id: str | None = typer.Option(None, "--event-id", help="Makes delivery idempotent."),
+    wait: bool = typer.Option(
+        False, "--wait", help="Answer once the runs wait or have ended (default: once recorded)."
+    ),
 ) -> None:
     """Resume matching event waits and start the workflows the event triggers."""
     body = {"eventName": name, "payload": _payload(payload), "correlationKey": correlation_key,
             "payloadSchemaRef": payload_schema_ref, "eventId": event_id}  # fmt: skip
-    print_json(client.call("POST", "/api/workflow/events", body))
+    params = {"wait": "true"} if wait else None
+    print_json(client.call("POST", "/api/workflow/events", body, params=params))
 
 
 @tasks_app.command("list")

@@ -2,7 +2,9 @@
 
 Checks and the trigger lookup only read, so they run before the write transaction (on SQLite,
 the database's one write lock); the delivery is one transaction; then the started and resumed
-runs (and the parents that resumed runs woke by ending) are driven step by step.
+runs (and the parents that resumed runs woke by ending) go to their backends
+(:mod:`algaflow.services.backends`): the answer comes once they are durably recorded, and
+workers execute them, unless the caller asks to wait for them.
 """
 
 from __future__ import annotations
@@ -21,7 +23,13 @@ from algaflow.registry import Registry
 from algaflow.runtime.core.waits import filters_pass
 from algaflow.runtime.embedded.driver import Driver, DriverOptions, Launch
 from algaflow.runtime.envelope import fill_envelope
-from algaflow.services.due_work import drive_runs
+from algaflow.services.backends import (
+    Handoff,
+    RunBackend,
+    backend_of,
+    configured_backend,
+    execute_all,
+)
 from algaflow.services.run_inputs import check_payload_size, check_storable
 from algaflow.services.runs import check_launchable, schema_ref
 from algaflow.services.tasks import mark_task_completed
@@ -45,8 +53,14 @@ def emit_event(
     event_id: str | None = None,
     actor: Mapping[str, Any] | None = None,
     options: DriverOptions | None = None,
+    wait: bool = False,
+    backend: RunBackend | None = None,
 ) -> dict[str, Any]:
-    """Deliver an event, then drive the runs it started or resumed.
+    """Deliver an event and hand the runs it started or resumed to their backends.
+
+    The answer comes once the delivery is committed: the runs are recorded, workers execute
+    them. ``wait`` executes them first (the embedded backend drives them in this call), until
+    each waits or ends. ``backend`` is the one new runs get (the configured one by default).
 
     The payload's envelope is filled first (:func:`~algaflow.runtime.envelope.fill_envelope`:
     ``tenantId`` is always ``tenant_id``; ``occurredAt`` and ``actor``, the system actor by
@@ -60,9 +74,12 @@ def emit_event(
                               correlation_key=correlation_key,
                               payload_schema_ref=payload_schema_ref, event_id=event_id,
                               actor=actor)  # fmt: skip
+    backend = backend or configured_backend()
     with uow.writing() as conn:
-        result, to_drive = _deliver(conn, event, registry=registry, options=options)
-    drive_runs(uow, tenant_id, to_drive, registry=registry, options=options)
+        result, handoffs = _deliver(conn, event, registry=registry, options=options,
+                                    backend=backend)  # fmt: skip
+    execute_all(uow, tenant_id, handoffs, registry=registry, options=options, wait=wait,
+                backend=backend)  # fmt: skip
     return result
 
 
@@ -115,10 +132,15 @@ def prepare_event(
 
 
 def _deliver(
-    conn: Connection, event: PreparedEvent, *, registry: Registry, options: DriverOptions | None
-) -> tuple[dict[str, Any], list[str]]:
+    conn: Connection,
+    event: PreparedEvent,
+    *,
+    registry: Registry,
+    options: DriverOptions | None,
+    backend: RunBackend,
+) -> tuple[dict[str, Any], dict[str, Handoff]]:
     """Record a prepared event, resume its waits and start its runs (the writes): the result,
-    and the runs to drive."""
+    and what each backend is left to execute."""
     tenant_id, event_id, name, payload, keys = (
         event.tenant_id, event.event_id, event.name, event.payload, event.keys
     )  # fmt: skip
@@ -130,12 +152,13 @@ def _deliver(
     ):  # fmt: skip
         duplicate = {"status": "no_wait", "eventId": event_id, "startedRuns": [],
                      "resumedRuns": [], "duplicate": True}  # fmt: skip
-        return duplicate, []
+        return duplicate, {}
+    handoffs: dict[str, Handoff] = {}
+    resumed, matched_wait = _resume_event_waits(conn, registry, options, backend, handoffs, event)
     driver = Driver(conn, registry, options=options)
-    resumed, matched_wait, to_drive = _resume_event_waits(
-        conn, driver, tenant_id, name, keys, payload, event_id
-    )
-    started, errors = _start_triggered(conn, driver, event)
+    started, errors = _start_triggered(conn, driver, event, backend.name)
+    if started:
+        handoffs.setdefault(backend.name, Handoff()).runs.extend(started)
     matched = resumed[0] if resumed else (started[0] if started else None)
     event_records.mark_processed(
         conn, tenant_id, event_id, at=utcnow(), matched_run_id=matched,
@@ -152,7 +175,7 @@ def _deliver(
         result["runId"] = resumed[0]
     if errors:
         result["errors"] = errors
-    return result, [*to_drive, *started]
+    return result, handoffs
 
 
 def _event_id(value: Any) -> str:
@@ -187,21 +210,23 @@ def _check_event_payload(registry: Registry, payload: Any, ref: str | None) -> N
 
 def _resume_event_waits(
     conn: Connection,
-    driver: Driver,
-    tenant_id: str,
-    name: str,
-    keys: list[str],
-    payload: Any,
-    event_id: str,
-) -> tuple[list[str], str | None, list[str]]:
-    """Every WAITING event/human wait with this name and one of the keys, whose filters pass.
+    registry: Registry,
+    options: DriverOptions | None,
+    backend: RunBackend,
+    handoffs: dict[str, Handoff],
+    event: PreparedEvent,
+) -> tuple[list[str], str | None]:
+    """Every WAITING event/human wait with this name and one of the keys, whose filters pass,
+    resolved by the backend of its run (what is left to execute goes into ``handoffs``).
 
-    Returns the runs resumed, the first wait resolved and the runs to drive now.
+    Returns the runs resumed and the first wait resolved.
     """
+    tenant_id, name, keys, payload, event_id = (
+        event.tenant_id, event.name, event.keys, event.payload, event.event_id
+    )  # fmt: skip
     if not keys:
-        return [], None, []
+        return [], None
     resumed: list[str] = []
-    to_drive: list[str] = []
     first_wait = None
     for wait in waits.event_waits(conn, tenant_id, name, keys):
         if wait.wait_type == "human":  # its key is the task's id (matched, so never null)
@@ -211,16 +236,21 @@ def _resume_event_waits(
             outcome = {"ok": {"eventId": event_id, "eventName": name, "payload": payload}}
         else:
             continue
-        woken = driver.resolve_wait(tenant_id, wait.run_id, wait.wait_id, outcome)
-        if woken is not None:
+        owner = backend_of(conn, tenant_id, wait.run_id, backend)
+        handoff = owner.resolve_wait(
+            conn, registry, tenant_id, wait.run_id, wait.wait_id, outcome, options
+        )
+        if handoff is not None:
             resumed.append(wait.run_id)
-            to_drive.extend(woken)
+            mine = handoffs.setdefault(owner.name, Handoff())
+            mine.runs.extend(handoff.runs)
+            mine.resolved.extend(handoff.resolved)
             first_wait = first_wait or wait.wait_id
-    return resumed, first_wait, to_drive
+    return resumed, first_wait
 
 
 def _start_triggered(
-    conn: Connection, driver: Driver, event: PreparedEvent
+    conn: Connection, driver: Driver, event: PreparedEvent, engine: str
 ) -> tuple[list[str], list[str]]:
     """Start every published, unpaused candidate whose trigger names the event."""
     if not event.candidates:
@@ -239,7 +269,7 @@ def _start_triggered(
         try:
             run_id = _start_for_event(
                 conn, driver, tenant_id, workflow, version, trigger, name, event.payload,
-                event.keys, event.payload_schema_ref, event.event_id,
+                event.keys, event.payload_schema_ref, event.event_id, engine,
             )  # fmt: skip
         except AlgaflowError as exc:
             errors.append(f"{workflow.key}: {exc.message}")
@@ -260,6 +290,7 @@ def _start_for_event(
     keys: list[str],
     payload_schema_ref: str | None,
     event_id: str,
+    engine: str,
 ) -> str:
     registry = driver.registry
     ref = schema_ref(workflow, version)
@@ -301,6 +332,7 @@ def _start_for_event(
         event_type=name,
         source_payload_schema_ref=source_ref,
         trigger_mapping_applied=bool(mapping),
+        engine=engine,
     )  # fmt: skip
     return driver.create_run(tenant_id, workflow, version, mapped, launch)
 

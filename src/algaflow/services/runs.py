@@ -1,7 +1,8 @@
 """Runs: start one manually, read one, list them, cancel one.
 
-Starting records the run in one transaction, then drives it step by step (committing each
-step), then reads it back: the reply shows what the database holds.
+Starting records the run in one transaction, then hands it to its backend (which, by default,
+executes it until it waits or ends: the embedded driver commits each step), then reads it back:
+the reply shows what the database holds.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import Registry
 from algaflow.runtime.embedded.driver import Driver, DriverOptions, Launch
 from algaflow.runtime.embedded.views import log_view, run_view, step_view, wait_view
-from algaflow.services.due_work import drive_runs
+from algaflow.services.backends import Handoff, RunBackend, backend_named, configured_backend
 from algaflow.services.run_inputs import check_payload_size, check_storable
 from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store import runs, waits
@@ -37,8 +38,11 @@ def start_run(
     version: int | None = None,
     payload: Any = None,
     options: DriverOptions | None = None,
+    wait: bool = True,
+    backend: RunBackend | None = None,
 ) -> dict[str, Any]:
-    """Start a run manually (§7.4) and drive it until it waits or ends.
+    """Start a run manually (§7.4) on ``backend`` (the configured one by default) and, with
+    ``wait``, execute it until it waits or ends.
 
     Refusals write nothing, except an invalid payload: its FAILED run is committed, then
     ``PAYLOAD_VALIDATION_FAILED`` is raised (Alga records it too).
@@ -46,11 +50,15 @@ def start_run(
     payload = {} if payload is None else payload
     check_payload_size(payload)
     check_storable(payload=payload)
+    backend = backend or configured_backend()
     with uow.writing() as conn:
-        run_id, refusal = _record_run(conn, tenant_id, workflow_id, registry, version, payload)
+        run_id, refusal = _record_run(
+            conn, tenant_id, workflow_id, registry, version, payload, backend.name
+        )
     if refusal is not None:
         raise refusal
-    drive_runs(uow, tenant_id, [run_id], registry=registry, options=options)
+    backend.execute(uow, tenant_id, Handoff(runs=[run_id]), registry=registry, options=options,
+                    wait=wait)  # fmt: skip
     return get_run(uow, tenant_id, run_id)
 
 
@@ -61,6 +69,7 @@ def _record_run(
     registry: Registry,
     version: int | None,
     payload: Any,
+    engine: str,
 ) -> tuple[str, AlgaflowError | None]:
     """The new RUNNING run, or a FAILED one and the refusal to raise once it is committed."""
     workflow = get_workflow(conn, tenant_id, workflow_id)
@@ -71,14 +80,16 @@ def _record_run(
     driver = Driver(conn, registry)
     issues = _payload_issues(registry, ref, payload)
     if not issues:
-        launch = Launch(trigger_type="manual")
+        launch = Launch(trigger_type="manual", engine=engine)
         return driver.create_run(tenant_id, workflow, row, payload, launch), None
     error = {
         "message": "Workflow payload failed validation",
         "stage": "launch",
         "details": {"issues": issues},
     }
-    run_id = driver.create_run(tenant_id, workflow, row, payload, failed=error)
+    run_id = driver.create_run(
+        tenant_id, workflow, row, payload, Launch(engine=engine), failed=error
+    )
     return run_id, AlgaflowError(
         "PAYLOAD_VALIDATION_FAILED",
         "Workflow payload failed validation",
@@ -218,16 +229,22 @@ def cancel_run(uow: UnitOfWork, tenant_id: str, run_id: str) -> dict[str, Any]:
                 details={"runId": run.run_id, "status": run.status},
             )
         now = utcnow()
-        _cancel_tree(conn, run, now)
+        canceled: list[RunRow] = []
+        _cancel_tree(conn, run, now, canceled)
         if run.parent_run_id:
             parent = runs.load_run(conn, tenant_id, run.parent_run_id)
             if parent.active:
-                _cancel_tree(conn, parent, now)
+                _cancel_tree(conn, parent, now, canceled)
         view = _run_view(conn, tenant_id, run.run_id)
+    by_engine: dict[str, list[str]] = {}
+    for row in canceled:
+        by_engine.setdefault(row.engine, []).append(row.run_id)
+    for engine, run_ids in by_engine.items():
+        backend_named(engine).cancel(run_ids)  # after the commit: the database has the say
     return view
 
 
-def _cancel_tree(conn: Connection, run: RunRow, now: datetime) -> None:
+def _cancel_tree(conn: Connection, run: RunRow, now: datetime, canceled: list[RunRow]) -> None:
     updated = runs.update_run(
         conn, run.run_id, only_if=ACTIVE_STATUSES, status="CANCELED", node_path=None,
         completed_at=now, updated_at=now, lease_owner=None, lease_expires_at=None,
@@ -236,10 +253,11 @@ def _cancel_tree(conn: Connection, run: RunRow, now: datetime) -> None:
     )  # fmt: skip
     if not updated:
         return
+    canceled.append(run)
     runs.close_open_records(conn, run.run_id, at=now, step_status="CANCELED")
     runs.log(
         conn, tenant_id=run.tenant, run_id=run.run_id, level="WARN",
         message="Run canceled by operator", at=now,
     )  # fmt: skip
     for child in runs.active_children(conn, run.run_id):
-        _cancel_tree(conn, child, now)
+        _cancel_tree(conn, child, now, canceled)

@@ -9,9 +9,9 @@ from sqlalchemy.engine import Connection
 from algaflow.kernel.clock import utcnow
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import Registry
-from algaflow.runtime.embedded.driver import Driver, DriverOptions
+from algaflow.runtime.embedded.driver import DriverOptions
 from algaflow.runtime.embedded.views import task_view
-from algaflow.services.due_work import drive_runs
+from algaflow.services.backends import Handoff, RunBackend, backend_of, execute_all
 from algaflow.services.run_inputs import check_storable
 from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store import waits
@@ -40,16 +40,25 @@ def complete_task(
     *,
     registry: Registry,
     options: DriverOptions | None = None,
+    wait: bool = True,
+    backend: RunBackend | None = None,
 ) -> dict[str, Any]:
-    """Complete a PENDING task, then drive its run step by step; returns the completed task."""
+    """Complete a PENDING task, then hand its run to its backend; returns the completed task.
+
+    With ``wait`` (the default) the run goes on in this call until it waits or ends; without,
+    workers continue it.
+    """
     task_key = canonical_uuid(task_id)
     if task_key is None:
         raise _task_not_found(task_id)
     output = {} if output is None else output
     check_storable(output=output)
     with uow.writing() as conn:
-        task, to_drive = _complete(conn, tenant_id, task_id, task_key, output, registry, options)
-    drive_runs(uow, tenant_id, to_drive, registry=registry, options=options)
+        task, handoffs = _complete(
+            conn, tenant_id, task_id, task_key, output, registry, options, backend
+        )
+    execute_all(uow, tenant_id, handoffs, registry=registry, options=options, wait=wait,
+                backend=backend)  # fmt: skip
     return task
 
 
@@ -61,8 +70,9 @@ def _complete(
     output: Any,
     registry: Registry,
     options: DriverOptions | None,
-) -> tuple[dict[str, Any], list[str]]:
-    """The completed task and the runs its resolved wait leaves to drive."""
+    backend: RunBackend | None,
+) -> tuple[dict[str, Any], dict[str, Handoff]]:
+    """The completed task and what its resolved wait leaves to its run's backend."""
     task = waits.get_task(conn, tenant_id, task_key)
     if task is None:
         raise _task_not_found(task_id)
@@ -75,16 +85,20 @@ def _complete(
     if not mark_task_completed(conn, task_key, output):  # completed by a concurrent call
         raise AlgaflowError("TASK_ALREADY_COMPLETED", "Task is already completed",
                             details={"taskId": task_key})  # fmt: skip
-    to_drive: list[str] = []
+    handoffs: dict[str, Handoff] = {}
     if task.wait_id:
         outcome = {
             "ok": {"taskId": task_key, "eventName": "HUMAN_TASK_COMPLETED", "response": output}
         }
-        driver = Driver(conn, registry, options=options)
-        to_drive = driver.resolve_wait(tenant_id, task.run_id, task.wait_id, outcome) or []
+        owner = backend_of(conn, tenant_id, task.run_id, backend)
+        handoff = owner.resolve_wait(
+            conn, registry, tenant_id, task.run_id, task.wait_id, outcome, options
+        )
+        if handoff is not None:
+            handoffs[owner.name] = handoff
     completed = waits.get_task(conn, tenant_id, task_key)
     assert completed is not None  # read in this transaction above
-    return task_view(completed), to_drive
+    return task_view(completed), handoffs
 
 
 def mark_task_completed(conn: Connection, task_id: str, response: Any) -> bool:

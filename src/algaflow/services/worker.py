@@ -1,5 +1,8 @@
-"""The loop that resumes due timers and retries, times out event waits and continues runs a killed
-process left RUNNING. ``algaflow worker`` runs it in the foreground; ``serve`` in a thread."""
+"""The loop of each backend's periodic work. For the embedded backend: resume due timers and
+retries, time out event waits, continue runs nobody drives (new ones, and those a killed process
+left RUNNING). For Temporal: start runs whose start was lost (Temporal's own workers execute the
+runs, see ``algaflow worker``). ``algaflow worker`` runs it in the foreground; ``serve`` in a
+thread."""
 
 from __future__ import annotations
 
@@ -10,11 +13,19 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from algaflow.runtime.embedded.driver import DriverOptions
-from algaflow.services.due_work import run_due_work
+from algaflow.services.backends import RunBackend, configured_backend, wait_for_work, wake_workers
 from algaflow.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("algaflow.worker")
 DEFAULT_INTERVAL_S = 1.0
+
+
+class StopEvent(threading.Event):
+    """Set it to stop a worker loop; setting it wakes the loop at once."""
+
+    def set(self) -> None:
+        super().set()
+        wake_workers()
 
 
 def run_worker(
@@ -24,21 +35,24 @@ def run_worker(
     stop: threading.Event,
     interval_s: float = DEFAULT_INTERVAL_S,
     options: DriverOptions | None = None,
+    backend: RunBackend | None = None,
 ) -> None:
-    """Poll until ``stop`` is set. A failing pass is logged and retried, never fatal."""
+    """Poll until ``stop`` is set, and whenever this process records new work. A failing pass
+    is logged and retried, never fatal."""
+    backend = backend or configured_backend()
     while not stop.is_set():
         try:
-            run_due_work(UnitOfWork(engine), registry=registry, options=options)
+            backend.due_work(UnitOfWork(engine), registry=registry, options=options)
         except Exception:  # keep the worker alive through a database hiccup
-            log.exception("run_due_work failed; retrying in %ss", interval_s)
-        stop.wait(interval_s)
+            log.exception("due work failed; retrying in %ss", interval_s)
+        wait_for_work(interval_s)
 
 
 def start_background_worker(
     engine: Engine, registry: Any, *, interval_s: float = DEFAULT_INTERVAL_S
 ) -> threading.Event:
     """Start the loop on a daemon thread; set the returned event to stop it."""
-    stop = threading.Event()
+    stop = StopEvent()
     thread = threading.Thread(
         target=run_worker,
         args=(engine, registry),

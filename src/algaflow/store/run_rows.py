@@ -49,6 +49,8 @@ class RunRow(_Row):
     started_at: datetime
     completed_at: datetime | None
     updated_at: datetime
+    # When the backend took the run (a Temporal workflow started); None for embedded runs.
+    dispatched_at: datetime | None = None
 
     @property
     def active(self) -> bool:

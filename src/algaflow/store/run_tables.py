@@ -64,7 +64,9 @@ workflow_runs = sa.Table(
     sa.Column("started_at", UTCDateTime, nullable=False),
     sa.Column("completed_at", UTCDateTime, nullable=True),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("dispatched_at", UTCDateTime, nullable=True),
     sa.Index("ix_workflow_runs_tenant_status", "tenant", "status"),
+    sa.Index("ix_workflow_runs_engine_status", "engine", "status"),
     sa.Index("ix_workflow_runs_workflow_status", "workflow_id", "status", "updated_at"),
     sa.Index("ix_workflow_runs_parent_run_id", "parent_run_id"),
     sa.Index(

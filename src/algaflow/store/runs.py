@@ -88,13 +88,16 @@ def claim_run(
     now: datetime,
     lease_owner: str | None,
     lease_expires_at: datetime | None,
+    engine: str = "embedded",
 ) -> bool:
-    """Set the lease of a RUNNING run nobody else holds (none, expired, or ``owner``'s own);
-    a driver that keeps no leases (not durable) passes None for both lease values."""
+    """Set the lease of a RUNNING run of ``engine`` nobody else holds (none, expired, or
+    ``owner``'s own); a driver that keeps no leases (not durable) passes None for both lease
+    values. Another backend's run is never claimed."""
     claimed = conn.execute(
         runs_t.update()
         .where(
             runs_t.c.run_id == run_id,
+            runs_t.c.engine == engine,
             runs_t.c.status == "RUNNING",
             sa.or_(
                 runs_t.c.lease_expires_at.is_(None),
@@ -165,11 +168,13 @@ def run_id_by_fire_key(conn: Connection, tenant: str, fire_key: str) -> str | No
     return None if found is None else str(found)
 
 
-def orphaned_runs(conn: Connection, now: datetime) -> list[RunRow]:
-    """RUNNING runs of every tenant without a live lease (their driver died or never came)."""
+def orphaned_runs(conn: Connection, now: datetime, *, engine: str = "embedded") -> list[RunRow]:
+    """RUNNING runs of ``engine`` of every tenant without a live lease (their driver died or
+    never came)."""
     rows = conn.execute(
         sa.select(runs_t)
         .where(
+            runs_t.c.engine == engine,
             runs_t.c.status == "RUNNING",
             sa.or_(runs_t.c.lease_expires_at.is_(None), runs_t.c.lease_expires_at < now),
         )
@@ -178,8 +183,37 @@ def orphaned_runs(conn: Connection, now: datetime) -> list[RunRow]:
     return [RunRow.from_mapping(row) for row in rows]
 
 
-def waiting_parents_of_ended_children(conn: Connection) -> list[RunRow]:
-    """WAITING runs with an ended child and no active one (candidates to resume)."""
+def undispatched_runs(conn: Connection, engine: str, started_before: datetime) -> list[RunRow]:
+    """Active top-level runs of ``engine`` recorded before ``started_before`` that their backend
+    never took (the process that recorded them died before handing them over)."""
+    rows = conn.execute(
+        sa.select(runs_t)
+        .where(
+            runs_t.c.engine == engine,
+            runs_t.c.status.in_(ACTIVE_STATUSES),
+            runs_t.c.dispatched_at.is_(None),
+            runs_t.c.parent_run_id.is_(None),
+            runs_t.c.started_at < started_before,
+        )
+        .order_by(runs_t.c.started_at)
+    ).mappings()
+    return [RunRow.from_mapping(row) for row in rows]
+
+
+def mark_dispatched(conn: Connection, run_ids: Sequence[str], *, at: datetime) -> None:
+    """Record that the backend took these runs."""
+    if run_ids:
+        conn.execute(
+            runs_t.update()
+            .where(runs_t.c.run_id.in_(run_ids), runs_t.c.dispatched_at.is_(None))
+            .values(dispatched_at=at)
+        )
+
+
+def waiting_parents_of_ended_children(
+    conn: Connection, *, engine: str = "embedded"
+) -> list[RunRow]:
+    """WAITING runs of ``engine`` with an ended child and no active one (candidates to resume)."""
     parent = runs_t.alias("parent")
     ended = runs_t.alias("ended")
 
@@ -190,6 +224,7 @@ def waiting_parents_of_ended_children(conn: Connection) -> list[RunRow]:
 
     rows = conn.execute(
         sa.select(parent).where(
+            parent.c.engine == engine,
             parent.c.status == "WAITING",
             child_in(TERMINAL_STATUSES, ended),
             ~child_in(ACTIVE_STATUSES, runs_t),
@@ -234,9 +269,11 @@ def insert_step(
     started_at: datetime,
     completed_at: datetime | None = None,
     error: dict[str, Any] | None = None,
+    row_id: str | None = None,
 ) -> str:
-    """A new step row (``step_id`` is the definition's step id); the row's id."""
-    row_id = new_id()
+    """A new step row (``step_id`` is the definition's step id); the row's id (``row_id`` when
+    the caller chose it)."""
+    row_id = row_id or new_id()
     conn.execute(
         steps_t.insert().values(
             step_id=row_id,

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from algaflow.kernel.clock import new_id
 from algaflow.store.run_rows import TaskRow, WaitRow
 from algaflow.store.run_tables import workflow_run_waits as waits_t
+from algaflow.store.run_tables import workflow_runs as runs_t
 from algaflow.store.run_tables import workflow_tasks as tasks_t
 
 #: Waits a due ``timeout_at`` resumes: timers and retry delays fire, event waits time out.
@@ -105,11 +106,14 @@ def event_waits(
     return [WaitRow.from_mapping(row) for row in rows]
 
 
-def due_waits(conn: Connection, now: datetime) -> list[WaitRow]:
-    """WAITING timed waits of every tenant whose ``timeout_at`` has come, earliest first."""
+def due_waits(conn: Connection, now: datetime, *, engine: str = "embedded") -> list[WaitRow]:
+    """WAITING timed waits of ``engine``'s runs of every tenant whose ``timeout_at`` has come,
+    earliest first (a Temporal run's timers are Temporal's)."""
+    of_engine = sa.exists().where(runs_t.c.run_id == waits_t.c.run_id, runs_t.c.engine == engine)
     rows = conn.execute(
         sa.select(waits_t)
         .where(
+            of_engine,
             waits_t.c.status == "WAITING",
             waits_t.c.timeout_at <= now,
             waits_t.c.wait_type.in_(TIMED_WAIT_TYPES),
@@ -134,9 +138,10 @@ def insert_task(
     description: str | None,
     context_data: Any,
     created_at: datetime,
+    task_id: str | None = None,
 ) -> str:
-    """A new PENDING task; its id."""
-    task_id = new_id()
+    """A new PENDING task; its id (``task_id`` when the caller chose it)."""
+    task_id = task_id or new_id()
     conn.execute(
         tasks_t.insert().values(
             task_id=task_id, tenant=tenant, run_id=run_id, step_path=step_path, wait_id=wait_id,

@@ -89,6 +89,11 @@ def cancel_run(
 @router.post("/workflow/events")
 def submit_event(
     body: SubmitEvent,
+    wait: bool = Query(
+        False,
+        description="Answer once the started and resumed runs wait or have ended, instead of once "
+        "they are recorded (workers execute them).",
+    ),
     principal: Principal = Depends(require("workflow:run")),
     uow: UnitOfWork = Depends(get_uow),
     registry: Registry = Depends(get_registry),
@@ -96,7 +101,7 @@ def submit_event(
     return events.emit_event(
         uow, principal.tenant_id, body.eventName, body.payload, registry=registry,
         correlation_key=body.workflowCorrelationKey or body.correlationKey,
-        payload_schema_ref=body.payloadSchemaRef, event_id=body.eventId,
+        payload_schema_ref=body.payloadSchemaRef, event_id=body.eventId, wait=wait,
     )  # fmt: skip
 
 

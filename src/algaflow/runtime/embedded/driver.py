@@ -88,6 +88,9 @@ class Launch:
     trigger_mapping_applied: bool = False
     parent_run_id: str | None = None
     root_run_id: str | None = None
+    #: The backend that executes the run (``workflow_runs.engine``); other backends' runs are
+    #: never driven here.
+    engine: str = "embedded"
 
 
 class Driver:
@@ -117,11 +120,13 @@ class Driver:
         launch: Launch | None = None,
         *,
         failed: dict[str, Any] | None = None,
+        run_id: str | None = None,
     ) -> str:
-        """Insert a RUNNING run at its first step (or a FAILED one, with ``failed`` as error)."""
+        """Insert a RUNNING run at its first step (or a FAILED one, with ``failed`` as error);
+        ``run_id`` when the caller chose the id."""
         launch = launch or Launch()
         now = utcnow()
-        run_id = new_id()
+        run_id = run_id or new_id()
         definition = version.definition_json
         digest = definition_hash(definition)
         meta: dict[str, Any] = {"triggerMappingApplied": launch.trigger_mapping_applied}
@@ -158,6 +163,7 @@ class Driver:
             runtime_semantics_version=RUNTIME_SEMANTICS_VERSION,
             parent_run_id=launch.parent_run_id,
             root_run_id=launch.root_run_id,
+            engine=launch.engine,
             started_at=now,
             completed_at=now if failed else None,
             updated_at=now,
@@ -219,7 +225,7 @@ class Driver:
             return run.status
         self._driving.append(run_id)
         try:
-            program = self._guarded(run, lambda: self._program(run))
+            program = self._guarded(run, lambda: self.program(run))
             if isinstance(program, str):
                 return program
             self._checkpoint()  # nothing is held open while the first handler runs
@@ -297,16 +303,18 @@ class Driver:
                 self._save(run, state, path, "RUNNING")
                 return "RUNNING"
             case core.CallAction(path=str(path)) | core.RunNode(path=str(path)):
-                outcome = self._perform(run, plan, now)
+                outcome = self.perform(run, plan, now)
                 transition = core.complete(program, state, path, outcome, utcnow())
             case _:
                 raise TypeError(f"the core planned something unknown: {plan!r}")
         return self._record(run, program, plan, transition, now)
 
-    def _perform(
+    def perform(
         self, run: RunRow, plan: core.CallAction | core.RunNode, now: datetime
     ) -> core.Outcome:
-        """Run an action or a node handler; every failure becomes :class:`core.Failed`."""
+        """Run an action or a node handler; every failure becomes :class:`core.Failed`.
+
+        Another backend performs its steps through this too (with a driver on its connection)."""
         path = plan.path or ""
         try:
             if isinstance(plan, core.CallAction):
@@ -569,7 +577,7 @@ class Driver:
 
     # --- programs, secrets -----------------------------------------------------------------------
 
-    def _program(self, run: RunRow) -> Program:
+    def program(self, run: RunRow) -> Program:
         """The pinned version, refused when its definition no longer matches the run's hash."""
         key = (run.workflow_id, run.workflow_version)
         if key not in self._programs:
@@ -719,7 +727,7 @@ class Driver:
     def _apply_wait(
         self, run: RunRow, state: dict[str, Any], outcome: core.Outcome, now: datetime
     ) -> str:
-        program = self._program(run)
+        program = self.program(run)
         wait = state.pop("wait")
         if wait["type"] == "retry":  # the next plan() makes the next attempt
             self._save(run, state, wait["path"], "RUNNING")
@@ -762,7 +770,7 @@ class Driver:
         step = program.step(path) or {}
         outcome: core.Outcome
         if child["runId"] is None:
-            outcome = core.Failed(_child_missing(step, path))
+            outcome = core.Failed(child_missing(step, path))
         else:
             status = self.drive(run.tenant, child["runId"], resume_parent=False)
             if status not in TERMINAL_STATUSES:
@@ -815,7 +823,7 @@ def _due(request: core.WaitRequest, now: datetime) -> bool:
     return request.type is core.WaitType.TIME and due is not None and due <= now
 
 
-def _child_missing(step: dict[str, Any], path: str) -> dict[str, Any]:
+def child_missing(step: dict[str, Any], path: str) -> dict[str, Any]:
     return {
         "category": "ActionError",
         "code": "CHILD_WORKFLOW_NOT_FOUND",

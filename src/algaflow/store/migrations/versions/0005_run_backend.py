@@ -1,0 +1,32 @@
+"""Runs record when their backend took them, and are found by backend.
+
+``workflow_runs.engine`` already names the backend that executes a run (``embedded`` or
+``temporal``). A Temporal run is two writes: its row, then the start of its Temporal workflow.
+``dispatched_at`` is set by the second, so a run whose start was lost between the two (a process
+died) is found and started again; the index serves the workers' "my backend's active runs" scans.
+
+Revision ID: 0005_run_backend
+Revises: 0004_run_log_steps
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from algaflow.store.types import UTCDateTime
+
+revision = "0005_run_backend"
+down_revision = "0004_run_log_steps"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("workflow_runs") as batch:
+        batch.add_column(sa.Column("dispatched_at", UTCDateTime, nullable=True))
+    op.create_index("ix_workflow_runs_engine_status", "workflow_runs", ["engine", "status"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_workflow_runs_engine_status", table_name="workflow_runs")
+    with op.batch_alter_table("workflow_runs") as batch:
+        batch.drop_column("dispatched_at")
