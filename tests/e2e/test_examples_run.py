@@ -23,6 +23,7 @@ from tests.e2e.e2e_scenarios import (
 )
 
 from algaflow.registry import Registry
+from algaflow.services.backends import RunBackend
 from algaflow.services.bundles import export_bundle_bytes_on as export_bundle_bytes
 from algaflow.services.bundles import import_bundle_on as import_bundle
 from algaflow.services.definitions import publish_on as publish_workflow
@@ -37,8 +38,11 @@ from algaflow.store.workflows import get_workflow_by_key
 class ServiceSurface:
     """The service functions the API and the CLI call, on one tenant."""
 
-    def __init__(self, engine: Engine, tenant: str, registry: Registry) -> None:
+    def __init__(
+        self, engine: Engine, tenant: str, registry: Registry, backend: RunBackend | None = None
+    ) -> None:
         self.engine, self.tenant, self.registry = engine, tenant, registry
+        self.backend = backend
 
     def import_bundle(self, data: bytes) -> dict[str, Any]:
         with self.engine.begin() as conn:
@@ -65,12 +69,13 @@ class ServiceSurface:
                 send.payload_value(),
                 registry=self.registry,
                 wait=True,
+                backend=self.backend,
             )
             assert not result.get("errors"), result
         else:
             start_run(
                 UnitOfWork(self.engine), self.tenant, self.workflow_id(send.start or ""),
-                registry=self.registry, payload=send.payload_value(),
+                registry=self.registry, payload=send.payload_value(), backend=self.backend,
             )  # fmt: skip
 
     def runs(self, key: str) -> list[dict[str, Any]]:

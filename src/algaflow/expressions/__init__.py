@@ -25,7 +25,7 @@ from algaflow.expressions.mapping import (
 )
 from algaflow.expressions.normalize import normalize_expression_source
 from algaflow.expressions.results import MAX_OUTPUT_CHARS
-from algaflow.expressions.timing import evaluation_time
+from algaflow.expressions.timing import evaluation_time, steps_only
 
 __all__ = [
     "ALLOWED_FUNCTIONS",
@@ -47,5 +47,6 @@ __all__ = [
     "resolve_expressions",
     "resolve_input_mapping",
     "resolve_mapping_value",
+    "steps_only",
     "validate_expression_source",
 ]

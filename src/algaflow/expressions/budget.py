@@ -21,6 +21,7 @@ from algaflow.expressions.errors import (
     msg_host_work,
     msg_timeout,
 )
+from algaflow.expressions.timing import wall_clock_limited
 
 # JSON values handed to workflow functions per evaluation. A 512 KiB event payload holds at most
 # ~260,000 values, so ``$len(payload)`` always fits; ``$toString`` spends ~1.3 us per value.
@@ -37,7 +38,8 @@ class HostBudget:
     def __init__(self, timeout_ms: int, remaining: int = MAX_HOST_VALUES) -> None:
         self.remaining = remaining
         self.timeout_ms = timeout_ms
-        self.deadline = time.monotonic() + timeout_ms / 1000
+        limited = wall_clock_limited()
+        self.deadline = time.monotonic() + timeout_ms / 1000 if limited else float("inf")
 
     def charge(self, values: tuple[Any, ...]) -> None:
         """Pay for ``values`` (counting stops once the budget is gone) or raise the coded error."""

@@ -44,7 +44,7 @@ from algaflow.expressions.inputs import prune_to_reads
 from algaflow.expressions.normalize import normalize_expression_source
 from algaflow.expressions.results import MAX_OUTPUT_CHARS, check_result
 from algaflow.expressions.scanner import find_violation, tokenize
-from algaflow.expressions.timing import evaluation_time
+from algaflow.expressions.timing import evaluation_time, wall_clock_limited
 
 DEFAULT_TIMEOUT_MS = 250
 CACHE_SIZE = 2048
@@ -144,6 +144,8 @@ class CompiledExpression:
             limit_ms, options = timeout_ms, {**_DEFAULT_OPTIONS, "timeout": timeout_ms / 1000}
         else:
             raise ValueError("timeout_ms must be positive")
+        if not wall_clock_limited():
+            options = {**options, "timeout": None}
         try:
             # Only what the expression reads is converted, once, so a big context stays cheap.
             used = None if self._reads is None else prune_to_reads(context, self._reads)

@@ -44,3 +44,22 @@ def current_time() -> datetime:
             stage="evaluate",
         )
     return now
+
+
+_STEPS_ONLY: ContextVar[bool] = ContextVar("algaflow_steps_only", default=False)
+
+
+@contextmanager
+def steps_only() -> Iterator[None]:
+    """Evaluations inside the block are limited by their step and work counts only, never by the
+    wall clock: a replay (a Temporal workflow's) must fail or pass exactly as the first run did."""
+    token = _STEPS_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _STEPS_ONLY.reset(token)
+
+
+def wall_clock_limited() -> bool:
+    """False inside :func:`steps_only`."""
+    return not _STEPS_ONLY.get()
