@@ -16,7 +16,7 @@ from algaflow.store import migrate
 from algaflow.store.engine import drop_database, ensure_database, make_engine
 from algaflow.store.tenants import create_tenant
 
-pytest_plugins = ["tests.fixtures.api"]
+pytest_plugins = ["tests.fixtures.api", "tests.fixtures.temporal"]
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_DIR = ROOT.parent / "shared" / "corpus" / "alga-sample"

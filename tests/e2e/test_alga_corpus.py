@@ -13,17 +13,18 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from tests.e2e.e2e_scenarios import same_but_exported_at
+from tests.e2e.e2e_scenarios import same_but_exported_at, without_at
 
 from algaflow.bundle import dumps_canonical_bytes, loads_json
 from algaflow.definitions.paths import walk_steps
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import Registry, default_registry, load_plugin
+from algaflow.services.backends import RunBackend
 from algaflow.services.bundles import export_bundle_bytes_on as export_bundle_bytes
 from algaflow.services.bundles import import_bundle_on as import_bundle
 from algaflow.services.definitions import publish_on as publish_workflow
 from algaflow.services.events import emit_event
-from algaflow.services.runs import list_runs
+from algaflow.services.runs import get_run, list_runs
 from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store.engine import make_engine
 from algaflow.store.run_tables import workflow_run_waits
@@ -46,12 +47,22 @@ NO_RUN = {"runtime-paused-no-run.bundle.json"}
 class Trial:
     """One corpus bundle in its own tenant; ``outcome`` says how it ended."""
 
-    def __init__(self, engine: Engine, second: Engine, registry: Registry, path: Path) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        second: Engine,
+        registry: Registry,
+        path: Path,
+        backend: RunBackend | None = None,
+        tenant_name: str | None = None,
+    ) -> None:
         self.engine, self.second, self.registry, self.path = engine, second, registry, path
+        self.backend = backend
         self.raw = path.read_bytes()
         self.bundle = loads_json(self.raw)
         self.keys = [w["key"] for w in self.bundle["workflows"]]
-        self.tenant = _tenant(engine, path.name)
+        self.tenant_name = tenant_name or path.name
+        self.tenant = _tenant(engine, self.tenant_name)
 
     def run(self, tally: Counter[str]) -> None:
         try:
@@ -117,6 +128,7 @@ class Trial:
             registry=self.registry,
             **options,
             wait=True,
+            backend=self.backend,
         )
 
     def _resume_waits(self) -> None:
@@ -145,11 +157,20 @@ class Trial:
             (r["status"], r["error"]) for r in runs
         ]
 
+    def results(self) -> list[str]:
+        """Each run's status, variables (times left out) and step sequence, in a stable order."""
+        found = []
+        for listed in list_runs(UnitOfWork(self.engine), self.tenant):
+            run = get_run(UnitOfWork(self.engine), self.tenant, listed["runId"])
+            steps = [(s["stepPath"], s["status"], s["attempt"]) for s in run["steps"]]
+            found.append(repr((run["status"], without_at(run["vars"]), steps)))
+        return sorted(found)
+
     def _check_export(self) -> None:
         with self.engine.connect() as conn:
             exported = export_bundle_bytes(conn, self.tenant, keys=self.keys)
         assert dumps_canonical_bytes(loads_json(exported)) == exported
-        elsewhere = _tenant(self.second, self.path.name)
+        elsewhere = _tenant(self.second, self.tenant_name)
         self._import(self.second, elsewhere, exported)
         with self.second.connect() as conn:
             again = export_bundle_bytes(conn, elsewhere, keys=self.keys)
@@ -212,3 +233,35 @@ def test_every_corpus_bundle_imports_publishes_runs_and_exports(
     expected_refusals = len(REFUSED_ON_IMPORT) + len(REFUSED_EVENT)
     assert tally["refused"] == expected_refusals
     assert tally["ran"] == tally["imported"] == len(paths) - len(REFUSED_ON_IMPORT)
+
+
+@pytest.mark.slow
+def test_every_corpus_bundle_runs_alike_on_temporal(
+    engine, standin_registry, corpus_dir, temporal_workers, _sqlite_template, tmp_path
+):
+    """Each bundle's runs end with the same status, variables and step sequence on both
+    backends (PostgreSQL only: the temporal runtime needs it)."""
+    backend = temporal_workers(engine, standin_registry)
+    target = tmp_path / "second.db"
+    shutil.copyfile(_sqlite_template, target)
+    second = make_engine(f"sqlite:///{target}")
+    differences = []
+    for path in sorted(corpus_dir.glob("*.json")):
+        trials = [
+            Trial(engine, second, standin_registry, path, chosen, f"{path.name}:{name}")
+            for name, chosen in (("embedded", None), ("temporal", backend))
+        ]
+        for trial in trials:
+            trial.run(Counter())
+        embedded, on_temporal = (trial.results() for trial in trials)
+        if embedded != on_temporal:
+            differences.append((path.name, *_first_difference(embedded, on_temporal)))
+    second.dispose()
+    assert differences == [], "\n\n".join(map(repr, differences))
+
+
+def _first_difference(left: list[str], right: list[str]) -> tuple[str, str]:
+    """Where two result lists part (the start of the text where they differ), to read a failure."""
+    one, two = "\n".join(left), "\n".join(right)
+    at = next((i for i, (a, b) in enumerate(zip(one, two, strict=False)) if a != b), 0)
+    return one[max(0, at - 80) : at + 200], two[max(0, at - 80) : at + 200]

@@ -9,8 +9,6 @@ from tests.e2e.test_examples_run import ServiceSurface
 
 from algaflow.store.tenants import create_tenant
 
-pytest_plugins = ["tests.fixtures.temporal"]
-
 
 def _steps(run):
     return [(s["stepPath"], s["definitionStepId"], s["status"], s["attempt"]) for s in run["steps"]]

@@ -157,7 +157,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = (
-            start_background_worker(app.state.engine, app.state.registry)
+            start_background_worker(app.state.engine, app.state.registry, settings=settings)
             if (background_worker)
             else None
         )

@@ -26,6 +26,8 @@ def settings_for(database_url: str | None, plugins: Sequence[str] | None = None)
         plugins=base.plugins + tuple(plugins or ()),
         schema_dirs=base.schema_dirs,
         max_body_bytes=base.max_body_bytes,
+        runtime=base.runtime,
+        temporal=base.temporal,
     )
 
 

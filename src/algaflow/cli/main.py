@@ -47,15 +47,18 @@ def serve(
     plugin: list[str] | None = PluginOption,
     migrate: bool = typer.Option(False, "--migrate", help="Apply migrations first (PostgreSQL)."),
 ) -> None:
-    """Run the HTTP API (and the background worker for timers and resumptions)."""
+    """Run the HTTP API and a background worker (with ALGAFLOW_RUNTIME=temporal it executes no
+    runs itself: `algaflow worker` processes do)."""
     import uvicorn
 
     from algaflow.api.app import create_app
     from algaflow.services.admin import bootstrap_admin_key
+    from algaflow.services.backends import configured_backend
     from algaflow.services.unit_of_work import UnitOfWork
 
     settings = settings_for(database_url, plugin)
     try:
+        configured_backend(settings)  # a misconfigured runtime fails here, not on a request
         engine = open_engine(settings, auto_migrate=settings.is_sqlite or migrate)
         first = bootstrap_admin_key(UnitOfWork(engine)) if settings.is_sqlite else None
         application = create_app(settings, engine=engine, background_worker=True)

@@ -157,18 +157,27 @@ def worker(
     database_url: str | None = DatabaseUrlOption,
     plugin: list[str] | None = PluginOption,
 ) -> None:
-    """Resume due timers and retries and runs left by a stopped process, until interrupted."""
+    """Execute runs until interrupted.
+
+    With the embedded runtime: new runs, due timers and retries, and runs left by a stopped
+    process. With ALGAFLOW_RUNTIME=temporal: a Temporal worker for the run workflow and its
+    activities (ALGAFLOW_TEMPORAL_ADDRESS, _NAMESPACE, _TASK_QUEUE), plus starting runs whose
+    start was lost. Start as many as you like, on as many machines.
+    """
+    from algaflow.services.backends import configured_backend
     from algaflow.services.worker import DEFAULT_INTERVAL_S, run_worker
 
     settings = settings_for(database_url, plugin)
     try:
+        configured_backend(settings)
         engine = open_engine(settings)
     except AlgaflowError as err:
         fail(err)
     stop = threading.Event()
     try:
         run_worker(
-            engine, load_registry(settings), stop=stop, interval_s=interval or DEFAULT_INTERVAL_S
-        )
+            engine, load_registry(settings), stop=stop, interval_s=interval or DEFAULT_INTERVAL_S,
+            settings=settings, host_runs=True,
+        )  # fmt: skip
     except KeyboardInterrupt:
         stop.set()

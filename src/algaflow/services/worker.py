@@ -12,8 +12,9 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from algaflow.config import Settings, load_settings
 from algaflow.runtime.embedded.driver import DriverOptions
-from algaflow.services.backends import RunBackend, configured_backend, wait_for_work, wake_workers
+from algaflow.services.backends import TEMPORAL, configured_backend, wait_for_work, wake_workers
 from algaflow.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger("algaflow.worker")
@@ -35,11 +36,28 @@ def run_worker(
     stop: threading.Event,
     interval_s: float = DEFAULT_INTERVAL_S,
     options: DriverOptions | None = None,
-    backend: RunBackend | None = None,
+    settings: Settings | None = None,
+    host_runs: bool = False,
 ) -> None:
     """Poll until ``stop`` is set, and whenever this process records new work. A failing pass
-    is logged and retried, never fatal."""
-    backend = backend or configured_backend()
+    is logged and retried, never fatal.
+
+    With ``host_runs`` and the Temporal backend, this process also hosts Temporal workers (the
+    workflow and its activities) until ``stop``: what ``algaflow worker`` does; ``serve`` only
+    polls.
+    """
+    settings = settings or load_settings()
+    backend = configured_backend(settings)
+    if host_runs and backend.name == TEMPORAL:
+        from algaflow.runtime.temporal.worker import serve_worker
+
+        threading.Thread(
+            target=serve_worker,
+            args=(settings.temporal, engine, registry),
+            kwargs={"stop": stop, "options": options},
+            name="algaflow-temporal-worker",
+            daemon=True,
+        ).start()
     while not stop.is_set():
         try:
             backend.due_work(UnitOfWork(engine), registry=registry, options=options)
@@ -49,14 +67,18 @@ def run_worker(
 
 
 def start_background_worker(
-    engine: Engine, registry: Any, *, interval_s: float = DEFAULT_INTERVAL_S
+    engine: Engine,
+    registry: Any,
+    *,
+    interval_s: float = DEFAULT_INTERVAL_S,
+    settings: Settings | None = None,
 ) -> threading.Event:
     """Start the loop on a daemon thread; set the returned event to stop it."""
     stop = StopEvent()
     thread = threading.Thread(
         target=run_worker,
         args=(engine, registry),
-        kwargs={"stop": stop, "interval_s": interval_s},
+        kwargs={"stop": stop, "interval_s": interval_s, "settings": settings},
         name="algaflow-worker",
         daemon=True,
     )

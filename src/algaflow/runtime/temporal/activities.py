@@ -17,6 +17,7 @@ from temporalio import activity
 
 from algaflow.kernel.clock import iso_millis, utcnow
 from algaflow.kernel.errors import AlgaflowError
+from algaflow.kernel.jsonb import jsonb_key_order
 from algaflow.runtime import core
 from algaflow.runtime.core.errors import StepFailure, normalize_error
 from algaflow.runtime.embedded.driver import Driver, DriverOptions, Launch, child_outcome
@@ -71,7 +72,10 @@ class Activities:
     def perform(
         self, tenant_id: str, run_id: str, kind: str, path: str, step: Any, request: Any, now: str
     ) -> dict[str, Any]:
-        """Call an action or run a node handler; ``{"ok": value}`` or ``{"error": error}``."""
+        """Call an action or run a node handler; ``{"ok": value}`` or ``{"error": error}``.
+
+        Keys come back in JSONB order first: a ``transform.assign`` runs its map in that order."""
+        step, request = jsonb_key_order(step), jsonb_key_order(request)
         plan: core.CallAction | core.RunNode
         if kind == "action":
             secrets = tuple((str(p), str(n)) for p, n in request.pop("secrets"))

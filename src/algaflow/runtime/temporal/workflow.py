@@ -22,6 +22,7 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from algaflow.expressions import steps_only
     from algaflow.kernel.clock import frozen, iso_millis, new_id
+    from algaflow.kernel.jsonb import jsonb_key_order
     from algaflow.runtime import core
     from algaflow.runtime.core.errors import normalize_error
     from algaflow.runtime.core.program import Program
@@ -73,10 +74,13 @@ class _Execution:
         self.projection = Projection(start.tenant_id, start.run_id)
 
     async def _act(self, name: str, *args: Any, timeout: timedelta = RECORD_TIMEOUT) -> Any:
-        return await workflow.execute_activity(
+        """An activity's answer, its objects' keys in JSONB order again (Temporal's converter
+        sorts them; a run must see what the embedded backend sees on PostgreSQL)."""
+        answer = await workflow.execute_activity(
             name, args=list(args), start_to_close_timeout=timeout,
             retry_policy=INFRASTRUCTURE_RETRY,
         )  # fmt: skip
+        return jsonb_key_order(answer)
 
     async def flush(self) -> None:
         ops = self.projection.take()
@@ -214,7 +218,7 @@ class _Execution:
                 error = normalize_error(timeout_error(payload), path, iso_millis(workflow.now()))
                 return core.Failed(error)
             await workflow.wait_condition(lambda: wait_id in resolved)
-        return core.outcome_from_json(resolved.pop(wait_id))
+        return core.outcome_from_json(jsonb_key_order(resolved.pop(wait_id)))
 
     async def _child(
         self, state: dict[str, Any], plan: core.StartChild, now: datetime
