@@ -277,11 +277,14 @@ def configured_backend(settings: Settings | None = None) -> RunBackend:
     return temporal_backend(settings.temporal)
 
 
-def backend_named(name: str, settings: Settings | None = None) -> RunBackend:
-    """The backend that owns a run whose ``engine`` is ``name``."""
+def backend_named(name: str, given: RunBackend | None = None) -> RunBackend:
+    """The backend that owns a run whose ``engine`` is ``name``: ``given`` when it is that one
+    (a caller's own), else the configured one of that name."""
+    if given is not None and given.name == name:
+        return given
     if name == EMBEDDED:
         return _EMBEDDED
-    return temporal_backend((settings or load_settings()).temporal)
+    return temporal_backend(load_settings().temporal)
 
 
 @lru_cache(maxsize=8)
@@ -313,8 +316,9 @@ def execute_all(
 ) -> None:
     """Hand each backend its share of a committed write (``handoffs`` by engine name)."""
     for name, handoff in handoffs.items():
-        chosen = backend if backend is not None and backend.name == name else backend_named(name)
-        chosen.execute(uow, tenant_id, handoff, registry=registry, options=options, wait=wait)
+        backend_named(name, backend).execute(
+            uow, tenant_id, handoff, registry=registry, options=options, wait=wait
+        )
 
 
 def run_engine(conn: Connection, tenant_id: str, run_id: str) -> str:
@@ -326,5 +330,4 @@ def backend_of(
     conn: Connection, tenant_id: str, run_id: str, backend: RunBackend | None
 ) -> RunBackend:
     """The backend that owns the run (``backend`` when it is that one)."""
-    name = run_engine(conn, tenant_id, run_id)
-    return backend if backend is not None and backend.name == name else backend_named(name)
+    return backend_named(run_engine(conn, tenant_id, run_id), backend)

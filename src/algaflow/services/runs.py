@@ -217,9 +217,12 @@ def list_runs(
 # --- canceling -----------------------------------------------------------------------------------
 
 
-def cancel_run(uow: UnitOfWork, tenant_id: str, run_id: str) -> dict[str, Any]:
+def cancel_run(
+    uow: UnitOfWork, tenant_id: str, run_id: str, *, backend: RunBackend | None = None
+) -> dict[str, Any]:
     """CANCELED, with open waits, tasks, steps and child runs canceled too; a parent that waits on
-    this run is canceled as well (cancellation cannot be caught)."""
+    this run is canceled as well (cancellation cannot be caught). Then each run's backend stops
+    executing it (``backend`` when it owns the run, else the configured one of its kind)."""
     with uow.writing() as conn:
         run = runs.load_run(conn, tenant_id, _run_id(run_id))
         if run.status in TERMINAL_STATUSES:
@@ -240,7 +243,7 @@ def cancel_run(uow: UnitOfWork, tenant_id: str, run_id: str) -> dict[str, Any]:
     for row in canceled:
         by_engine.setdefault(row.engine, []).append(row.run_id)
     for engine, run_ids in by_engine.items():
-        backend_named(engine).cancel(run_ids)  # after the commit: the database has the say
+        backend_named(engine, backend).cancel(run_ids)  # after the commit: the database has the say
     return view
 
 

@@ -8,8 +8,12 @@ never the run's whole scope, and answer plain JSON.
 
 from __future__ import annotations
 
+import contextvars
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -27,6 +31,8 @@ from algaflow.store.run_rows import ACTIVE_STATUSES
 from algaflow.store.workflows import get_version, get_workflow
 
 TEMPORAL = "temporal"
+HEARTBEAT_EVERY_S = 2.0
+T = TypeVar("T")
 
 
 def _at(value: str) -> datetime:
@@ -82,10 +88,15 @@ class Activities:
             plan = core.CallAction(path, step, core.ActionRequest(**request, secrets=secrets))
         else:
             plan = core.RunNode(path, step, core.NodeRequest(**request))
-        with write_connection(self.engine) as conn:
-            run = runs.load_run(conn, tenant_id, run_id)
-            outcome = self._driver(conn).perform(run, plan, datetime.fromisoformat(now))
-            conn.commit()
+
+        def work() -> core.Outcome:
+            with write_connection(self.engine) as conn:
+                run = runs.load_run(conn, tenant_id, run_id)
+                done = self._driver(conn).perform(run, plan, datetime.fromisoformat(now))
+                conn.commit()
+            return done
+
+        outcome = _heartbeating(work)
         if isinstance(outcome, core.Failed):
             return {"error": outcome.error}
         return {"ok": outcome.value}
@@ -150,6 +161,18 @@ class Activities:
         if isinstance(outcome, core.Failed):
             return {"error": outcome.error}
         return {"ok": outcome.value}
+
+
+def _heartbeating(work: Callable[[], T]) -> T:
+    """``work()`` on a helper thread while this activity heartbeats, so a worker that dies in
+    the middle of a long handler is noticed in seconds (the heartbeat timeout), not minutes."""
+    with ThreadPoolExecutor(1, thread_name_prefix="algaflow-perform") as pool:
+        future = pool.submit(contextvars.copy_context().run, work)
+        while True:
+            try:
+                return future.result(timeout=HEARTBEAT_EVERY_S)
+            except FutureTimeout:
+                activity.heartbeat()
 
 
 def _apply(conn: Any, tenant_id: str, run_id: str, op: dict[str, Any]) -> None:

@@ -38,6 +38,8 @@ STEPS_PER_EXECUTION = 500
 #: Temporal retries an activity only when its worker was lost: a failing handler is an answer.
 INFRASTRUCTURE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=10)
 ACTION_TIMEOUT = timedelta(seconds=90)
+#: A perform activity heartbeats while its handler runs: a lost worker is noticed this soon.
+ACTION_HEARTBEAT = timedelta(seconds=10)
 RECORD_TIMEOUT = timedelta(seconds=60)
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELED")
 
@@ -73,11 +75,17 @@ class _Execution:
         self.owner, self.start = owner, start
         self.projection = Projection(start.tenant_id, start.run_id)
 
-    async def _act(self, name: str, *args: Any, timeout: timedelta = RECORD_TIMEOUT) -> Any:
+    async def _act(
+        self,
+        name: str,
+        *args: Any,
+        timeout: timedelta = RECORD_TIMEOUT,
+        heartbeat: timedelta | None = None,
+    ) -> Any:
         """An activity's answer, its objects' keys in JSONB order again (Temporal's converter
         sorts them; a run must see what the embedded backend sees on PostgreSQL)."""
         answer = await workflow.execute_activity(
-            name, args=list(args), start_to_close_timeout=timeout,
+            name, args=list(args), start_to_close_timeout=timeout, heartbeat_timeout=heartbeat,
             retry_policy=INFRASTRUCTURE_RETRY,
         )  # fmt: skip
         return jsonb_key_order(answer)
@@ -134,6 +142,7 @@ class _Execution:
         answer = await self._act(
             "algaflow.perform", self.start.tenant_id, self.start.run_id, kind, plan.path,
             plan.step, request, now.isoformat(), timeout=ACTION_TIMEOUT,
+            heartbeat=ACTION_HEARTBEAT,
         )  # fmt: skip
         return core.outcome_from_json(answer)
 
