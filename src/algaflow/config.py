@@ -23,6 +23,9 @@ class TemporalSettings:
     tls_ca_file: str | None = None
     tls_cert_file: str | None = None
     tls_key_file: str | None = None
+    # Actions and node handlers as local activities: fewer round trips through the server, but
+    # a lost worker is noticed only by its workflow task timing out.
+    local_activities: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> TemporalSettings:
@@ -35,6 +38,7 @@ class TemporalSettings:
             namespace=get("NAMESPACE") or cls.namespace,
             task_queue=get("TASK_QUEUE") or cls.task_queue,
             tls=(get("TLS") or "").lower() in ("1", "true", "yes") or any(files.values()),
+            local_activities=(get("LOCAL_ACTIVITIES") or "").lower() in ("1", "true", "yes"),
             **files,
         )
 

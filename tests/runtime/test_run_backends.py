@@ -243,3 +243,32 @@ def test_a_killed_worker_leaves_the_run_to_another(
             )
         ).all()
     assert sorted(rows) == [("test.once", "SUCCEEDED"), ("test.slow", "SUCCEEDED")]
+
+
+@pytest.mark.parametrize("local", [False, True], ids=["activities", "local-activities"])
+def test_a_long_run_continues_as_new(engine, tenant, registry, actions, temporal_server,
+                                     temporal_workers, local):  # fmt: skip
+    """With three steps per execution, a ten-step run spans several executions of its workflow
+    and ends as it does on the embedded backend."""
+    backend = temporal_workers(engine, registry)
+    from algaflow.runtime.temporal.workflow import WORKFLOW_NAME, RunInput, workflow_id
+
+    steps = [call(f"s{i}", saveAs=f"r{i}", n=i) for i in range(10)]
+    with engine.begin() as conn:
+        wf = publish(conn, tenant, steps)
+    embedded = start_run(UnitOfWork(engine), tenant, wf, registry=registry)
+    run_id = _record_run(engine, tenant, wf, "temporal")
+    start = RunInput(tenant, run_id, local_activities=local, steps_per_execution=3)
+    queue = backend.gateway.settings.task_queue
+    client = temporal_server.env.client
+    handle = temporal_server.call(
+        client.start_workflow(WORKFLOW_NAME, start, id=workflow_id(run_id), task_queue=queue)
+    )
+    assert temporal_server.call(handle.result()) == "SUCCEEDED"
+    run = get_run(UnitOfWork(engine), tenant, run_id)
+    assert run["vars"] == embedded["vars"]
+    assert [s["stepPath"] for s in run["steps"]] == [s["stepPath"] for s in embedded["steps"]]
+    execution = client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
+    first = temporal_server.call(execution.fetch_history())  # the first execution's, only
+    kinds = [event.WhichOneof("attributes") for event in first.events]
+    assert "workflow_execution_continued_as_new_event_attributes" in kinds

@@ -172,7 +172,8 @@ def _heartbeating(work: Callable[[], T]) -> T:
             try:
                 return future.result(timeout=HEARTBEAT_EVERY_S)
             except FutureTimeout:
-                activity.heartbeat()
+                if not activity.info().is_local:  # a local activity has no heartbeats
+                    activity.heartbeat()
 
 
 def _apply(conn: Any, tenant_id: str, run_id: str, op: dict[str, Any]) -> None:

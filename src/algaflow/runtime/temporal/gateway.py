@@ -80,7 +80,9 @@ class Gateway:
         client = await self.client()
         with suppress(WorkflowAlreadyStartedError):  # started before: a start that was retried
             await client.start_workflow(
-                WORKFLOW_NAME, RunInput(tenant_id, run_id), id=workflow_id(run_id),
+                WORKFLOW_NAME,
+                RunInput(tenant_id, run_id, local_activities=self.settings.local_activities),
+                id=workflow_id(run_id),
                 task_queue=self.settings.task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             )  # fmt: skip

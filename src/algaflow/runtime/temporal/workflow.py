@@ -53,6 +53,10 @@ def workflow_id(run_id: str) -> str:
 class RunInput:
     tenant_id: str
     run_id: str
+    #: Perform actions and node handlers as local activities (in the workflow's worker).
+    local_activities: bool = False
+    #: Steps one execution takes before it continues as new.
+    steps_per_execution: int = STEPS_PER_EXECUTION
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -84,10 +88,16 @@ class _Execution:
     ) -> Any:
         """An activity's answer, its objects' keys in JSONB order again (Temporal's converter
         sorts them; a run must see what the embedded backend sees on PostgreSQL)."""
-        answer = await workflow.execute_activity(
-            name, args=list(args), start_to_close_timeout=timeout, heartbeat_timeout=heartbeat,
-            retry_policy=INFRASTRUCTURE_RETRY,
-        )  # fmt: skip
+        if heartbeat is not None and self.start.local_activities:
+            answer = await workflow.execute_local_activity(
+                name, args=list(args), start_to_close_timeout=timeout,
+                retry_policy=INFRASTRUCTURE_RETRY,
+            )  # fmt: skip
+        else:
+            answer = await workflow.execute_activity(
+                name, args=list(args), start_to_close_timeout=timeout,
+                heartbeat_timeout=heartbeat, retry_policy=INFRASTRUCTURE_RETRY,
+            )  # fmt: skip
         return jsonb_key_order(answer)
 
     async def flush(self) -> None:
@@ -106,7 +116,7 @@ class _Execution:
             await self.flush()
             return "FAILED"
         program = Program(loaded["definition"])
-        for _ in range(STEPS_PER_EXECUTION):
+        for _ in range(self.start.steps_per_execution):
             status = await self._step(program, state)
             if status in TERMINAL:
                 await self.flush()
@@ -243,7 +253,9 @@ class _Execution:
         if child_id is None:
             return core.Failed(child_missing(step, path))
         await workflow.execute_child_workflow(
-            WORKFLOW_NAME, RunInput(tenant, child_id), id=workflow_id(child_id)
+            WORKFLOW_NAME,
+            dataclasses.replace(self.start, run_id=child_id),  # the parent's settings
+            id=workflow_id(child_id),
         )
         answer = await self._act("algaflow.child_outcome", tenant, child_id, step)
         return core.outcome_from_json(answer)
