@@ -66,12 +66,17 @@ def definition(items: int) -> dict[str, Any]:
     }
 
 
-def registry() -> Any:
-    reg = default_registry()
+def register(reg: Any) -> None:
+    """The benchmark's payload schema and action (also a plugin for worker processes)."""
     reg.schemas.register("payload.Bench.v1", {"type": "object"})
     reg.actions.register(
         ActionDef("bench.echo", 1, {"type": "object"}, {"type": "object"}, lambda a, c: a)
     )
+
+
+def registry() -> Any:
+    reg = default_registry()
+    register(reg)
     return reg
 
 
