@@ -272,3 +272,51 @@ def test_a_long_run_continues_as_new(engine, tenant, registry, actions, temporal
     first = temporal_server.call(execution.fetch_history())  # the first execution's, only
     kinds = [event.WhichOneof("attributes") for event in first.events]
     assert "workflow_execution_continued_as_new_event_attributes" in kinds
+
+
+def test_long_timers_and_a_wait_timeout_on_durable_timers(
+    engine, tenant, registry, actions, skipping_workers
+):
+    """A 30-day time.wait and a 7-day event-wait timeout, on the time-skipping server: both
+    are durable timers, and the timeout is caught like on the embedded backend."""
+    backend = skipping_workers(engine, registry)
+    steps = [
+        {"id": "sleep", "type": "time.wait",
+         "config": {"mode": "duration", "durationMs": 30 * 86_400_000}},
+        {"id": "guard", "type": "control.tryCatch", "captureErrorAs": "timeout",
+         "try": [{"id": "w", "type": "event.wait", "config": {
+             "eventName": "NEVER", "correlationKey": expr("'k'"), "timeoutMs": 7 * 86_400_000}}],
+         "catch": [call("late", inputMapping={"cat": expr("timeout.category")})]},
+    ]  # fmt: skip
+    with engine.begin() as conn:
+        wf = publish(conn, tenant, steps)
+    started = start_run(UnitOfWork(engine), tenant, wf, registry=registry, backend=backend)
+    run = _finished(engine, tenant, started["runId"])
+    assert run["status"] == "SUCCEEDED", run["error"]
+    assert run["vars"]["timeout"]["category"] == "TimeoutError"
+    assert actions.called("test.echo") == [{"cat": "TimeoutError"}]
+    sleep, wait = run["waits"]
+    assert (sleep["waitType"], wait["waitType"]) == ("time", "event")
+    assert {sleep["status"], wait["status"]} == {"RESOLVED"}
+
+
+def test_a_human_task_resumes_a_temporal_run(engine, tenant, registry, actions, temporal_workers):
+    from algaflow.services.tasks import complete_task, list_tasks
+
+    backend = temporal_workers(engine, registry)
+    steps = [
+        {"id": "approve", "type": "human.task",
+         "config": {"taskType": "approval", "title": expr("'Approve'"),
+                    "assign": {"ok": expr("event.approved")}}},
+        call("after", inputMapping={"ok": expr("vars.ok")}),
+    ]  # fmt: skip
+    with engine.begin() as conn:
+        wf = publish(conn, tenant, steps)
+    run = start_run(UnitOfWork(engine), tenant, wf, registry=registry, backend=backend)
+    assert run["status"] == "WAITING"
+    [task] = list_tasks(UnitOfWork(engine), tenant)
+    done = complete_task(UnitOfWork(engine), tenant, task["taskId"], {"approved": True},
+                         registry=registry, backend=backend)  # fmt: skip
+    assert done["status"] == "COMPLETED"
+    assert _finished(engine, tenant, run["runId"])["status"] == "SUCCEEDED"
+    assert actions.called("test.echo") == [{"ok": True}]

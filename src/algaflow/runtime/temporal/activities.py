@@ -52,8 +52,8 @@ class Activities:
 
     def all(self) -> list[Any]:
         return [
-            self.load_run, self.perform, self.project, self.close_wait, self.create_child,
-            self.child_outcome,
+            self.load_run, self.perform, self.project, self.fail_run, self.close_wait,
+            self.create_child, self.child_outcome,
         ]  # fmt: skip
 
     def _driver(self, conn: Any) -> Driver:
@@ -112,6 +112,23 @@ class Activities:
                 conn.commit()
             except sa.exc.IntegrityError:
                 conn.rollback()
+
+    @activity.defn(name="algaflow.fail_run")
+    def fail_run(self, tenant_id: str, run_id: str, error: dict[str, Any]) -> None:
+        """End the run FAILED with ``error``, its open waits, tasks and steps closed: what the
+        embedded driver does when recording a step fails (a run never stays active for good)."""
+        with write_connection(self.engine) as conn:
+            run = runs.load_run(conn, tenant_id, run_id)
+            now = utcnow()
+            error = {**error, "nodePath": run.node_path or "root", "at": iso_millis(now)}
+            runs.close_open_records(conn, run_id, at=now, step_status="FAILED", error=error)
+            if runs.update_run(
+                conn, run_id, only_if=ACTIVE_STATUSES, status="FAILED", node_path=None,
+                completed_at=now, updated_at=now, error_json=error,
+            ):  # fmt: skip
+                runs.log(conn, tenant_id=tenant_id, run_id=run_id, level="ERROR",
+                         message="Run failed", at=now, context=error)  # fmt: skip
+            conn.commit()
 
     @activity.defn(name="algaflow.close_wait")
     def close_wait(self, wait_id: str) -> bool:

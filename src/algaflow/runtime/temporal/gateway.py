@@ -56,14 +56,23 @@ async def connect(settings: TemporalSettings) -> Client:
 
 
 class Gateway:
-    def __init__(self, settings: TemporalSettings, client: Client | None = None) -> None:
+    def __init__(
+        self,
+        settings: TemporalSettings,
+        client: Client | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        """A gateway that connects on first use; or one on a ``client`` already connected and
+        the running ``loop`` it belongs to (a test server's)."""
         self.settings = settings
         self._client = client
-        self._loop = asyncio.new_event_loop()
-        self._lock = threading.Lock()
-        threading.Thread(
-            target=self._loop.run_forever, name="algaflow-temporal", daemon=True
-        ).start()
+        if loop is None:
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(
+                target=loop.run_forever, name="algaflow-temporal", daemon=True
+            )
+            thread.start()
+        self._loop = loop
 
     def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()

@@ -18,6 +18,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from algaflow.expressions import steps_only
@@ -36,7 +37,11 @@ SIGNAL = "waitResolved"
 #: Steps one workflow execution takes before it continues as new (history stays small).
 STEPS_PER_EXECUTION = 500
 #: Temporal retries an activity only when its worker was lost: a failing handler is an answer.
-INFRASTRUCTURE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=10)
+INFRASTRUCTURE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=10),
+    maximum_attempts=10,
+)
 ACTION_TIMEOUT = timedelta(seconds=90)
 #: A perform activity heartbeats while its handler runs: a lost worker is noticed this soon.
 ACTION_HEARTBEAT = timedelta(seconds=10)
@@ -71,7 +76,14 @@ class RunWorkflow:
     @workflow.run
     async def run(self, start: RunInput) -> str:
         with frozen(now=workflow.now, new_id=lambda: str(workflow.uuid4())), steps_only():
-            return await _Execution(self, start).run()
+            try:
+                return await _Execution(self, start).run()
+            except RunFailed:
+                return "FAILED"
+
+
+class RunFailed(Exception):
+    """The run was ended FAILED because its projection could not be written."""
 
 
 class _Execution:
@@ -101,9 +113,22 @@ class _Execution:
         return jsonb_key_order(answer)
 
     async def flush(self) -> None:
+        """Write the pending projection. When that keeps failing (a value the database refuses,
+        a bug), the run ends FAILED with ``INTERNAL_ERROR``, as on the embedded backend."""
         ops = self.projection.take()
-        if ops:
-            await self._act("algaflow.project", self.start.tenant_id, self.start.run_id, ops)
+        if not ops:
+            return
+        tenant, run_id = self.start.tenant_id, self.start.run_id
+        try:
+            await self._act("algaflow.project", tenant, run_id, ops)
+        except ActivityError as exc:
+            cause = exc.cause or exc
+            error = {
+                "category": "ActionError", "code": "INTERNAL_ERROR",
+                "message": f"Internal error: recording the run failed: {cause}"[:2000],
+            }  # fmt: skip
+            await self._act("algaflow.fail_run", tenant, run_id, error)
+            raise RunFailed from None
 
     async def run(self) -> str:
         tenant, run_id = self.start.tenant_id, self.start.run_id

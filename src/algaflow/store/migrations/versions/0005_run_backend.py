@@ -5,6 +5,9 @@
 ``dispatched_at`` is set by the second, so a run whose start was lost between the two (a process
 died) is found and started again; the index serves the workers' "my backend's active runs" scans.
 
+A step's ``duration_ms`` becomes a 64-bit integer: a ``time.wait`` of 25 days or more overflowed it
+on PostgreSQL when its step row was finished.
+
 Revision ID: 0005_run_backend
 Revises: 0004_run_log_steps
 """
@@ -24,9 +27,13 @@ def upgrade() -> None:
     with op.batch_alter_table("workflow_runs") as batch:
         batch.add_column(sa.Column("dispatched_at", UTCDateTime, nullable=True))
     op.create_index("ix_workflow_runs_engine_status", "workflow_runs", ["engine", "status"])
+    with op.batch_alter_table("workflow_run_steps") as batch:
+        batch.alter_column("duration_ms", type_=sa.BigInteger, existing_nullable=True)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("workflow_run_steps") as batch:
+        batch.alter_column("duration_ms", type_=sa.Integer, existing_nullable=True)
     op.drop_index("ix_workflow_runs_engine_status", table_name="workflow_runs")
     with op.batch_alter_table("workflow_runs") as batch:
         batch.drop_column("dispatched_at")
