@@ -5,8 +5,10 @@ For SQLite (a temporary file) and PostgreSQL (``ALGAFLOW_TEST_POSTGRES_URL`` or 
 prints the median of a few runs of:
 
 * import time (every check, then the writes, committed) and export time (canonical bytes);
-* peak traced memory of one import, one export as bytes (the CLI) and one streamed export (the
-  HTTP route: pieces consumed, not joined) (``tracemalloc``, in separate untimed runs);
+* peak traced memory of one import from the file's bytes (what the server and the local CLI do
+  with a body or a file: depth guard, parse, checks, writes), against the file's size; of one
+  export as bytes (the CLI) and one streamed export (the HTTP route: pieces consumed, not
+  joined) (``tracemalloc``, in separate untimed runs);
 * import time / a plain ``executemany`` of the same rows into the two tables: the price of the
   checks and of the planning on top of the writes themselves;
 * canonical encoding / ``json.dumps(sort_keys=True, indent=2)`` of the same bundle.
@@ -29,7 +31,8 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from algaflow.bundle.canonical import dumps_canonical
+from algaflow.api.bodies import parse_bundle_body
+from algaflow.bundle.canonical import dumps_canonical, dumps_canonical_bytes
 from algaflow.registry import default_registry
 from algaflow.services.bundles import export_bundle_bytes_on as export_bundle_bytes
 from algaflow.services.bundles import import_bundle_on as import_bundle
@@ -133,7 +136,7 @@ def _bulk_insert(engine: Engine, rows: tuple[list[dict[str, Any]], list[dict[str
 # --- one backend ---------------------------------------------------------------------------------
 
 
-def _measure(engine: Engine, bundle: dict[str, Any], runs: int) -> dict[str, float]:
+def _measure(engine: Engine, bundle: dict[str, Any], data: bytes, runs: int) -> dict[str, float]:
     registry = default_registry()
     state: dict[str, Any] = {}
 
@@ -143,6 +146,10 @@ def _measure(engine: Engine, bundle: dict[str, Any], runs: int) -> dict[str, flo
     def run_import() -> None:
         with engine.begin() as conn:
             import_bundle(conn, state["tenant"], bundle, registry=registry)
+
+    def run_import_bytes() -> None:  # the body or the file is held already: not counted
+        with engine.begin() as conn:
+            import_bundle(conn, state["tenant"], parse_bundle_body(data), registry=registry)
 
     def run_export() -> bytes:
         with engine.connect() as conn:
@@ -161,7 +168,7 @@ def _measure(engine: Engine, bundle: dict[str, Any], runs: int) -> dict[str, flo
     export_s = _median(run_export, runs)  # the last import's rows
     assert len(json.loads(run_export())["workflows"]) == len(bundle["workflows"])
     fresh()
-    import_mib = _peak_mib(run_import)
+    import_mib = _peak_mib(run_import_bytes)
     export_mib = _peak_mib(run_export)
     stream_mib = _peak_mib(run_stream)
     bulk_s = _median(lambda: _bulk_insert(engine, state["rows"]), runs, baseline_setup)
@@ -182,7 +189,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     bundle = generate_bundle(n_workflows=args.workflows, steps=25, versions=3, seed=0)
-    size = len(dumps_canonical(bundle).encode()) / 1e6
+    data = dumps_canonical_bytes(bundle)
+    size = len(data) / 1e6
     print(
         f"bundle: {args.workflows} workflows x (draft + 3 published versions) x 25 steps, "
         f"{size:.1f} MB canonical; medians of {args.runs} runs"
@@ -192,18 +200,19 @@ def main(argv: list[str] | None = None) -> None:
 
     results: dict[str, dict[str, float]] = {}
     with sqlite_database() as engine:
-        results["SQLite"] = _measure(engine, bundle, args.runs)
+        results["SQLite"] = _measure(engine, bundle, data, args.runs)
     with postgres_database("bundle") as engine:
         if engine is not None:
-            results["PostgreSQL"] = _measure(engine, bundle, args.runs)
+            results["PostgreSQL"] = _measure(engine, bundle, data, args.runs)
 
-    header = f"{'':<12}{'import s':>10}{'export s':>10}{'import MiB':>12}{'export MiB':>12}"
-    print(header + f"{'stream MiB':>12}{'bulk insert s':>15}{'import/bulk':>13}")
+    file_mib = len(data) / 2**20
+    header = f"{'':<12}{'import s':>10}{'export s':>10}{'import MiB':>12}{'/ file':>8}"
+    print(header + f"{'export MiB':>12}{'stream MiB':>12}{'bulk insert s':>15}{'import/bulk':>13}")
     for name, r in results.items():
         print(
             f"{name:<12}{r['import_s']:>10.2f}{r['export_s']:>10.2f}{r['import_mib']:>12.1f}"
-            f"{r['export_mib']:>12.1f}{r['stream_mib']:>12.1f}{r['bulk_s']:>15.2f}"
-            f"{r['import_s'] / r['bulk_s']:>12.2f}x"
+            f"{r['import_mib'] / file_mib:>7.2f}x{r['export_mib']:>12.1f}{r['stream_mib']:>12.1f}"
+            f"{r['bulk_s']:>15.2f}{r['import_s'] / r['bulk_s']:>12.2f}x"
         )
     print(
         f"canonical encoding {canonical_s * 1000:.0f} ms / json.dumps(sort_keys=True, indent=2) "

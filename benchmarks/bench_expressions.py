@@ -1,84 +1,108 @@
-"""Expression compile and evaluate cost for a few typical workflow expressions.
+"""Expression cost against jsonata-js, on a corpus-like set (``data/expressions.json``).
 
-Cold compile = normalise + allow-list scan + engine parse + function registration (the LRU cache
-bypassed); cached compile = a cache hit. Run: ``.venv/bin/python -m benchmarks.bench_expressions``.
+* cold: compile (normalise, allow-list scan, engine parse, function registration; the cache
+  bypassed) and evaluate, per expression;
+* cached: evaluate an expression compiled before (``compile_expression`` answers from its cache);
+* null results: an expression whose result is ``null`` (or undefined), on a small and a large
+  payload, so that a cost growing with the context shows as a ratio above 1.
+
+jsonata-js runs the same normalised expressions, with the five workflow functions registered, on
+the same context (Node, ``benchmarks/node``). Run: ``.venv/bin/python -m benchmarks expressions``.
 """
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from algaflow.expressions import build_interpreter_context, compile_expression
-from algaflow.expressions.engine import build_engine_expression
-from algaflow.expressions.normalize import normalize_expression_source
-from algaflow.expressions.scanner import find_violation, tokenize
+from algaflow.expressions import ExpressionError, compile_expression
+from benchmarks.node import run_peer
 
-REPEATS = 7
-
-EXPRESSIONS = [
-    "payload.ticketId",
-    "toString(payload.amount) & ' ' & payload.currency",
-    "len([payload.items[price > 10]])",
-    "coalesce(vars.assignee, payload.owner, 'unassigned')",
-    "payload.priority == 'high' ? append(vars.tags, 'urgent') : vars.tags",
-]
-
-CONTEXT = build_interpreter_context(
-    payload={
-        "ticketId": "T-1001",
-        "amount": 1234.5,
-        "currency": "EUR",
-        "owner": "ada",
-        "priority": "high",
-        "items": [{"name": f"item{i}", "price": i * 3} for i in range(10)],
-    },
-    vars={"tags": ["billing"], "assignee": None},
-    lexical=[],
-    meta={"state": "open"},
-    error=None,
-    system={
-        "runId": "run-1",
-        "workflowId": "wf-1",
-        "workflowVersion": 1,
-        "tenantId": "tenant-1",
-        "definitionHash": "0" * 64,
-        "runtimeSemanticsVersion": "2026-04-08.temporal-native.v1",
-    },
-)
+ROUNDS = 7
+DATA = json.loads((Path(__file__).parent / "data" / "expressions.json").read_text("utf-8"))
+# Null and undefined results: reading one field beside the items (the cost must not grow with
+# them), and filtering every item (the cost grows for both engines alike).
+NULL_SOURCES = {
+    "null field": "vars.assignee",
+    "undefined field": "vars.missing",
+    "null filter": "coalesce(payload.items[price > 100000].name)",
+    "undefined filter": "payload.items[price > 100000].name",
+}
+SIZES = (10, 1000)
 
 
-def _median_us(fn: Callable[[], Any], calls: int) -> float:
-    """Median over REPEATS batches of the per-call time, in microseconds."""
+def _median_us(fn: Callable[[int], Any], calls: int) -> float:
+    """Median over ROUNDS batches of the per-call time, in microseconds."""
     samples = []
-    for _ in range(REPEATS):
+    for _ in range(ROUNDS):
         start = time.perf_counter()
-        for _ in range(calls):
-            fn()
+        for i in range(calls):
+            fn(i)
         samples.append((time.perf_counter() - start) / calls * 1e6)
     return statistics.median(samples)
 
 
+def _payload(items: int) -> dict[str, Any]:
+    rows = [
+        {"sku": f"S-{i}", "name": f"item {i}", "price": i % 500, "qty": 1} for i in range(items)
+    ]
+    return {"payload": {"items": rows}, "vars": {"assignee": None}, "meta": {}}
+
+
+def _evaluate_any(source: str, context: dict[str, Any]) -> None:
+    try:
+        compile_expression(source).evaluate(context)
+    except ExpressionError as exc:
+        assert exc.code == "EXPRESSION_UNDEFINED_RESULT", exc
+
+
 def main() -> None:
+    sources: list[str] = DATA["expressions"]
+    context: dict[str, Any] = DATA["context"]
+    n = len(sources)
+    compiled = [compile_expression(source) for source in sources]
+    for expression in compiled:
+        expression.evaluate(context)  # fail loudly if an example is broken
     cold_compile = compile_expression.__wrapped__  # the uncached function
-    header = f"{'expression':56} {'scan':>7} {'engine':>7} {'cold':>7} {'cached':>7} {'eval':>7}"
-    print(header + "   (microseconds per call, medians)")
-    ratios = []
-    for source in EXPRESSIONS:
-        normalized = normalize_expression_source(source)
-        compiled = compile_expression(source)
-        compiled.evaluate(CONTEXT)  # fail loudly if an example is broken
-        scan = _median_us(lambda n=normalized: find_violation(tokenize(n)), 2000)
-        engine = _median_us(lambda n=normalized: build_engine_expression(n), 500)
-        cold = _median_us(lambda s=source: cold_compile(s), 500)
-        cached = _median_us(lambda s=source: compile_expression(s), 20000)
-        evaluate = _median_us(lambda c=compiled: c.evaluate(CONTEXT), 5000)
-        ratios.append(cached / cold)
-        label = source if len(source) <= 56 else source[:53] + "..."
-        print(f"{label:56} {scan:7.1f} {engine:7.1f} {cold:7.1f} {cached:7.2f} {evaluate:7.2f}")
-    print(f"cached / cold compile: median ratio {statistics.median(ratios):.4f}")
+    for source in sources:  # the same warm-up as the peer's
+        cold_compile(source).evaluate(context)
+    ours = {
+        "cold": _median_us(lambda i: cold_compile(sources[i]).evaluate(context), n),
+        "cached": _median_us(lambda i: compile_expression(sources[i % n]).evaluate(context), 5 * n),
+    }
+    null_cases = []
+    for label, source in NULL_SOURCES.items():
+        for size in SIZES:
+            case = f"{label}, {size} items"
+            payload = _payload(size)
+            ours[case] = _median_us(lambda _i, s=source, p=payload: _evaluate_any(s, p), 200)
+            normalized = compile_expression(source).normalized
+            null_cases.append({"label": case, "source": normalized, "context": payload})
+    peer = run_peer(
+        "expressions.mjs",
+        stdin={
+            "expressions": [expression.normalized for expression in compiled],
+            "context": context,
+            "rounds": ROUNDS,
+            "nullCases": null_cases,
+        },
+    )
+    theirs = (
+        {} if peer is None else {"cold": peer["cold"], "cached": peer["cached"], **peer["nulls"]}
+    )
+    print(f"{n} expressions; microseconds per evaluation, medians of {ROUNDS} rounds")
+    print(f"{'':32}{'algaflow':>10}{'jsonata-js':>12}{'ratio':>8}")
+    for case, value in ours.items():
+        js = theirs.get(case)
+        tail = f"{js:>12.2f}{value / js:>7.2f}x" if js else ""
+        print(f"{case:32}{value:>10.2f}{tail}")
+    for label in NULL_SOURCES:
+        small, large = (ours[f"{label}, {size} items"] for size in SIZES)
+        print(f"{label}: {SIZES[1]} / {SIZES[0]} items {large / small:.2f}x (algaflow)")
 
 
 if __name__ == "__main__":

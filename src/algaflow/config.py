@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 DEFAULT_DATABASE_URL = "sqlite:///algaflow.db"
 #: ``{"$secret": "NAME"}`` resolves to the variable ``ALGAFLOW_SECRET_NAME`` by default.
 DEFAULT_SECRET_ENV_PREFIX = "ALGAFLOW_SECRET_"
+# The server takes back what it exports: a canonical export of a workflow with a 25-step draft and
+# three published versions is about 53 KB, so this fits a bundle of about 5,000 such workflows.
+DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     plugins: tuple[str, ...] = ()
     schema_dirs: tuple[str, ...] = ()
-    max_body_bytes: int = 16 * 1024 * 1024
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     # Where runs find ``$secret`` values: variables with this prefix (empty: none), then this
     # JSON/TOML file of names to strings.
     secret_env_prefix: str = DEFAULT_SECRET_ENV_PREFIX
@@ -74,7 +77,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         database_url=env.get("ALGAFLOW_DATABASE_URL") or DEFAULT_DATABASE_URL,
         plugins=_split(env.get("ALGAFLOW_PLUGINS"), ","),
         schema_dirs=_split(env.get("ALGAFLOW_SCHEMA_DIRS"), os.pathsep),
-        max_body_bytes=int(env.get("ALGAFLOW_MAX_BODY_BYTES") or 16 * 1024 * 1024),
+        max_body_bytes=int(env.get("ALGAFLOW_MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES),
         secret_env_prefix=env.get("ALGAFLOW_SECRET_ENV_PREFIX", DEFAULT_SECRET_ENV_PREFIX),
         secrets_file=env.get("ALGAFLOW_SECRETS_FILE") or None,
         runtime=(env.get("ALGAFLOW_RUNTIME") or "embedded").strip().lower(),

@@ -34,6 +34,21 @@ def test_depth_of_text_is_depth_of_value(value):
     assert json_depth(json.dumps(value).encode()) == value_depth(value)
 
 
+@given(json_values, st.integers(1, 9))
+def test_depth_is_the_same_whatever_the_chunks(value, chunk):
+    """The text is read a chunk at a time: strings and escapes that straddle chunks still count."""
+    from algaflow.kernel import jsvalues
+
+    text = json.dumps(value).encode()
+    whole = json_depth(text)
+    saved = jsvalues._CHUNK
+    jsvalues._CHUNK = chunk
+    try:
+        assert json_depth(text) == whole == value_depth(value)
+    finally:
+        jsvalues._CHUNK = saved
+
+
 @pytest.mark.parametrize(
     "text,depth",
     [(b"[]", 1), (b'["]]]"]', 1), (b'["\\\\"]', 1), (b'["\\"[["]', 1), (b"[[[]]][]", 3)],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from pathlib import Path
 
@@ -195,3 +196,42 @@ def test_the_engine_is_imported_only_by_the_adapter() -> None:
         if "import jlens" in path.read_text() or "from jlens" in path.read_text()
     }
     assert importers == {"expressions/engine.py"}
+
+
+NULL_OR_UNDEFINED = [
+    "payload.a",
+    "null",
+    "payload.missing",
+    "payload.items[9]",
+    "payload.items[$ > 5]",
+    "()",
+    "($x := null; $x)",
+    "($x := payload.missing; $x)",
+    "payload.a /* a trailing comment */",
+    "/* a leading comment */ payload.missing",
+    "payload.n > 1 ? null : 1",
+    "payload.n > 1 ? payload.missing : 1",
+    "coalesce(payload.a, payload.missing)",
+    "toString(payload.missing) = '' ? payload.a : 0",
+    "{'k': null}.k",
+    "{'k': payload.missing}.k",
+    "[payload.a][0]",
+    "[payload.missing][0]",
+    "payload.items.(null)[1]",
+    "payload.items.(payload.missing)",
+    "payload.items[] [$ > 5]",
+    "append(payload.a, 1)[0] = 1 ? payload.a : 0",
+    "len(payload.items[$ = 9]) = 0 ? payload.missing : 1",
+]
+
+
+@pytest.mark.parametrize("source", NULL_OR_UNDEFINED)
+def test_null_and_undefined_are_told_apart_like_json_text(source: str) -> None:
+    """The oracle: the engine's JSON-text result is ``"null"`` for null and None for undefined."""
+    compiled = compile_expression(source)
+    oracle = build_engine_expression(compiled.normalized).evaluate_json(json.dumps(CONTEXT))
+    assert oracle in {None, "null"}, oracle
+    if oracle is None:
+        assert evaluation_error(source).code == "EXPRESSION_UNDEFINED_RESULT"
+    else:
+        assert evaluate(source) is None

@@ -103,6 +103,7 @@ class JsonDepthLimit:
             await problem(error)(scope, receive, send)
             return
         body = b"".join(chunks)
+        del chunks  # the pieces would otherwise stay alive, a second copy, for the whole request
         if body:
             body = await self._admit(scope, body)
         whole: Message = {"type": "http.request", "body": body, "more_body": False}

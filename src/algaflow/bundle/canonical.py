@@ -30,8 +30,10 @@ from collections.abc import Callable
 from json.encoder import encode_basestring  # C: escapes "\ and C0
 from typing import Any
 
+from algaflow.bundle import fastjson
 from algaflow.bundle.errors import BundleError
 from algaflow.kernel.errors import AlgaflowError
+from algaflow.kernel.gcpause import paused_gc
 from algaflow.kernel.jsvalues import number_to_string, to_float64
 
 _SAFE = 2**53
@@ -225,17 +227,27 @@ def _make_encoder(out: list[str]) -> Callable[[Any, int], None]:
     return encode
 
 
-def dumps_canonical(value: Any) -> str:
-    """Alga's ``stringifyCanonicalJson``: canonical text ending in one ``\\n``."""
+def _dumps_exact(value: Any) -> str:
     chunks: list[str] = []
     _make_encoder(chunks)(value, 0)
     chunks.append("\n")
     return "".join(chunks)
 
 
+def dumps_canonical(value: Any) -> str:
+    """Alga's ``stringifyCanonicalJson``: canonical text ending in one ``\\n``.
+
+    orjson writes it when its bytes provably match (:mod:`algaflow.bundle.fastjson`); the encoder
+    here, the specification, writes everything else.
+    """
+    fast = fastjson.dumps(value)
+    return _dumps_exact(value) if fast is None else fast.decode("utf-8")
+
+
 def dumps_canonical_bytes(value: Any) -> bytes:
     """:func:`dumps_canonical` as UTF-8 (never fails: lone surrogates are escaped)."""
-    return dumps_canonical(value).encode("utf-8")
+    fast = fastjson.dumps(value)
+    return _dumps_exact(value).encode("utf-8") if fast is None else fast
 
 
 def _parse_number(literal: str) -> int | float:
@@ -274,12 +286,13 @@ def loads_json(data: str | bytes | bytearray) -> Any:
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        return json.loads(
-            text,
-            parse_int=_parse_int,
-            parse_float=_parse_number,
-            parse_constant=_reject_constant,
-        )
+        with paused_gc():  # a JSON tree has no cycles to collect while it is built
+            return json.loads(
+                text,
+                parse_int=_parse_int,
+                parse_float=_parse_number,
+                parse_constant=_reject_constant,
+            )
     except json.JSONDecodeError as exc:
         raise BundleError(
             "INVALID_JSON",

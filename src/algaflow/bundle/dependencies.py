@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from algaflow.bundle.collation import locale_compare_key, sort_locale
-from algaflow.definitions.paths import walk_steps
+from algaflow.definitions.paths import iter_steps
 from algaflow.kernel.jsvalues import js_string, js_trim, number_to_string
 
 DependencySummary = dict[str, list[Any]]
@@ -89,7 +89,7 @@ class _Accumulator:
     def walk(self, steps: Any) -> None:
         # walk_steps follows Alga's rules: objects only, nested lists only in then/else/body/
         # try/catch of the matching control block.
-        for _, step in walk_steps(steps):
+        for step in iter_steps(steps):
             step_type = step.get("type")
             if not isinstance(step_type, str) or not step_type:
                 continue

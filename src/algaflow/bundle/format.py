@@ -24,6 +24,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft7Validator, FormatChecker, ValidationError, validators
 
 from algaflow.bundle.errors import BundleError
@@ -93,6 +94,23 @@ def _unique_items(
 _Draft7Linear = validators.extend(  # type: ignore[no-untyped-call]
     Draft7Validator, {"uniqueItems": _unique_items}
 )
+
+
+@cache
+def _fast_validator() -> jsonschema_rs.Draft7Validator:
+    """The same schema compiled by jsonschema-rs, about forty times faster: it only says whether a
+    bundle is valid; the errors of an invalid one are listed by :func:`_validator`'s."""
+    return jsonschema_rs.Draft7Validator(
+        bundle_schema(), validate_formats=True, formats={"date-time": is_date_time}
+    )
+
+
+def _surely_valid(value: Any) -> bool:
+    """True when jsonschema-rs finds ``value`` valid (a value it cannot take counts as not)."""
+    try:
+        return bool(_fast_validator().is_valid(value))
+    except (ValueError, TypeError, OverflowError, jsonschema_rs.ValidationError):
+        return False
 
 
 @cache
@@ -261,6 +279,8 @@ def collect_schema_errors(value: Any) -> Problems:
     counted, and none looked for once :data:`~algaflow.bundle.limits.MAX_COUNTED_PROBLEMS` are
     found (so a bundle of empty workflows costs the same whatever its length)."""
     problems = Problems()
+    if _surely_valid(value):
+        return problems
     seen_required: set[tuple[int, int]] = set()
     for error in _validator().iter_errors(value):
         if problems.full:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from algaflow.definitions.paths import BRANCHES, walk_steps
+from algaflow.definitions.paths import BRANCHES, iter_steps, walk_steps
 
 CALL_WORKFLOW = "control.callWorkflow"
 
@@ -24,6 +24,8 @@ CALL_WORKFLOW = "control.callWorkflow"
 def call_steps(definition: Any) -> Iterator[tuple[str, dict[str, Any]]]:
     """``(step path, step)`` of every ``control.callWorkflow`` step of a definition."""
     steps = definition.get("steps") if isinstance(definition, dict) else None
+    if not any(step.get("type") == CALL_WORKFLOW for step in iter_steps(steps)):
+        return  # most definitions call nothing: skip building every step's path
     for path, step in walk_steps(steps):
         if step.get("type") == CALL_WORKFLOW:
             yield path, step

@@ -32,7 +32,7 @@ from algaflow.kernel.clock import utcnow
 
 from . import codes, schemawalk
 from .model import definition_issues
-from .paths import ROOT, enclosing_step_path, walk_steps
+from .paths import ROOT, enclosing_step_path, iter_steps, walk_steps
 from .schedule_rules import cron_problem, is_valid_timezone, parse_instant
 
 if TYPE_CHECKING:
@@ -649,7 +649,7 @@ def _check_action_types(
     result: ValidationResult, steps: Any, registry: Registry, payload_schema: Any
 ) -> None:
     scope = _TypeScope(payload_schema)
-    for _, step in walk_steps(steps):
+    for step in iter_steps(steps):
         config = step.get("config")
         if step.get("type") != "action.call" or not isinstance(config, dict):
             continue

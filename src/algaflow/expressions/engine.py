@@ -14,7 +14,8 @@ the step count does not see (one step can build a whole array). Evaluation runs 
 
 from __future__ import annotations
 
-import json
+import inspect
+from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, NoReturn
@@ -98,28 +99,48 @@ def _engine_details(exc: jlens.JlensError) -> dict[str, Any]:
     return details
 
 
-def build_engine_expression(normalized: str) -> jlens.Expression:
-    """Parse ``normalized`` and register the workflow functions and the blocking stubs.
+def _presigned(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` with its signature computed once: the engine inspects it on every
+    registration, which otherwise costs several times the parse of a short expression."""
+    function.__signature__ = inspect.signature(function)  # type: ignore[attr-defined]
+    return function
 
-    Does **not** run the allow-list; :func:`compile_expression` does. Raises ``JlensError``.
+
+_HOST_FUNCTIONS = {
+    name: _presigned(function)
+    for name, function in [
+        *((name, metered(function)) for name, function in WORKFLOW_FUNCTIONS.items()),
+        *_STUBS.items(),
+    ]
+}
+
+
+def build_engine_expression(normalized: str) -> jlens.Expression:
+    """Parse ``normalized`` and register the workflow functions and the blocking stubs it names.
+
+    Registering costs about as much as parsing, per function, so only the functions whose name
+    occurs anywhere in the text are registered: a JSONata function is reached through a ``$name``
+    spelt in the expression, never through a computed name, and a plain substring test cannot
+    miss one (it leans towards registering). Does **not** run the allow-list;
+    :func:`compile_expression` does. Raises ``JlensError``.
     """
     expression = jlens.Expression(normalized)
-    for name, function in WORKFLOW_FUNCTIONS.items():
-        expression.register_function(name, metered(function))
-    for name, stub in _STUBS.items():
-        expression.register_function(name, stub)
+    for name, function in _HOST_FUNCTIONS.items():
+        if name in normalized:
+            expression.register_function(name, function)
     return expression
 
 
 class CompiledExpression:
     """A validated expression, ready to evaluate against any number of contexts (thread-safe)."""
 
-    __slots__ = ("_engine", "_reads", "normalized", "source")
+    __slots__ = ("_engine", "_exists", "_reads", "normalized", "source")
 
     def __init__(self, source: str, normalized: str, engine: jlens.Expression) -> None:
         self.source = source
         self.normalized = normalized
         self._engine = engine
+        self._exists: jlens.Expression | None = None  # built on the first null result
         self._reads = engine.reads().get("input")  # None: the input is not read at all
 
     def __repr__(self) -> str:
@@ -153,8 +174,8 @@ class CompiledExpression:
             with evaluation_time(now):
                 with host_budget(limit_ms):
                     result = self._engine.evaluate_document(document, **options)
-                # jlens returns None for both null and undefined; only JSON text tells them apart.
-                if result is None and self._null_is_undefined(used, limit_ms, options):
+                # jlens returns None for both null and undefined: ask ``$exists`` which it was.
+                if result is None and self._is_undefined(document, limit_ms, options):
                     raise ExpressionError(
                         EXPRESSION_UNDEFINED_RESULT, MSG_NOT_SERIALIZABLE, stage="evaluate"
                     )
@@ -165,10 +186,19 @@ class CompiledExpression:
         check_result(result)
         return result
 
-    def _null_is_undefined(self, used: Any, limit_ms: int, options: dict[str, Any]) -> bool:
-        """The second pass: JSON text says ``null`` for null and nothing for undefined."""
+    def _is_undefined(
+        self, document: jlens.Document, limit_ms: int, options: dict[str, Any]
+    ) -> bool:
+        """The second pass, on the document already converted: ``$exists`` of the expression.
+
+        It costs one more evaluation of the expression, whatever the size of the context (the
+        expression already ran once, deterministically, within the same limits).
+        """
+        exists = self._exists
+        if exists is None:  # a race only builds it twice
+            exists = self._exists = build_engine_expression(f"$exists((\n{self.normalized}\n))")
         with host_budget(limit_ms):
-            return self._engine.evaluate_json(json.dumps(used), **options) is None
+            return exists.evaluate_document(document, **options) is False
 
 
 def _evaluation_error(exc: jlens.JlensError, limit_ms: int) -> ExpressionError:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from algaflow.expressions.errors import (
     EXPRESSION_DISALLOWED_FUNCTION,
@@ -71,8 +72,7 @@ _APPLY_END = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):  # a tuple: built several times faster than a frozen dataclass
     kind: str
     text: str
     start: int

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from typing import Any
 
 # ECMAScript WhiteSpace + LineTerminator: what String.prototype.trim (and Number()) remove.
@@ -23,11 +24,12 @@ JS_WHITESPACE = (
 #: every layer clear of ``RecursionError``.
 MAX_JSON_DEPTH = 128
 
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _AS_SQUARE = bytes.maketrans(b"{}", b"[]")
+_NOT_QUOTES_OR_BRACKETS = bytes(b for b in range(256) if b not in b'"[]{}')
 _RUNS = re.compile(rb"\[+|\]+")
 #: Passes that remove every innermost ``[]`` pair (one nesting level each) before counting.
 _COLLAPSE_PASSES = 8
+_CHUNK = 1 << 20  # bytes of text split at a time by json_depth
 
 
 def number_to_string(value: float | int) -> str:
@@ -105,6 +107,28 @@ def json_pointer(*parts: Any) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
+def _bracket_chunks(raw: bytes) -> Iterator[bytes]:
+    """The brackets of ``raw`` outside strings, as ``[``/``]``, a chunk of the text at a time.
+
+    A chunk never ends inside a run of backslashes, so each escape is whole in one chunk, and
+    whether a chunk starts inside a string carries over from the quotes counted before it. Small
+    chunks keep the pieces ``split`` makes from costing several times the text in memory.
+    """
+    inside = False
+    start, size = 0, len(raw)
+    while start < size:
+        end = min(start + _CHUNK, size)
+        while end < size and raw[end - 1] == 0x5C:  # "\\"
+            end += 1
+        chunk = raw[start:end].replace(b"\\\\", b"").replace(b'\\"', b"")
+        # The escapes left (\\n, \\u...) say nothing of strings: only quotes and brackets
+        # matter now, and dropping the rest first makes the split cheap.
+        parts = chunk.translate(_AS_SQUARE, _NOT_QUOTES_OR_BRACKETS).split(b'"')
+        yield b"".join(parts[1::2] if inside else parts[::2])
+        inside ^= len(parts) % 2 == 0
+        start = end
+
+
 def json_depth(raw: bytes) -> int:
     """The deepest bracket nesting in JSON text, ignoring brackets in strings (never recurses).
 
@@ -115,8 +139,7 @@ def json_depth(raw: bytes) -> int:
     runs of brackets that remain are counted. For text that is not JSON the answer is only an
     estimate, which is all a guard needs: such text fails to parse anyway.
     """
-    unescaped = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
-    brackets = b"".join(unescaped.split(b'"')[::2]).translate(_AS_SQUARE, _NOT_BRACKETS)
+    brackets = b"".join(_bracket_chunks(raw))
     passes = 0
     while brackets and passes < _COLLAPSE_PASSES:
         shorter = brackets.replace(b"[]", b"")

@@ -19,12 +19,14 @@ schema dicts again costs one dict lookup.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft7Validator, FormatChecker
 
 from algaflow.kernel.jsvalues import json_pointer
@@ -79,8 +81,59 @@ def validator_for(schema: Mapping[str, Any]) -> Draft7Validator:
     return validator
 
 
+def _rust_format(name: str) -> Any:
+    return lambda value: FORMAT_CHECKER.conforms(value, name)
+
+
+# The formats FORMAT_CHECKER checks, checked by the same functions in the one-pass validator.
+_RUST_FORMATS = {name: _rust_format(name) for name in FORMAT_CHECKER.checkers}
+_rust_cache: OrderedDict[int, tuple[Mapping[str, Any], Any]] = OrderedDict()
+
+
+def _rust_validator(schema: Mapping[str, Any]) -> Any:
+    """``schema`` compiled by jsonschema-rs (cached by identity), or None when it cannot take it."""
+    key = id(schema)
+    hit = _rust_cache.get(key)
+    if hit is not None and hit[0] is schema:
+        _rust_cache.move_to_end(key)
+        return hit[1]
+    try:
+        # References are left to jsonschema, which resolves them within the schema only.
+        validator = (
+            None
+            if "$ref" in json.dumps(schema)
+            else jsonschema_rs.Draft7Validator(
+                dict(schema), validate_formats=True, formats=_RUST_FORMATS
+            )
+        )
+    except Exception:  # a schema it cannot take (a pattern it cannot compile): jsonschema only
+        validator = None
+    _rust_cache[key] = (schema, validator)
+    if len(_rust_cache) > _MAX_CACHED:
+        _rust_cache.popitem(last=False)
+    return validator
+
+
+def surely_valid(schema: Mapping[str, Any], value: Any) -> bool:
+    """True when jsonschema-rs finds ``value`` valid: a one-pass check, many times faster.
+
+    Only a "valid" answer is trusted, and only where both validators read the schema alike: the
+    formats are checked by the same functions, and a schema or value it cannot take counts as
+    "not sure". Where it is stricter (``$`` before a final newline), jsonschema decides.
+    """
+    validator = _rust_validator(schema)
+    if validator is None:
+        return False
+    try:
+        return bool(validator.is_valid(value))
+    except Exception:  # a value it cannot convert (a huge integer, a lone surrogate)
+        return False
+
+
 def issues_of(schema: Mapping[str, Any], value: Any) -> list[dict[str, str]]:
     """Every validation problem as ``{path, message}``, ordered by path."""
+    if surely_valid(schema, value):
+        return []
     errors = validator_for(schema).iter_errors(value)
     found = [{"path": json_pointer(*e.absolute_path), "message": e.message} for e in errors]
     return sorted(found, key=lambda issue: issue["path"])
@@ -88,7 +141,7 @@ def issues_of(schema: Mapping[str, Any], value: Any) -> list[dict[str, str]]:
 
 def prepare(schema: Any, value: Any) -> Any:
     """Apply defaults and strip unlisted keys (a new value; the input is not modified)."""
-    if not isinstance(schema, Mapping):
+    if type(schema) is not dict and not isinstance(schema, Mapping):  # the ABC check is slow
         return value
     for union in ("anyOf", "oneOf"):
         if isinstance(schema.get(union), list):
@@ -112,6 +165,8 @@ def _satisfies(option: Any, value: Any) -> bool:
     """Whether one union option accepts ``value`` (an option with unresolvable refs does not)."""
     if not isinstance(option, Mapping):
         return option is not False
+    if surely_valid(option, value):
+        return True
     try:
         return validator_for(option).is_valid(value)
     except Exception:  # a "$ref" that only resolves against the root schema

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -47,7 +48,40 @@ def write_connection(engine: Engine) -> Connection:
     return engine.connect().execution_options(**{IMMEDIATE: True})
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+#: A pooled PostgreSQL connection idle for longer than this is pinged before it is handed out.
+IDLE_PING_SECONDS = 10.0
+_RETURNED_AT = "algaflow_returned_at"
+
+
+def _note_return(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_RETURNED_AT] = time.monotonic()
+
+
+def _ping_if_idle(engine: Engine, idle_seconds: float) -> Any:
+    """A checkout hook that pings only connections that sat idle in the pool.
+
+    A ping on every checkout (``pool_pre_ping``) is a round trip per request on a busy, healthy
+    pool. A connection that was just returned is alive; one that sat idle may have been dropped
+    (server restart, idle timeout), so that one is pinged and, when dead, replaced: the pool
+    retries the checkout with a new connection. A connection that drops while in use fails its
+    statement, and SQLAlchemy then invalidates it and every older pooled one.
+    """
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get(_RETURNED_AT)
+        if returned is None or time.monotonic() - returned < idle_seconds:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise sa.exc.DisconnectionError() from exc
+        if not alive:
+            raise sa.exc.DisconnectionError()
+
+    return checkout
+
+
+def make_engine(url: str, *, idle_ping_seconds: float = IDLE_PING_SECONDS, **kwargs: Any) -> Engine:
     """An engine for ``url`` with algaflow's per-dialect settings applied."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -56,8 +90,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return sa.create_engine(url, **kwargs)
+    engine = sa.create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        event.listen(engine, "checkin", _note_return)
+        event.listen(engine, "checkout", _ping_if_idle(engine, idle_ping_seconds))
+    return engine
 
 
 def is_postgres(engine: Engine) -> bool:
