@@ -243,3 +243,18 @@ def test_a_prune_breaking_an_active_run_is_refused(engine, tenant, registry):
         )
     assert refused.value.code == "ACTIVE_RUNS_AFFECTED"
     assert get_run(uow, tenant, active["runId"])["status"] == "WAITING"
+
+
+def test_a_prune_cannot_delete_a_workflow_that_a_published_version_calls(engine, tenant, registry):
+    uow = UnitOfWork(engine)
+    child = workflow("acme.child", definition("Child", workflow_id=IDS[0]))
+    parent = workflow(
+        "acme.parent", definition("Parent", [call_step("call", IDS[0])], workflow_id=IDS[1])
+    )
+    service.import_bundle(uow, tenant, bundle(parent, child), registry=registry)
+    before = stamps(engine)
+    with pytest.raises(BundleError) as refused:
+        plan(uow, tenant, bundle(parent), registry, force=True, prune=True)
+    assert refused.value.code == "UNRESOLVED_WORKFLOW_REFERENCE"
+    assert plan(uow, tenant, bundle(parent), registry, force=True)["changes"] is False
+    assert stamps(engine) == before

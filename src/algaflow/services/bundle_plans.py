@@ -67,11 +67,13 @@ def plan_changes(
     workflows: Sequence[Json],
     existing: Mapping[str, str],
     options: ImportOptions,
+    pruned: Mapping[str, str],
 ) -> Plan:
-    """Compare the planned rows with the tenant's, add the prune's deletions and the active
-    runs either would break. ``PRUNE_WOULD_DELETE_ALL`` when a prune empties its scope."""
+    """Compare the planned rows with the tenant's, add the deletions of ``pruned`` (key ->
+    workflow id, from :func:`pruned_workflows`) and the active runs either would break."""
     changes = list(_compared(conn, tenant_id, planned, workflows, existing))
-    changes += _deletions(conn, tenant_id, {p.key for p in planned}, options)
+    numbers = store.published_version_numbers(conn, tenant_id, pruned.values())
+    changes += [deletion(k, i, numbers.get(i, set())) for k, i in pruned.items()]
     doomed = [c.workflow_id for c in changes if c.action == "delete" or c.deleted_versions]
     attach_runs(changes, _active_runs(conn, tenant_id, doomed))
     return Plan(
@@ -120,18 +122,22 @@ def _compared(
         del rows, versions
 
 
-def _deletions(
-    conn: Connection, tenant_id: str, bundle_keys: set[str], options: ImportOptions
-) -> list[WorkflowChange]:
+def pruned_workflows(
+    conn: Connection, tenant_id: str, workflows: Sequence[Json], options: ImportOptions
+) -> dict[str, str]:
+    """Key -> workflow id of the tenant's workflows a prune deletes (none without prune), by key.
+
+    ``PRUNE_WOULD_DELETE_ALL`` when that is every workflow of the prune's scope.
+    """
     if not options.prune:
-        return []
+        return {}
     prefix = options.prune_prefix or ""
     scope = {
         h.key: h.workflow_id
         for h in store.export_heads(conn, tenant_id, all=True)
         if h.key.startswith(prefix)
     }
-    keys = pruned(scope, bundle_keys)
+    keys = pruned(scope, (w["key"] for w in workflows))
     if scope and len(keys) == len(scope):
         where = f' with the key prefix "{prefix}"' if prefix else ""
         raise BundleError(
@@ -140,8 +146,7 @@ def _deletions(
             "bundle holds none of them. Check the source, or narrow the prune's key prefix.",
             details={"keyPrefix": options.prune_prefix, "count": len(keys)},
         )
-    numbers = store.published_version_numbers(conn, tenant_id, [scope[k] for k in keys])
-    return [deletion(key, scope[key], numbers.get(scope[key], set())) for key in keys]
+    return {key: scope[key] for key in keys}
 
 
 def _active_runs(conn: Connection, tenant_id: str, workflow_ids: list[str]) -> list[ActiveRun]:

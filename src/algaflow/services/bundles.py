@@ -155,10 +155,14 @@ def _import_locked(
     """
     force = options.force
     for _attempt in range(PLAN_ATTEMPTS):
-        existing, planned, warnings = _prepare(conn, tenant_id, workflows, dry_run, progress)
+        existing = store.workflow_ids_by_key(conn, tenant_id, [w["key"] for w in workflows])
         if existing and not force:
             raise importer.conflict_error(existing)
-        changes = plans.plan_changes(conn, tenant_id, planned, workflows, existing, options)
+        pruned = plans.pruned_workflows(conn, tenant_id, workflows, options)
+        planned, warnings = _prepare(
+            conn, tenant_id, workflows, existing, pruned, dry_run, progress
+        )
+        changes = plans.plan_changes(conn, tenant_id, planned, workflows, existing, options, pruned)
         check_runs(changes, accepted=options.accept_broken_runs)
         unchanged = {c.key for c in changes.workflows if c.action == "unchanged"}
         written = [p for p in planned if p.key not in unchanged]
@@ -179,13 +183,14 @@ def _prepare(
     conn: Connection,
     tenant_id: str,
     workflows: list[Json],
+    existing: dict[str, str],
+    pruned: dict[str, str],
     dry_run: bool,
     progress: Progress | None,
-) -> tuple[dict[str, str], list[importer.Planned], list[Json]]:
-    """The tenant's ids of the bundle's keys, the planned rows, and the draft reference warnings
-    (unresolved references in published versions raise)."""
+) -> tuple[list[importer.Planned], list[Json]]:
+    """The planned rows, and the draft reference warnings (unresolved references in published
+    versions raise; a workflow the import prunes does not resolve one)."""
     sources = importer.Sources.of(workflows)
-    existing = store.workflow_ids_by_key(conn, tenant_id, [w["key"] for w in workflows])
     # A dry run (or a plan) judges ids by the tenant's own rows: it must not probe other tenants'.
     taken = store.taken_workflow_ids(
         conn, sources.candidates(), tenant_id=tenant_id if dry_run else None
@@ -193,9 +198,16 @@ def _prepare(
     targets = importer.choose_targets(workflows, sources, existing, taken)
     planned = importer.plan(workflows, targets, existing, sources, progress)
     outside = importer.outside_references(planned, sources.ambiguous)
-    versions = store.published_version_numbers(conn, tenant_id, outside)
+    gone = set(pruned.values())
+    versions = {
+        workflow_id: numbers
+        for workflow_id, numbers in store.published_version_numbers(
+            conn, tenant_id, outside
+        ).items()
+        if workflow_id not in gone
+    }
     warnings = importer.check_references(planned, outside, versions, sources.ambiguous)
-    return existing, planned, warnings
+    return planned, warnings
 
 
 # --- plan ----------------------------------------------------------------------------------------
@@ -220,8 +232,10 @@ def plan_bundle(
     importer.check_bundle(bundle, registry=registry)
     workflows: list[Json] = bundle["workflows"]
     with uow.reading() as conn:
-        existing, planned, _ = _prepare(conn, tenant_id, workflows, True, None)
-        changes = plans.plan_changes(conn, tenant_id, planned, workflows, existing, options)
+        existing = store.workflow_ids_by_key(conn, tenant_id, [w["key"] for w in workflows])
+        pruned = plans.pruned_workflows(conn, tenant_id, workflows, options)
+        planned, _ = _prepare(conn, tenant_id, workflows, existing, pruned, True, None)
+        changes = plans.plan_changes(conn, tenant_id, planned, workflows, existing, options, pruned)
     return changes.to_json()
 
 
