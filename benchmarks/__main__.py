@@ -10,7 +10,7 @@ import importlib
 import sys
 import time
 
-ALL = ["expressions", "definitions", "canonical", "bundle", "runtime", "events", "cli"]
+ALL = ["expressions", "definitions", "canonical", "bundle", "plan", "runtime", "events", "cli"]
 
 
 def main(argv: list[str]) -> None:

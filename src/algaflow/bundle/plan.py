@@ -13,6 +13,7 @@ here, strictly (``true`` is not ``1``), before any patch is made.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -284,9 +285,15 @@ def draft_patch(old: Json, new: Json) -> list[Json]:
 
 
 def same_json(a: Any, b: Any) -> bool:
-    """JSON equality: like ``==``, except that a boolean never equals a number."""
+    """JSON equality: like ``==``, except that a boolean never equals a number.
+
+    Equal values whose sorted-key texts are equal hold no boolean where the other has a number
+    (the common case, decided in C); only the rest are walked.
+    """
     if a != b:
         return False
+    if json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True):
+        return True
     return _same_types(a, b)
 
 
