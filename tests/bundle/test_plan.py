@@ -239,7 +239,11 @@ def test_a_prune_breaking_an_active_run_is_refused(engine, tenant, registry):
     active = start_run(uow, tenant, IDS[0], registry=registry, payload={})
     with pytest.raises(BundleError) as refused:
         service.import_bundle(
-            uow, tenant, bundle(keep), registry=registry, options=ImportOptions(True, True)
+            uow,
+            tenant,
+            bundle(keep),
+            registry=registry,
+            options=ImportOptions(force=True, prune=True),
         )
     assert refused.value.code == "ACTIVE_RUNS_AFFECTED"
     assert get_run(uow, tenant, active["runId"])["status"] == "WAITING"

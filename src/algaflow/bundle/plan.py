@@ -28,8 +28,7 @@ from algaflow.kernel.storable import format_threshold, parse_failure_rate_thresh
 
 Json = dict[str, Any]
 Action = Literal["create", "update", "unchanged", "delete"]
-#: The summary marks, as in ``terraform plan``.
-MARKS: dict[Action, str] = {"create": "+", "update": "~", "unchanged": " ", "delete": "-"}
+ACTIONS: tuple[Action, ...] = ("create", "update", "unchanged", "delete")
 
 
 @dataclass(frozen=True)
@@ -155,7 +154,7 @@ class Plan:
     def to_json(self) -> Json:
         return {
             "workflows": [w.to_json() for w in self.workflows],
-            "counts": {action: self.count(action) for action in MARKS},
+            "counts": {action: self.count(action) for action in ACTIONS},
             "changes": self.has_changes,
             "summary": self.summary_line(),
             "force": self.force,
