@@ -10,7 +10,10 @@ import importlib
 import sys
 import time
 
-ALL = ["expressions", "definitions", "canonical", "bundle", "runtime", "events", "cli", "backends"]
+ALL = [
+    "expressions", "definitions", "canonical", "bundle", "plan", "runtime", "events", "cli",
+    "backends",
+]
 
 
 def main(argv: list[str]) -> None:

@@ -110,7 +110,7 @@ def test_post_export_by_ids_keys_or_all_gives_the_same_bytes(api):
     assert dumps_canonical_bytes(exported) == every.content
     # The exported bundle imports back over itself with force, unchanged.
     again = api.client.post(IMPORT, content=every.content, params={"force": "1"})
-    assert [w["action"] for w in again.json()["workflows"]] == ["overwritten", "overwritten"]
+    assert [w["action"] for w in again.json()["workflows"]] == ["unchanged", "unchanged"]
     assert api.client.post(EXPORT, json={"all": True, "exportedAt": PINNED}).content == (
         every.content
     )
@@ -496,7 +496,12 @@ def test_openapi_documents_the_bundle_routes(api):
     assert {"post"} == set(paths[EXPORT]) == set(paths[IMPORT])
     imported = paths[IMPORT]["post"]
     assert imported["requestBody"]["required"] is True
-    assert {"force", "dryRun"} == {p["name"] for p in imported["parameters"]}
+    assert {"force", "dryRun", "prune", "prunePrefix", "acceptBrokenRuns"} == {
+        p["name"] for p in imported["parameters"]
+    }
+    planned = paths[f"{IMPORT}/plan"]["post"]
+    assert {"force", "prune", "prunePrefix"} == {p["name"] for p in planned["parameters"]}
+    assert planned["requestBody"]["required"] is True
     assert {"200", "400", "401", "403", "409", "413"} <= set(imported["responses"])
     problem = imported["responses"]["409"]["content"]["application/problem+json"]["schema"]
     assert {"code", "error", "status", "title", "type"} <= set(problem["required"])

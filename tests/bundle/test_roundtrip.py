@@ -63,7 +63,7 @@ def test_export_import_export_is_byte_identical(engine, tenant, registry):  # T0
     with engine.begin() as conn:
         again = import_bundle_on(conn, tenant, second, registry=registry, force=True)
         third = export_bundle_bytes_on(conn, tenant, all=True)
-    assert [w["action"] for w in again["workflows"]] == ["overwritten", "overwritten"]
+    assert [w["action"] for w in again["workflows"]] == ["unchanged", "unchanged"]
     assert normalise_exported_at(third) == normalise_exported_at(first)
 
 

@@ -134,7 +134,7 @@ def test_import_create_conflict_force_and_dry_run_through_the_server(cli, api, r
     )
     assert forced.returncode == 0, forced.stderr
     forced_summary = json.loads(forced.stdout)
-    assert [w["action"] for w in forced_summary["workflows"]] == ["overwritten", "overwritten"]
+    assert [w["action"] for w in forced_summary["workflows"]] == ["unchanged", "unchanged"]
     stored = api.client.get("/api/workflow-definitions").json()
     assert sorted(w["workflowId"] for w in forced_summary["workflows"]) == sorted(
         w["workflowId"] for w in stored
@@ -192,7 +192,7 @@ def test_direct_database_import_and_export(cli, db_url, engine, tmp_path):
     assert cli("bundle", "import", "--file", str(path), *db).returncode == 0
     assert_error(cli("bundle", "import", "--file", str(path), *db), 4, "WORKFLOW_KEY_CONFLICT")
     forced = cli("bundle", "import", "--file", str(path), "--force", "--json", *db)
-    assert json.loads(forced.stdout)["workflows"][0]["action"] == "overwritten"
+    assert json.loads(forced.stdout)["workflows"][0]["action"] == "unchanged"
     assert len(rows(engine)["defs"]) == 1
 
     exported = cli("bundle", "export", "--all", "--exported-at", "latest-change", *db)

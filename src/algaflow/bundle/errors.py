@@ -34,6 +34,10 @@ BUNDLE_ERROR_CODES = frozenset(
         "CONCURRENT_IMPORT",
         # draftVersion < 1, or not above every published version
         "INVALID_DRAFT_VERSION",
+        # force or prune would delete a published version a RUNNING or WAITING run is on
+        "ACTIVE_RUNS_AFFECTED",
+        # a prune would delete every workflow of its scope
+        "PRUNE_WOULD_DELETE_ALL",
     }
 )
 

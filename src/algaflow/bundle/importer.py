@@ -18,7 +18,7 @@ not churn; otherwise it gets a new id. Alga always makes a new one.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -306,21 +306,27 @@ def draft_warnings(planned: list[Planned], workflows: list[Json]) -> list[Json]:
 # --- summary -------------------------------------------------------------------------------------
 
 
-def summary(planned: list[Planned], warnings: list[Json], dry_run: bool) -> Json:
-    """Alga's three lists (kept for clients of Alga's API) plus algaflow's per-workflow list."""
+def summary(
+    planned: list[Planned], warnings: list[Json], dry_run: bool, *, unchanged: Collection[str] = ()
+) -> Json:
+    """Alga's three lists (kept for clients of Alga's API) plus algaflow's per-workflow list.
+
+    Workflows whose key is in ``unchanged`` were not written: they are only in the last list.
+    """
+    written = [p for p in planned if p.key not in unchanged]
     return {
-        "createdWorkflows": [{"key": p.key, "workflowId": p.workflow_id} for p in planned],
+        "createdWorkflows": [{"key": p.key, "workflowId": p.workflow_id} for p in written],
         "deletedWorkflows": [],
         "createdPublishedVersions": [
             {"key": p.key, "workflowId": p.workflow_id, "versions": p.version_numbers}
-            for p in planned
+            for p in written
             if p.versions
         ],
         "workflows": [
             {
                 "key": p.key,
                 "workflowId": p.workflow_id,
-                "action": "overwritten" if p.overwrite else "created",
+                "action": _action(p, unchanged),
                 "versions": p.version_numbers,
             }
             for p in planned
@@ -328,3 +334,9 @@ def summary(planned: list[Planned], warnings: list[Json], dry_run: bool) -> Json
         "warnings": warnings,
         "dryRun": dry_run,
     }
+
+
+def _action(p: Planned, unchanged: Collection[str]) -> str:
+    if p.key in unchanged:
+        return "unchanged"
+    return "overwritten" if p.overwrite else "created"

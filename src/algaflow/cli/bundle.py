@@ -1,15 +1,16 @@
-"""``algaflow bundle``: export, import, validate and format workflow bundles.
+"""``algaflow bundle``: export, plan, import, validate and format workflow bundles.
 
-``export`` and ``import`` call the bundle routes through :class:`ApiClient`, like every command
-on workflows; ``validate`` and ``fmt`` are offline. Those two import the bundle code when they
-run (``algaflow.bundle`` loads jsonschema and SQLAlchemy), so that loading the CLI does not.
+``export``, ``plan`` and ``import`` call the bundle routes through :class:`ApiClient`, like every
+command on workflows; ``validate`` and ``fmt`` are offline. The bundle code (jsonschema) is
+imported when a command needs it (a folder source, ``validate``, ``fmt``), so that loading the
+CLI does not.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,21 @@ bundle_app = typer.Typer(
 )
 
 PROGRESS_THRESHOLD = 10
+#: ``bundle plan --detailed-exitcode``: the plan has changes (0: none; like terraform's 2, which
+#: is taken by usage errors here).
+EXIT_CHANGES = 6
+
+SourceArgument = typer.Argument(
+    ..., help="Bundle file, a folder of bundle files (one bundle), or - for standard input."
+)
+ForceOption = typer.Option(False, "--force", help="Overwrite workflows with the same key.")
+PruneOption = typer.Option(
+    False, "--prune", help="Delete the tenant's workflows that the source does not hold."
+)
+PrunePrefixOption = typer.Option(
+    None, "--prune-prefix", help="Limit --prune to the keys starting with this prefix."
+)
+QuietOption = typer.Option(False, "--quiet", "-q", help="No per-workflow table or progress.")
 
 
 def read_input(path: str) -> bytes:
@@ -46,6 +62,37 @@ def read_input(path: str) -> bytes:
         return Path(path).read_bytes()
     except OSError as exc:
         raise AlgaflowError("FILE_NOT_READABLE", f"Cannot read {path}: {exc.strerror}") from None
+
+
+def read_source(path: str, *, quiet: bool = False) -> bytes:
+    """A bundle's bytes: of a file, of standard input (``-``), or of a folder's bundle files
+    merged into one bundle (every non-hidden file of the folder, by name)."""
+    folder = Path(path)
+    if path == "-" or not folder.is_dir():
+        return read_input(path)
+    from algaflow.bundle import dumps_canonical_bytes
+    from algaflow.bundle.folder import merge_files
+
+    files = sorted(f for f in folder.iterdir() if f.is_file() and not f.name.startswith("."))
+    with _progress(len(files), "reading", quiet) as advance:
+        contents = []
+        for file in files:
+            contents.append((file.name, read_input(str(file))))
+            advance()
+    return dumps_canonical_bytes(merge_files(contents))
+
+
+@contextmanager
+def _progress(total: int, label: str, quiet: bool) -> Iterator[Callable[[], None]]:
+    """A per-item progress bar on a terminal's stderr (nothing when quiet, piped or small)."""
+    if quiet or total < PROGRESS_THRESHOLD or not stderr.is_terminal:
+        yield lambda: None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=stderr, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda: bar.advance(task)
 
 
 def write_output(path: str, data: bytes) -> None:
@@ -90,13 +137,26 @@ def export(
     key: list[str] | None = typer.Option(None, "--key", help="Repeatable."),
     all_: bool = typer.Option(False, "--all", help="Every workflow of the tenant."),
     out: str = typer.Option("-", "--out", help="File to write, or - for standard output."),
+    split: str | None = typer.Option(
+        None,
+        "--split",
+        help="Write one bundle per workflow, DIR/<key>.json (exportedAt defaults to "
+        '"latest-change", so files of unchanged workflows keep their bytes).',
+    ),
     exported_at: str | None = typer.Option(
         None, "--exported-at", help='Pin exportedAt: an ISO timestamp or "latest-change".'
     ),
+    quiet: bool = QuietOption,
 ) -> None:
     """Write a canonical bundle: the server's bytes, verbatim."""
     if sum([bool(workflow_id), bool(key), all_]) != 1:
         raise typer.BadParameter("give exactly one of --workflow-id, --key or --all")
+    if split is not None:
+        if out != "-":
+            raise typer.BadParameter("give --out or --split, not both")
+        keys = _selected_keys(client, workflow_id, key, all_)
+        _export_split(client, keys, Path(split), exported_at or "latest-change", quiet)
+        return
     if workflow_id and len(workflow_id) == 1 and not exported_at:  # Alga's GET route
         path = f"{DEFINITIONS}/{segment(workflow_id[0])}/export"
         data = client.request("GET", path).content
@@ -114,29 +174,175 @@ def export(
         stdout.print(f"Wrote {out}", markup=False, highlight=False)
 
 
+def _selected_keys(
+    client: ApiClient, workflow_ids: list[str] | None, keys: list[str] | None, all_: bool
+) -> list[str]:
+    if keys:
+        return list(dict.fromkeys(keys))
+    if workflow_ids:
+        return [client.find_workflow(ref)["key"] for ref in workflow_ids]
+    listed = client.call("GET", DEFINITIONS)
+    if not listed:
+        raise AlgaflowError("NOTHING_TO_EXPORT", "The tenant has no workflows to export.")
+    return sorted(w["key"] for w in listed)
+
+
+def _export_split(
+    client: ApiClient, keys: list[str], folder: Path, exported_at: str, quiet: bool
+) -> None:
+    """One request per workflow, so each file's ``exportedAt`` is its own workflow's; a file
+    whose bytes would not change is not rewritten."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    with _progress(len(keys), "exporting", quiet) as advance:
+        for key in keys:
+            body = {"keys": [key], "exportedAt": exported_at}
+            data = client.send("POST", f"{DEFINITIONS}/export", body).content
+            target = folder / f"{key}.json"
+            before = target.read_bytes() if target.is_file() else None
+            if before != data:
+                target.write_bytes(data)
+            state = "unchanged" if before == data else "written" if before is None else "updated"
+            rows.append({"key": key, "file": str(target), "state": state})
+            advance()
+    if not quiet:
+        print_table(rows, [("KEY", "key"), ("FILE", "file"), ("STATE", "state")])
+    changed = sum(1 for r in rows if r["state"] != "unchanged")
+    stdout.print(f"{len(rows)} file(s) in {folder}, {changed} changed", highlight=False)
+
+
+@bundle_app.command("plan")
+@uses_client
+def plan(
+    client: ApiClient,
+    source: str = SourceArgument,
+    force: bool = ForceOption,
+    prune: bool = PruneOption,
+    prune_prefix: str | None = PrunePrefixOption,
+    detailed_exitcode: bool = typer.Option(
+        False, "--detailed-exitcode", help=f"Exit 0 without changes, {EXIT_CHANGES} with changes."
+    ),
+    as_json: bool = JsonOption,
+    quiet: bool = QuietOption,
+) -> None:
+    """Show what importing SOURCE would change, per workflow key; writes nothing."""
+    raw = read_source(source, quiet=quiet or as_json)
+    params = _import_params(force=force, prune=prune, prune_prefix=prune_prefix)
+    headers = {"Content-Type": "application/json"}
+    with progress_for(raw, "planning"):
+        response = client.request(
+            "POST", f"{DEFINITIONS}/import/plan", content=raw, params=params, headers=headers
+        )
+    result = response.json()
+    if as_json:
+        print_json(result)
+    else:
+        print_plan(result)
+    if detailed_exitcode and result["changes"]:
+        raise typer.Exit(EXIT_CHANGES)
+
+
+def _import_params(**flags: Any) -> dict[str, str]:
+    """Query parameters of the plan and import routes (``prune_prefix`` -> ``prunePrefix``)."""
+    names = {"prune_prefix": "prunePrefix", "dry_run": "dryRun", "accept": "acceptBrokenRuns"}
+    params = {}
+    for name, value in flags.items():
+        if value is True:
+            params[names.get(name, name)] = "true"
+        elif isinstance(value, str):
+            params[names.get(name, name)] = value
+    return params
+
+
+def print_plan(plan: dict[str, Any]) -> None:
+    """``+`` create, ``~`` update (with what changes), ``-`` delete; unchanged ones counted only."""
+    from rich.markup import escape
+
+    for change in plan["workflows"]:
+        action = change["action"]
+        if action == "unchanged":
+            continue
+        mark = {"create": "[green]+[/]", "update": "[yellow]~[/]", "delete": "[red]-[/]"}[action]
+        stdout.print(f"{mark} {escape(change['key'])}", highlight=False)
+        for line in _change_lines(change):
+            stdout.print(f"    {escape(line)}", highlight=False)
+    for key in plan["needsForce"]:
+        stdout.print(f"! {escape(key)} exists: the import needs --force", highlight=False)
+    stdout.print(plan["summary"], highlight=False, markup=False)
+
+
+def _change_lines(change: dict[str, Any]) -> Iterator[str]:
+    def shown(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    for field in change["fields"]:
+        yield f"{field['field']}: {shown(field['old'])} -> {shown(field['new'])}"
+    for op in change["draft"]:
+        value = f" {shown(op['value'])}" if "value" in op else ""
+        source = f" from {op['from']}" if "from" in op else ""
+        yield f"draft {op['op']} {op['path'] or '/'}{source}{value}"
+    versions = change["versions"]
+    for label in ("added", "removed", "changed"):
+        if versions[label] and not (change["action"] == "create" and label == "added"):
+            yield f"versions {label}: {', '.join(map(str, versions[label]))}"
+    if change["action"] == "create" and versions["added"]:
+        yield f"versions: {', '.join(map(str, versions['added']))}"
+    if change["deletedVersions"] and change["action"] != "create":
+        yield f"deletes published versions: {', '.join(map(str, change['deletedVersions']))}"
+    for ref in change["references"]:
+        where = "draft" if ref["version"] is None else f"v{ref['version']}"
+        yield f"reference rewritten ({where} {ref['stepPath']}): {ref['from']} -> {ref['to']}"
+    for run in change["runsAtRisk"]:
+        yield f"breaks run {run['runId']} ({run['status']} on v{run['workflowVersion']})"
+
+
 @bundle_app.command("import")
 @uses_client
 def import_(
     client: ApiClient,
-    file: str = typer.Option(..., "--file", help="Bundle file, or - for standard input."),
-    force: bool = typer.Option(False, "--force", help="Overwrite workflows with the same key."),
+    source: str | None = typer.Argument(
+        None, help="Bundle file, a folder of bundle files (one bundle), or - for standard input."
+    ),
+    file: str | None = typer.Option(None, "--file", help="The same as SOURCE."),
+    force: bool = ForceOption,
     dry_run: bool = typer.Option(False, "--dry-run", help="Check and roll back; write nothing."),
+    prune: bool = PruneOption,
+    prune_prefix: str | None = PrunePrefixOption,
+    accept_broken_runs: bool = typer.Option(
+        False,
+        "--accept-broken-runs",
+        help="Import even when --force or --prune deletes a published version that a running or"
+        " waiting run is on (those runs fail at their next step).",
+    ),
     as_json: bool = JsonOption,
+    quiet: bool = QuietOption,
 ) -> None:
-    """Import a bundle in one transaction and print the summary (the file's bytes are sent)."""
-    raw = read_input(file)
-    params = {name: "true" for name, on in (("force", force), ("dryRun", dry_run)) if on}
+    """Import a bundle in one transaction and print the summary (a file's bytes are sent)."""
+    if (source is None) == (file is None):
+        raise typer.BadParameter("give the bundle as SOURCE or --file (one of them)")
+    raw = read_source(source or file or "-", quiet=quiet or as_json)
+    params = _import_params(
+        force=force,
+        dry_run=dry_run,
+        prune=prune,
+        prune_prefix=prune_prefix,
+        accept=accept_broken_runs,
+    )
     headers = {"Content-Type": "application/json"}
     with progress_for(raw, "importing"):
         response = client.request(
             "POST", f"{DEFINITIONS}/import", content=raw, params=params, headers=headers
         )
-    print_summary(response.json(), as_json)
+    print_summary(response.json(), as_json, quiet=quiet)
 
 
-def print_summary(summary: dict[str, Any], as_json: bool) -> None:
+def print_summary(summary: dict[str, Any], as_json: bool, *, quiet: bool = False) -> None:
     if as_json:
         print_json(summary)
+        return
+    note = " (dry run: nothing was written)" if summary.get("dryRun") else ""
+    if quiet:
+        stdout.print(f"{summary['plan']['summary']}{note}", highlight=False, markup=False)
         return
     rows = [
         {**w, "versions": ", ".join(str(v) for v in w["versions"]) or "-"}
@@ -151,8 +357,10 @@ def print_summary(summary: dict[str, Any], as_json: bool) -> None:
             ("VERSIONS", "versions"),
         ],
     )
-    note = " (dry run: nothing was written)" if summary.get("dryRun") else ""
+    for deleted in summary["deletedWorkflows"]:
+        stdout.print(f"- {deleted['key']} deleted", highlight=False, markup=False)
     stdout.print(f"{len(rows)} workflow(s) imported{note}", highlight=False)
+    stdout.print(summary["plan"]["summary"], highlight=False, markup=False)
 
 
 @bundle_app.command("validate")

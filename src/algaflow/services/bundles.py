@@ -31,8 +31,11 @@ from algaflow.bundle.export import (
     exported_at_stamp,
     workflow_entry,
 )
+from algaflow.bundle.plan import check_runs
 from algaflow.kernel.clock import new_id
 from algaflow.registry import Registry
+from algaflow.services import bundle_plans as plans
+from algaflow.services.bundle_plans import ImportOptions
 from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store import workflows as store
 
@@ -53,11 +56,14 @@ def import_bundle(
     *,
     registry: Registry,
     force: bool = False,
+    options: ImportOptions | None = None,
     dry_run: bool = False,
     actor: str | None = None,
     progress: Progress | None = None,
 ) -> Json:
     """Check ``bundle`` without the database, then import it in a write transaction of its own.
+
+    ``options`` (force, prune, accepting broken runs) win over the ``force`` shorthand.
 
     Nothing takes a write lock until every check that needs no database has passed: on SQLite
     a write transaction holds the whole database, so checking a hostile bundle inside one made
@@ -76,7 +82,7 @@ def import_bundle(
                     tenant_id,
                     bundle,
                     registry=registry,
-                    force=force,
+                    options=options or ImportOptions(force=force),
                     dry_run=dry_run,
                     actor=actor,
                     progress=progress,
@@ -97,6 +103,7 @@ def import_bundle_on(
     *,
     registry: Registry,
     force: bool = False,
+    options: ImportOptions | None = None,
     dry_run: bool = False,
     actor: str | None = None,
     progress: Progress | None = None,
@@ -120,7 +127,7 @@ def import_bundle_on(
                 conn,
                 tenant_id,
                 workflows,
-                force=force,
+                options=options or ImportOptions(force=force),
                 dry_run=dry_run,
                 actor=actor,
                 progress=progress,
@@ -134,36 +141,102 @@ def _import_locked(
     tenant_id: str,
     workflows: list[Json],
     *,
-    force: bool,
+    options: ImportOptions,
     dry_run: bool,
     actor: str | None,
     progress: Progress | None,
 ) -> Json:
-    """Plan against the rows, then write; the bundle's keys are locked.
+    """Plan against the rows, then write what changes; the bundle's keys are locked.
 
     A source id found free can be taken by a concurrent import (another tenant importing the same
     bundle) before this one writes, and with ``force`` a key can be created by a plain create
-    meanwhile: then plan again against the rows as they are now.
+    meanwhile: then plan again against the rows as they are now. Unchanged workflows are not
+    written at all.
     """
-    keys = [w["key"] for w in workflows]
-    sources = importer.Sources.of(workflows)
+    force = options.force
     for _attempt in range(PLAN_ATTEMPTS):
-        existing = store.workflow_ids_by_key(conn, tenant_id, keys)
+        existing = store.workflow_ids_by_key(conn, tenant_id, [w["key"] for w in workflows])
         if existing and not force:
             raise importer.conflict_error(existing)
-        # A dry run judges ids by the tenant's own rows: it must not probe other tenants'.
-        taken = store.taken_workflow_ids(
-            conn, sources.candidates(), tenant_id=tenant_id if dry_run else None
+        pruned = plans.pruned_workflows(conn, tenant_id, workflows, options)
+        planned, warnings = _prepare(
+            conn, tenant_id, workflows, existing, pruned, dry_run, progress
         )
-        targets = importer.choose_targets(workflows, sources, existing, taken)
-        planned = importer.plan(workflows, targets, existing, sources, progress)
-        outside = importer.outside_references(planned, sources.ambiguous)
-        versions = store.published_version_numbers(conn, tenant_id, outside)
-        warnings = importer.check_references(planned, outside, versions, sources.ambiguous)
-        if _write(conn, tenant_id, planned, actor=actor, dry_run=dry_run, force=force):
+        changes = plans.plan_changes(conn, tenant_id, planned, workflows, existing, options, pruned)
+        check_runs(changes, accepted=options.accept_broken_runs)
+        unchanged = {c.key for c in changes.workflows if c.action == "unchanged"}
+        written = [p for p in planned if p.key not in unchanged]
+        if _write(conn, tenant_id, written, actor=actor, dry_run=dry_run, force=force):
+            if not dry_run:
+                plans.delete_pruned(conn, tenant_id, changes)
             found = [*importer.draft_warnings(planned, workflows), *warnings]
-            return importer.summary(planned, found, dry_run)
+            deleted = [c for c in changes.workflows if c.action == "delete"]
+            summary = importer.summary(planned, found, dry_run, unchanged=unchanged)
+            summary["deletedWorkflows"] = [
+                {"key": c.key, "workflowId": c.workflow_id} for c in deleted
+            ]
+            return {**summary, "plan": changes.to_json()}
     raise importer.retry_error()
+
+
+def _prepare(
+    conn: Connection,
+    tenant_id: str,
+    workflows: list[Json],
+    existing: dict[str, str],
+    pruned: dict[str, str],
+    dry_run: bool,
+    progress: Progress | None,
+) -> tuple[list[importer.Planned], list[Json]]:
+    """The planned rows, and the draft reference warnings (unresolved references in published
+    versions raise; a workflow the import prunes does not resolve one)."""
+    sources = importer.Sources.of(workflows)
+    # A dry run (or a plan) judges ids by the tenant's own rows: it must not probe other tenants'.
+    taken = store.taken_workflow_ids(
+        conn, sources.candidates(), tenant_id=tenant_id if dry_run else None
+    )
+    targets = importer.choose_targets(workflows, sources, existing, taken)
+    planned = importer.plan(workflows, targets, existing, sources, progress)
+    outside = importer.outside_references(planned, sources.ambiguous)
+    gone = set(pruned.values())
+    versions = {
+        workflow_id: numbers
+        for workflow_id, numbers in store.published_version_numbers(
+            conn, tenant_id, outside
+        ).items()
+        if workflow_id not in gone
+    }
+    warnings = importer.check_references(planned, outside, versions, sources.ambiguous)
+    return planned, warnings
+
+
+# --- plan ----------------------------------------------------------------------------------------
+
+
+def plan_bundle(
+    uow: UnitOfWork,
+    tenant_id: str,
+    bundle: Any,
+    options: ImportOptions,
+    *,
+    registry: Registry,
+) -> Json:
+    """What importing ``bundle`` with ``options`` would change, per workflow key, read-only.
+
+    The same checks as an import run first and raise the same errors, except that keys the
+    tenant has already are listed in ``needsForce`` instead of refused, and active runs the
+    import would break are listed in ``runsAtRisk``.
+    """
+    if isinstance(bundle, str | bytes | bytearray):
+        bundle = loads_json(bundle)
+    importer.check_bundle(bundle, registry=registry)
+    workflows: list[Json] = bundle["workflows"]
+    with uow.reading() as conn:
+        existing = store.workflow_ids_by_key(conn, tenant_id, [w["key"] for w in workflows])
+        pruned = plans.pruned_workflows(conn, tenant_id, workflows, options)
+        planned, _ = _prepare(conn, tenant_id, workflows, existing, pruned, True, None)
+        changes = plans.plan_changes(conn, tenant_id, planned, workflows, existing, options, pruned)
+    return changes.to_json()
 
 
 def _write(

@@ -129,6 +129,23 @@ def count_active(conn: Connection, workflow_id: str) -> int:
     return int(count)
 
 
+def active_runs_of(conn: Connection, tenant: str, workflow_ids: Sequence[str]) -> list[RunRow]:
+    """The tenant's RUNNING or WAITING runs of ``workflow_ids`` (what a bundle import would
+    break by deleting their published version)."""
+    if not workflow_ids:
+        return []
+    rows = conn.execute(
+        sa.select(runs_t)
+        .where(
+            runs_t.c.tenant == tenant,
+            runs_t.c.workflow_id.in_(set(workflow_ids)),
+            runs_t.c.status.in_(ACTIVE_STATUSES),
+        )
+        .order_by(runs_t.c.started_at, runs_t.c.run_id)
+    ).mappings()
+    return [RunRow.from_mapping(row) for row in rows]
+
+
 def list_runs(
     conn: Connection,
     tenant: str,

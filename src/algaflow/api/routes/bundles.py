@@ -1,7 +1,8 @@
-"""Bundle routes: canonical export (one or many workflows) and transactional import.
+"""Bundle routes: canonical export (one or many workflows), import plans and transactional import.
 
-All three need ``workflow:admin`` (as in Alga) and act on the key's tenant only: another tenant's
-workflow ids answer 404 like unknown ones. Errors answer ``{code, error, details?}`` (errors.py).
+Export and import need ``workflow:admin`` (as in Alga), a plan ``workflow:read``; all act on the
+key's tenant only: another tenant's workflow ids answer 404 like unknown ones. Errors answer
+``{code, error, details?}`` (errors.py).
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import Registry
 from algaflow.services import UnitOfWork
 from algaflow.services import bundles as service
+from algaflow.services.bundle_plans import ImportOptions
 
 from ..bodies import MAX_JSON_DEPTH, bundle_value, check_export_keys
 from ..deps import Principal, get_registry, get_uow, require
 
 router = APIRouter(prefix="/workflow-definitions", tags=["workflow-bundles"])
 _admin = require("workflow:admin")
+_reader = require("workflow:read")
 _DOWNLOAD_HEADERS = {"Content-Disposition": 'attachment; filename="workflow-bundle.json"'}
 
 
@@ -113,6 +116,7 @@ class ImportSummary(BaseModel):
     workflows: list[WorkflowImported]
     warnings: list[dict[str, Any]]
     dryRun: bool
+    plan: dict[str, Any] = Field(description="What the import changed (or, dry, would change)")
 
 
 @router.get("/{workflowId}/export", response_class=Response, responses=_BUNDLE_RESPONSE)
@@ -154,6 +158,48 @@ def export_many(
     return _bundle_response(pieces)
 
 
+_FORCE = Query(None, description="1 or true (any case) to overwrite by key")
+_PRUNE = Query(None, description="1 or true to delete the workflows the bundle does not hold")
+_PRUNE_PREFIX = Query(None, description="Limit the prune to keys starting with this prefix")
+
+
+def _options(
+    force: str | None, prune: str | None, prune_prefix: str | None, accept: str | None = None
+) -> ImportOptions:
+    return ImportOptions(
+        force=parse_flag(force),
+        prune=parse_flag(prune),
+        prune_prefix=prune_prefix,
+        accept_broken_runs=parse_flag(accept),
+    )
+
+
+@router.post(
+    "/import/plan",
+    openapi_extra=_BUNDLE_BODY,
+    response_model=None,
+    responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}},
+)
+async def plan(
+    request: Request,
+    force: str | None = _FORCE,
+    prune: str | None = _PRUNE,
+    prunePrefix: str | None = _PRUNE_PREFIX,
+    principal: Principal = Depends(_reader),
+    uow: UnitOfWork = Depends(get_uow),
+    registry: Registry = Depends(get_registry),
+) -> dict[str, Any]:
+    """What importing the body (a bundle) would change, per workflow key; writes nothing."""
+    raw = await request.body()
+    options = _options(force, prune, prunePrefix)
+
+    def run() -> dict[str, Any]:
+        bundle = bundle_value(loads_json(raw))
+        return service.plan_bundle(uow, principal.tenant_id, bundle, options, registry=registry)
+
+    return await run_in_threadpool(run)
+
+
 @router.post(
     "/import",
     openapi_extra=_BUNDLE_BODY,
@@ -162,14 +208,20 @@ def export_many(
 )
 async def import_(
     request: Request,
-    force: str | None = Query(None, description="1 or true (any case) to overwrite by key"),
+    force: str | None = _FORCE,
     dryRun: str | None = Query(None, description="1 or true (any case) to check and roll back"),
+    prune: str | None = _PRUNE,
+    prunePrefix: str | None = _PRUNE_PREFIX,
+    acceptBrokenRuns: str | None = Query(
+        None, description="1 or true to import even when active runs' versions are deleted"
+    ),
     principal: Principal = Depends(_admin),
     uow: UnitOfWork = Depends(get_uow),
     registry: Registry = Depends(get_registry),
 ) -> dict[str, Any]:
     """Import the body (a bundle) in one transaction; 200 with the summary, or a coded error."""
     raw = await request.body()
+    options = _options(force, prune, prunePrefix, acceptBrokenRuns)
 
     def run() -> dict[str, Any]:
         # Parsing and every check that needs no database run before the write transaction. The
@@ -179,7 +231,7 @@ async def import_(
             principal.tenant_id,
             bundle_value(loads_json(raw)),
             registry=registry,
-            force=parse_flag(force),
+            options=options,
             dry_run=parse_flag(dryRun),
             actor=principal.key_id,
         )
