@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
@@ -22,7 +23,7 @@ from algaflow.store.engine import make_engine
 from .bodies import BODY_ERROR, PRINCIPAL, too_deep
 from .deps import authenticate_key, in_process_principal, presented_secret
 from .errors import ERROR_RESPONSES, JSONBody, install_error_handlers, problem
-from .routes import bundles, definitions, runs
+from .routes import bundles, caller, definitions, runs
 from .routes import registry as registry_routes
 
 
@@ -165,7 +166,8 @@ def create_app(
         if stop is not None:
             stop.set()
 
-    app = FastAPI(
+    # /docs and /redoc load their scripts from a package, not a CDN: they work offline.
+    app = FastAPIOffline(
         lifespan=lifespan,
         title="algaflow",
         version=__version__,
@@ -182,7 +184,14 @@ def create_app(
         return {"status": "ok", "version": __version__}
 
     # Bundle routes first: "/{workflowId}/export" must win over "/{workflowId}/{version}".
-    for router in (bundles.router, definitions.router, registry_routes.router, runs.router):
+    routers = (
+        bundles.router,
+        definitions.router,
+        registry_routes.router,
+        runs.router,
+        caller.router,
+    )
+    for router in routers:
         app.include_router(router, prefix="/api", responses=ERROR_RESPONSES)
     app.add_middleware(JsonDepthLimit)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # added last: runs first

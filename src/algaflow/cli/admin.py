@@ -15,6 +15,7 @@ from algaflow.kernel.errors import AlgaflowError
 from .common import (
     DatabaseUrlOption,
     JsonOption,
+    ProfileOption,
     TenantOption,
     fail,
     print_json,
@@ -33,31 +34,42 @@ keys_app = typer.Typer(
 )
 
 
-def _unit_of_work(database_url: str | None) -> UnitOfWork:
+def _unit_of_work(
+    database_url: str | None, profile: str | None, *, creates_database: bool = True
+) -> UnitOfWork:
     from algaflow.services.unit_of_work import UnitOfWork
 
     try:
-        return UnitOfWork(open_engine(settings_for(database_url)))
+        settings = settings_for(database_url, profile=profile)
+        return UnitOfWork(open_engine(settings, creates_database=creates_database))
     except AlgaflowError as err:
         fail(err)
 
 
 @db_app.command("upgrade")
-def db_upgrade(database_url: str | None = DatabaseUrlOption) -> None:
-    """Apply all pending migrations."""
+def db_upgrade(
+    database_url: str | None = DatabaseUrlOption, profile: str | None = ProfileOption
+) -> None:
+    """Create the database if need be and apply all pending migrations."""
     from algaflow.store import migrate
 
-    engine = open_engine(settings_for(database_url), auto_migrate=True)
+    try:
+        engine = open_engine(settings_for(database_url, profile=profile), auto_migrate=True)
+    except AlgaflowError as err:
+        fail(err)
     stdout.print(f"database at revision {migrate.current_revision(engine)}")
 
 
 @tenants_app.command("create")
 def tenants_create(
-    name: str, database_url: str | None = DatabaseUrlOption, as_json: bool = JsonOption
+    name: str,
+    database_url: str | None = DatabaseUrlOption,
+    profile: str | None = ProfileOption,
+    as_json: bool = JsonOption,
 ) -> None:
     from algaflow.services import admin
 
-    uow = _unit_of_work(database_url)
+    uow = _unit_of_work(database_url, profile)
     try:
         tenant = admin.create_tenant(uow, name)
     except AlgaflowError as err:
@@ -69,10 +81,15 @@ def tenants_create(
 
 
 @tenants_app.command("list")
-def tenants_list(database_url: str | None = DatabaseUrlOption, as_json: bool = JsonOption) -> None:
+def tenants_list(
+    database_url: str | None = DatabaseUrlOption,
+    profile: str | None = ProfileOption,
+    as_json: bool = JsonOption,
+) -> None:
     from algaflow.services import admin
 
-    rows = [{"id": t.id, "name": t.name} for t in admin.list_tenants(_unit_of_work(database_url))]
+    uow = _unit_of_work(database_url, profile, creates_database=False)
+    rows = [{"id": t.id, "name": t.name} for t in admin.list_tenants(uow)]
     print_json(rows) if as_json else print_table(rows, [("ID", "id"), ("NAME", "name")])
 
 
@@ -86,12 +103,13 @@ def keys_create(
     ),
     name: str = typer.Option("api key", "--name"),
     database_url: str | None = DatabaseUrlOption,
+    profile: str | None = ProfileOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Create a key; the secret is printed once and cannot be shown again."""
     from algaflow.services import admin
 
-    uow = _unit_of_work(database_url)
+    uow = _unit_of_work(database_url, profile)
     try:
         made = admin.create_api_key(uow, tenant, name=name, permissions=permission)
     except AlgaflowError as err:
@@ -106,9 +124,14 @@ def keys_create(
 
 
 @keys_app.command("list")
-def keys_list(database_url: str | None = DatabaseUrlOption, as_json: bool = JsonOption) -> None:
+def keys_list(
+    database_url: str | None = DatabaseUrlOption,
+    profile: str | None = ProfileOption,
+    as_json: bool = JsonOption,
+) -> None:
     from algaflow.services import admin
 
+    uow = _unit_of_work(database_url, profile, creates_database=False)
     rows = [
         {
             "id": k.id,
@@ -118,7 +141,7 @@ def keys_list(database_url: str | None = DatabaseUrlOption, as_json: bool = Json
             "permissions": ",".join(k.permissions),
             "revoked": k.revoked,
         }
-        for k in admin.list_api_keys(_unit_of_work(database_url))
+        for k in admin.list_api_keys(uow)
     ]
     columns = [
         ("ID", "id"),
@@ -132,10 +155,12 @@ def keys_list(database_url: str | None = DatabaseUrlOption, as_json: bool = Json
 
 
 @keys_app.command("revoke")
-def keys_revoke(key_id: str, database_url: str | None = DatabaseUrlOption) -> None:
+def keys_revoke(
+    key_id: str, database_url: str | None = DatabaseUrlOption, profile: str | None = ProfileOption
+) -> None:
     from algaflow.services import admin
 
-    uow = _unit_of_work(database_url)
+    uow = _unit_of_work(database_url, profile, creates_database=False)
     try:
         admin.revoke_api_key(uow, key_id)
     except AlgaflowError as err:

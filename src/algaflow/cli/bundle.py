@@ -28,6 +28,7 @@ from .common import (
     stderr,
     stdout,
     uses_client,
+    uses_client_creating_database,
 )
 from .database import load_registry, settings_for
 
@@ -115,7 +116,7 @@ def export(
 
 
 @bundle_app.command("import")
-@uses_client
+@uses_client_creating_database
 def import_(
     client: ApiClient,
     file: str = typer.Option(..., "--file", help="Bundle file, or - for standard input."),

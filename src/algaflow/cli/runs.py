@@ -18,6 +18,7 @@ from .common import (
     DatabaseUrlOption,
     JsonOption,
     PluginOption,
+    ProfileOption,
     fail,
     print_json,
     print_table,
@@ -152,12 +153,13 @@ def worker(
     ),
     database_url: str | None = DatabaseUrlOption,
     plugin: list[str] | None = PluginOption,
+    profile: str | None = ProfileOption,
 ) -> None:
     """Resume due timers and retries and runs left by a stopped process, until interrupted."""
     from algaflow.services.worker import DEFAULT_INTERVAL_S, run_worker
 
-    settings = settings_for(database_url, plugin)
     try:
+        settings = settings_for(database_url, plugin, profile)
         engine = open_engine(settings)
     except AlgaflowError as err:
         fail(err)

@@ -10,7 +10,15 @@ import typer
 from algaflow.kernel.errors import AlgaflowError
 
 from .client import DEFINITIONS, ApiClient, present, segment
-from .common import JsonOption, print_json, print_table, read_json_file, stdout, uses_client
+from .common import (
+    JsonOption,
+    print_json,
+    print_table,
+    read_json_file,
+    stdout,
+    uses_client,
+    uses_client_creating_database,
+)
 
 workflows_app = typer.Typer(help="Workflow definitions.", no_args_is_help=True)
 
@@ -74,7 +82,7 @@ def show(client: ApiClient, workflow: str = WorkflowArgument, as_json: bool = Js
 
 
 @workflows_app.command("create")
-@uses_client
+@uses_client_creating_database
 def create(
     client: ApiClient,
     key: str = typer.Option(..., "--key"),
