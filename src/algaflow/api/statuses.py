@@ -61,6 +61,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "REGISTRY_DUPLICATE": 409,
     "NODE_CONFIG_INVALID": 400,
     "SCHEMA_NOT_FOUND": 404,
+    "ACTION_NOT_FOUND": 404,
     "ACTION_INPUT_INVALID": 400,
     "ACTION_OUTPUT_INVALID": 400,
     # --- expressions
