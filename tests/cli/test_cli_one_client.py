@@ -145,7 +145,7 @@ def test_both_modes_give_identical_output(modes, files):
     assert started["status"] == "WAITING"
     tasks = same("tasks", "list", "--json", keep=("task", "0.taskId"))
     assert [t["title"] for t in tasks] == ["Review Ada", "Review Ada"]
-    same("tasks", "complete", "{task}", "--output", ada)
+    same("tasks", "complete", "{task}", "--output-file", ada)
     assert same("runs", "cancel", "{second}", "--json")["status"] == "CANCELED"
     assert same("runs", "show", "{first}", "--json")["status"] == "SUCCEEDED"
     listed = same("runs", "list", "--workflow-id", "{wf}", "--json")

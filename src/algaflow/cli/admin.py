@@ -35,7 +35,11 @@ keys_app = typer.Typer(
 
 
 def _unit_of_work(
-    database_url: str | None, profile: str | None, *, creates_database: bool = True
+    database_url: str | None,
+    profile: str | None,
+    *,
+    creates_database: bool = True,
+    as_json: bool = False,
 ) -> UnitOfWork:
     from algaflow.services.unit_of_work import UnitOfWork
 
@@ -43,7 +47,7 @@ def _unit_of_work(
         settings = settings_for(database_url, profile=profile)
         return UnitOfWork(open_engine(settings, creates_database=creates_database))
     except AlgaflowError as err:
-        fail(err)
+        fail(err, as_json=as_json)
 
 
 @db_app.command("upgrade")
@@ -69,11 +73,11 @@ def tenants_create(
 ) -> None:
     from algaflow.services import admin
 
-    uow = _unit_of_work(database_url, profile)
+    uow = _unit_of_work(database_url, profile, as_json=as_json)
     try:
         tenant = admin.create_tenant(uow, name)
     except AlgaflowError as err:
-        fail(err)
+        fail(err, as_json=as_json)
     if as_json:
         print_json({"id": tenant.id, "name": tenant.name})
     else:
@@ -88,7 +92,7 @@ def tenants_list(
 ) -> None:
     from algaflow.services import admin
 
-    uow = _unit_of_work(database_url, profile, creates_database=False)
+    uow = _unit_of_work(database_url, profile, creates_database=False, as_json=as_json)
     rows = [{"id": t.id, "name": t.name} for t in admin.list_tenants(uow)]
     print_json(rows) if as_json else print_table(rows, [("ID", "id"), ("NAME", "name")])
 
@@ -109,11 +113,11 @@ def keys_create(
     """Create a key; the secret is printed once and cannot be shown again."""
     from algaflow.services import admin
 
-    uow = _unit_of_work(database_url, profile)
+    uow = _unit_of_work(database_url, profile, as_json=as_json)
     try:
         made = admin.create_api_key(uow, tenant, name=name, permissions=permission)
     except AlgaflowError as err:
-        fail(err)
+        fail(err, as_json=as_json)
     permissions = list(made.key.permissions)
     if as_json:
         print_json({"id": made.key.id, "key": made.secret, "permissions": permissions})
@@ -131,7 +135,7 @@ def keys_list(
 ) -> None:
     from algaflow.services import admin
 
-    uow = _unit_of_work(database_url, profile, creates_database=False)
+    uow = _unit_of_work(database_url, profile, creates_database=False, as_json=as_json)
     rows = [
         {
             "id": k.id,

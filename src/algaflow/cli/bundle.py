@@ -22,6 +22,8 @@ from .client import DEFINITIONS, ApiClient, segment
 from .common import (
     JsonOption,
     PluginOption,
+    YesOption,
+    confirm,
     fail,
     print_json,
     print_table,
@@ -120,11 +122,16 @@ def export(
 def import_(
     client: ApiClient,
     file: str = typer.Option(..., "--file", help="Bundle file, or - for standard input."),
-    force: bool = typer.Option(False, "--force", help="Overwrite workflows with the same key."),
+    force: bool = typer.Option(
+        False, "--force", help="Overwrite workflows with the same key (asks first on a terminal)."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check and roll back; write nothing."),
+    yes: bool = YesOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Import a bundle in one transaction and print the summary (the file's bytes are sent)."""
+    if force and not dry_run:
+        confirm("--force replaces every workflow of the bundle that has the same key. Go on?", yes)
     raw = read_input(file)
     params = {name: "true" for name, on in (("force", force), ("dryRun", dry_run)) if on}
     headers = {"Content-Type": "application/json"}
@@ -170,7 +177,7 @@ def validate(
         bundle = parse_bundle_body(read_input(file))
         check_bundle(bundle, registry=load_registry(settings_for(None, plugin)))
     except AlgaflowError as err:
-        fail(err)
+        fail(err, as_json=as_json)
     count = _workflow_count(bundle)
     if as_json:
         print_json({"ok": True, "workflows": count})

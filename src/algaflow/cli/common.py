@@ -227,6 +227,19 @@ def uses_client(
 uses_client_creating_database = functools.partial(uses_client, creates_database=True)
 
 
+def confirm(question: str, yes: bool) -> None:
+    """Ask ``question`` when a person is at the terminal and ``--yes`` was not given; anything
+    but yes aborts with exit 1 and changes nothing. Scripts (no terminal) are not asked."""
+    if yes or not sys.stdin.isatty():
+        return
+    if not typer.confirm(question, default=False, err=True):
+        stderr.print("aborted: nothing was changed", highlight=False)
+        raise typer.Exit(EXIT_ERROR)
+
+
+YesOption = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation on a terminal.")
+
+
 # --- output ------------------------------------------------------------------------------------
 
 
