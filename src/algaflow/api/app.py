@@ -22,7 +22,9 @@ from algaflow.store.engine import make_engine
 
 from .bodies import BODY_ERROR, PRINCIPAL, too_deep
 from .deps import authenticate_key, in_process_principal, presented_secret
-from .errors import ERROR_RESPONSES, JSONBody, install_error_handlers, problem
+from .errors import JSONBody, install_error_handlers, problem
+from .openapi import install_openapi
+from .responses import Health
 from .routes import bundles, caller, definitions, runs
 from .routes import registry as registry_routes
 
@@ -179,9 +181,15 @@ def create_app(
     app.state.registry = registry or build_registry(settings)
     install_error_handlers(app)
 
-    @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        summary="Health",
+        description="Answers while the process serves requests, with its version; needs no key"
+        " and does not touch the database.",
+    )
+    def healthz() -> Health:
+        return Health(status="ok", version=__version__)
 
     # Bundle routes first: "/{workflowId}/export" must win over "/{workflowId}/{version}".
     routers = (
@@ -192,7 +200,8 @@ def create_app(
         caller.router,
     )
     for router in routers:
-        app.include_router(router, prefix="/api", responses=ERROR_RESPONSES)
+        app.include_router(router, prefix="/api")
+    install_openapi(app)
     app.add_middleware(JsonDepthLimit)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # added last: runs first
     return app

@@ -9,6 +9,7 @@ from algaflow.services import UnitOfWork
 from algaflow.services.admin import tenant_of
 
 from ..deps import Principal, get_principal, get_uow
+from ..errors import error_responses
 
 router = APIRouter(tags=["caller"])
 
@@ -22,6 +23,7 @@ class Caller(BaseModel):
 @router.get(
     "/whoami",
     summary="Who is calling",
+    responses=error_responses(),
     description="The tenant and the permissions of the API key the request presents. Any valid"
     " key may ask; it changes nothing.",
 )

@@ -12,6 +12,8 @@ from algaflow.services import catalog
 from algaflow.services.catalog import ActionView, NodeTypeView
 
 from ..deps import Principal, get_registry, require
+from ..errors import error_responses
+from ..responses import JsonSchemaDocument
 
 router = APIRouter(prefix="/workflow/registry", tags=["registry"])
 _read = require("workflow:read")
@@ -53,6 +55,7 @@ class NodeType(BaseModel):
 @router.get(
     "/actions",
     summary="List actions",
+    responses=error_responses(),
     description="Every registered action version with its input and output JSON Schemas.",
 )
 def list_actions(
@@ -64,6 +67,7 @@ def list_actions(
 @router.get(
     "/actions/{actionId}",
     summary="Show an action",
+    responses=error_responses(404),
     description="One action with its input and output JSON Schemas: the given version, else the"
     " latest. 404 ACTION_NOT_FOUND names the versions that exist.",
 )
@@ -79,6 +83,7 @@ def show_action(
 @router.get(
     "/nodes",
     summary="List step types",
+    responses=error_responses(),
     description="The registered node types with their config schemas, then every control.*"
     " block with its fields.",
 )
@@ -91,6 +96,7 @@ def list_nodes(
 @router.get(
     "/schemas",
     summary="List payload schemas",
+    responses=error_responses(),
     description="The refs of every registered payload schema, sorted.",
 )
 def list_schemas(
@@ -102,6 +108,8 @@ def list_schemas(
 @router.get(
     "/schemas/{ref}",
     summary="Show a payload schema",
+    response_model=None,
+    responses={200: {"model": JsonSchemaDocument}, **error_responses(404)},
     description="A payload schema as JSON Schema; 404 SCHEMA_NOT_FOUND when none has this ref.",
 )
 def get_schema(
