@@ -115,7 +115,11 @@ def retry_error() -> BundleError:
 
 def conflict_error(existing: Mapping[str, str]) -> BundleError:
     """``WORKFLOW_KEY_CONFLICT`` for the bundle's keys the tenant already uses."""
-    error = key_conflict(existing, hint=" Re-run with force to overwrite.", error=BundleError)
+    error = key_conflict(
+        existing,
+        hint=" Re-run with --force (the force query parameter) to overwrite.",
+        error=BundleError,
+    )
     assert isinstance(error, BundleError)
     return error
 
