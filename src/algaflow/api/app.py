@@ -17,7 +17,6 @@ from algaflow.config import Settings, load_settings
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.kernel.jsvalues import MAX_JSON_DEPTH, json_depth
 from algaflow.registry import Registry, build_registry
-from algaflow.services.worker import start_background_worker
 from algaflow.store.engine import make_engine
 
 from .bodies import BODY_ERROR, PRINCIPAL, too_deep
@@ -159,11 +158,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        stop = (
-            start_background_worker(app.state.engine, app.state.registry)
-            if (background_worker)
-            else None
-        )
+        stop = None
+        if background_worker:  # imported here: the in-process app of a CLI command never is
+            from algaflow.services.worker import start_background_worker
+
+            stop = start_background_worker(app.state.engine, app.state.registry)
         yield
         if stop is not None:
             stop.set()

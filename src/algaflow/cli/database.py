@@ -77,9 +77,11 @@ def open_engine(
             details={"databaseUrl": settings.database_url},
         )
     engine = make_engine(settings.database_url)
+    if migrate.is_current(engine):
+        return engine
     if auto_migrate if auto_migrate is not None else settings.is_sqlite:
         migrate.upgrade(engine)
-    elif not migrate.is_current(engine):
+    else:
         raise AlgaflowError(
             "DATABASE_NOT_MIGRATED",
             "The database schema is not current; run `algaflow db upgrade` first.",
