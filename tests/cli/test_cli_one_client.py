@@ -125,6 +125,7 @@ def test_both_modes_give_identical_output(modes, files):
     same("workflows", "validate", review)
     assert same("workflows", "publish", "demo.review", "--json")["publishedVersion"] == 1
     assert same("workflows", "show", "{wf}", "--json")["key"] == "demo.review"
+    same("workflows", "show", "demo.review")  # one answer for PUBLISHED in both modes, by key
     same("workflows", "list")  # the table
     # The commands the CLI gained with the one client: draft, metadata, versions, registry.
     assert same("workflows", "draft", "set", "demo.review", "--file", review2, "--json")[
