@@ -84,7 +84,7 @@ def test_tenants_and_keys_then_revocation_over_http(cli, api, db_url, live_serve
 class Served:
     """``algaflow serve`` in the background; its stdout lines are collected as they come."""
 
-    def __init__(self, database: Path, port: int) -> None:
+    def __init__(self, database: Path | str, port: int, *extra: str) -> None:
         self.port = port
         self.base = f"http://127.0.0.1:{self.port}"
         self.lines: list[str] = []
@@ -95,7 +95,8 @@ class Served:
                 "--port",
                 str(self.port),
                 "--database-url",
-                f"sqlite:///{database}",
+                database if isinstance(database, str) else f"sqlite:///{database}",
+                *extra,
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -169,3 +170,18 @@ def test_serve_first_start_prints_one_admin_key_once(cli, tmp_path, free_port):
     finally:
         second.stop()
     assert "ALGAFLOW_API_KEY" not in second.printed() and key not in second.printed()
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_serve_on_a_database_without_a_key_says_how_to_make_one(db_url, free_port):
+    """PostgreSQL gets no bootstrap key: the start lines say how to create the first one."""
+    served = Served(db_url, free_port(), "--migrate")
+    try:
+        served.wait_healthy()
+        text = served.printed()
+        assert f"database:       {db_url}" in text
+        assert "No API key exists yet" in text and "algaflow keys create --database-url" in text
+        assert "ALGAFLOW_API_KEY" in text and "--api-key" in text
+        assert "export ALGAFLOW_API_KEY=" not in text
+    finally:
+        served.stop()
