@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# serve needs only the runtime dependencies; the tests and linters need the dev extra too.
+RUNTIME_STAMP := $(VENV)/.runtime
 
 .PHONY: serve test lint format bench clean
 
@@ -10,11 +12,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME_STAMP)
+
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	touch $(STAMP)
+	touch $(STAMP) $(RUNTIME_STAMP)
 
-serve: $(STAMP)  ## run algaflow on the embedded SQLite default (./algaflow.db)
+serve: $(RUNTIME_STAMP)  ## run algaflow on the embedded SQLite default (./algaflow.db)
 	$(BIN)/algaflow serve
 
 test: $(STAMP)  ## run the whole test suite (PostgreSQL tests skip when no server answers, unless CI is set)

@@ -1,10 +1,23 @@
-"""Settings read from the environment, in one place."""
+"""Settings read from the environment, in one place, validated once.
+
+Every ``ALGAFLOW_*`` variable is checked when the settings are loaded, and a bad value (a body
+limit that is not a positive integer, a schema folder that does not exist, a plugin not named
+``module:function``) is one coded ``INVALID_SETTINGS`` error naming the variable, never a
+traceback from deep inside a command.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from algaflow.kernel.errors import AlgaflowError
 
 DEFAULT_DATABASE_URL = "sqlite:///algaflow.db"
 #: ``{"$secret": "NAME"}`` resolves to the variable ``ALGAFLOW_SECRET_NAME`` by default.
@@ -12,6 +25,10 @@ DEFAULT_SECRET_ENV_PREFIX = "ALGAFLOW_SECRET_"
 # The server takes back what it exports: a canonical export of a workflow with a 25-step draft and
 # three published versions is about 53 KB, so this fits a bundle of about 5,000 such workflows.
 DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024
+ENV_PREFIX = "ALGAFLOW_"
+#: PostgreSQL URL schemes other tools write, and the driver algaflow uses for them.
+_POSTGRES_SCHEMES = ("postgres://", "postgresql://")
+_PSYCOPG_SCHEME = "postgresql+psycopg://"
 
 
 @dataclass(frozen=True)
@@ -46,40 +63,114 @@ class TemporalSettings:
         )
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(BaseSettings):
+    """The instance's settings; ``Settings()`` reads ``ALGAFLOW_<FIELD>`` variables."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+
     database_url: str = DEFAULT_DATABASE_URL
-    plugins: tuple[str, ...] = ()
-    schema_dirs: tuple[str, ...] = ()
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    plugins: Annotated[tuple[str, ...], NoDecode] = ()
+    schema_dirs: Annotated[tuple[str, ...], NoDecode] = ()
+    max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, gt=0)
     # Where runs find ``$secret`` values: variables with this prefix (empty: none), then this
     # JSON/TOML file of names to strings.
     secret_env_prefix: str = DEFAULT_SECRET_ENV_PREFIX
     secrets_file: str | None = None
     # The run backend (``ALGAFLOW_RUNTIME``): ``embedded`` (this process's driver) or ``temporal``.
     runtime: str = "embedded"
-    temporal: TemporalSettings = field(default_factory=TemporalSettings)
-    extra: dict[str, str] = field(default_factory=dict)
+    # Read from the ``ALGAFLOW_TEMPORAL_*`` variables by ``load_settings``.
+    temporal: TemporalSettings = Field(default_factory=TemporalSettings)
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url(cls, value: Any) -> Any:
+        """Empty means the default; ``postgres://`` and ``postgresql://`` mean psycopg 3."""
+        if value in ("", None):
+            return DEFAULT_DATABASE_URL
+        if isinstance(value, str):
+            for scheme in _POSTGRES_SCHEMES:
+                if value.startswith(scheme):
+                    return _PSYCOPG_SCHEME + value.removeprefix(scheme)
+        return value
 
-def _split(value: str | None, sep: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in (value or "").split(sep) if part.strip())
+    @field_validator("max_body_bytes", mode="before")
+    @classmethod
+    def _max_body_bytes(cls, value: Any) -> Any:
+        return DEFAULT_MAX_BODY_BYTES if value in ("", None) else value
+
+    @field_validator("runtime", mode="before")
+    @classmethod
+    def _runtime(cls, value: Any) -> Any:
+        return (value or "embedded").strip().lower() if isinstance(value, str | None) else value
+
+    @field_validator("secrets_file", mode="before")
+    @classmethod
+    def _secrets_file(cls, value: Any) -> Any:
+        return value or None
+
+    @field_validator("plugins", mode="before")
+    @classmethod
+    def _plugins(cls, value: Any) -> Any:
+        plugins = _split(value, ",")
+        for spec in plugins:
+            module, sep, attr = spec.partition(":")
+            if not (module and sep and attr):
+                raise ValueError(f'{spec!r} is not of the form "package.module:function"')
+        return plugins
+
+    @field_validator("schema_dirs", mode="before")
+    @classmethod
+    def _schema_dirs(cls, value: Any) -> Any:
+        folders = _split(value, os.pathsep)
+        for folder in folders:
+            if not Path(folder).is_dir():
+                raise ValueError(
+                    f"{folder!r} is not a folder (folders are separated by {os.pathsep!r})"
+                )
+        return folders
 
 
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Settings from ``ALGAFLOW_*`` variables (``environ`` defaults to ``os.environ``)."""
-    env = os.environ if environ is None else environ
-    return Settings(
-        database_url=env.get("ALGAFLOW_DATABASE_URL") or DEFAULT_DATABASE_URL,
-        plugins=_split(env.get("ALGAFLOW_PLUGINS"), ","),
-        schema_dirs=_split(env.get("ALGAFLOW_SCHEMA_DIRS"), os.pathsep),
-        max_body_bytes=int(env.get("ALGAFLOW_MAX_BODY_BYTES") or DEFAULT_MAX_BODY_BYTES),
-        secret_env_prefix=env.get("ALGAFLOW_SECRET_ENV_PREFIX", DEFAULT_SECRET_ENV_PREFIX),
-        secrets_file=env.get("ALGAFLOW_SECRETS_FILE") or None,
-        runtime=(env.get("ALGAFLOW_RUNTIME") or "embedded").strip().lower(),
-        temporal=TemporalSettings.from_env(env),
+def _split(value: Any, sep: str) -> Any:
+    """A separated string's non-empty parts (a sequence passes through)."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(sep) if part.strip())
+    return tuple(value)
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings from ``ALGAFLOW_*`` variables (``environ`` defaults to ``os.environ``), with
+    ``overrides`` (command-line options) taking precedence; raises ``INVALID_SETTINGS``."""
+    given = {name: value for name, value in overrides.items() if value is not None}
+    given.setdefault("temporal", TemporalSettings.from_env(os.environ if environ is None else environ))
+    try:
+        if environ is None:
+            return Settings(**given)
+        from_env = {
+            name: environ[ENV_PREFIX + name.upper()]
+            for name in Settings.model_fields
+            if ENV_PREFIX + name.upper() in environ
+        }
+        return Settings.model_validate({**from_env, **given})
+    except ValidationError as exc:
+        raise invalid_settings(exc) from None
+
+
+def invalid_settings(exc: ValidationError) -> AlgaflowError:
+    """One coded error for every refused setting, named as the variable a user sets."""
+    issues = [
+        {
+            "variable": ENV_PREFIX + str(error["loc"][0]).upper() if error["loc"] else ENV_PREFIX,
+            "message": error["msg"].removeprefix("Value error, "),
+        }
+        for error in exc.errors()
+    ]
+    summary = "; ".join(f"{i['variable']}: {i['message']}" for i in issues)
+    return AlgaflowError(
+        "INVALID_SETTINGS", f"Invalid settings: {summary}", details={"issues": issues}
     )

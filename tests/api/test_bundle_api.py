@@ -504,5 +504,6 @@ def test_openapi_documents_the_bundle_routes(api):
     assert planned["requestBody"]["required"] is True
     assert {"200", "400", "401", "403", "409", "413"} <= set(imported["responses"])
     problem = imported["responses"]["409"]["content"]["application/problem+json"]["schema"]
+    problem = document["components"]["schemas"][problem["$ref"].rsplit("/", 1)[-1]]
     assert {"code", "error", "status", "title", "type"} <= set(problem["required"])
     assert imported["security"]

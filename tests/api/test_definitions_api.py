@@ -200,6 +200,8 @@ def test_the_spec_documents_every_error_answer_as_a_problem(api):
     assert len(api_paths) > 10
     for path, operations in api_paths.items():
         for method, operation in operations.items():
-            for status in ("400", "401", "403", "404", "409", "413", "503"):
-                content = operation["responses"][status]["content"]
-                assert "application/problem+json" in content, (method, path, status)
+            answers = operation["responses"]
+            assert {"400", "401", "403", "503"} <= set(answers), (method, path)  # any keyed call
+            for status, answer in answers.items():
+                if status.startswith(("4", "5")):
+                    assert "application/problem+json" in answer["content"], (method, path, status)

@@ -1,6 +1,6 @@
 """A short schemathesis run over every operation of ``/openapi.json``: nothing may answer 5xx,
-and every answer conforms to the published spec (documented status codes and content types,
-declared headers, ``Allow`` on a 405).
+and every answer conforms to the published spec (documented status codes, content types and
+body schemas, declared headers, ``Allow`` on a 405).
 
 Not checked: that every schema-valid request is accepted, and every schema-violating one refused.
 Definitions and bundles are validated far beyond what JSON Schema can say (a refusal is a coded
@@ -24,6 +24,7 @@ from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
     response_headers_conformance,
+    response_schema_conformance,
     status_code_conformance,
     unsupported_method,
 )
@@ -50,6 +51,7 @@ CHECKS = [
     status_code_conformance,
     content_type_conformance,
     response_headers_conformance,
+    response_schema_conformance,
     unsupported_method,
 ]
 

@@ -101,26 +101,29 @@ def test_header_requires_an_object(value: Any) -> None:
 @pytest.mark.parametrize(
     ("fields", "shown", "details"),
     [
-        ({}, "undefined", {"expectedFormat": BUNDLE_FORMAT}),
+        ({}, None, {"expectedFormat": BUNDLE_FORMAT}),
         ({"format": None}, "null", {"expectedFormat": BUNDLE_FORMAT, "receivedFormat": None}),
         (
             {"format": "other"},
-            "other",
+            '"other"',
             {"expectedFormat": BUNDLE_FORMAT, "receivedFormat": "other"},
         ),
         (
             {"format": {"a": 1}},
-            "[object Object]",
+            '{"a": 1}',
             {"expectedFormat": BUNDLE_FORMAT, "receivedFormat": {"a": 1}},
         ),
     ],
 )
-def test_header_format(fields: dict[str, Any], shown: str, details: dict[str, Any]) -> None:
+def test_header_format(fields: dict[str, Any], shown: str | None, details: dict[str, Any]) -> None:
+    """The value is quoted as received (JSON), or said to be missing."""
     error = error_of(validate_bundle_header, {**fields, "formatVersion": "not checked yet"})
     assert error.code == "UNSUPPORTED_FORMAT"
-    assert (
-        error.message
-        == f'Unsupported workflow bundle format "{shown}" (expected "{BUNDLE_FORMAT}").'
+    expected = f'(expected "{BUNDLE_FORMAT}").'
+    assert error.message == (
+        f"Workflow bundle has no format {expected}"
+        if shown is None
+        else f"Unsupported workflow bundle format {shown} {expected}"
     )
     assert error.details == details
 
@@ -128,20 +131,26 @@ def test_header_format(fields: dict[str, Any], shown: str, details: dict[str, An
 @pytest.mark.parametrize(
     ("fields", "shown"),
     [
-        ({}, "undefined"),
+        ({}, None),
         ({"formatVersion": True}, "true"),
-        ({"formatVersion": "1"}, "1"),
+        ({"formatVersion": "1"}, '"1"'),
         ({"formatVersion": 2}, "2"),
         ({"formatVersion": 999}, "999"),
         ({"formatVersion": 1.5}, "1.5"),
-        ({"formatVersion": [1, 2]}, "1,2"),
+        ({"formatVersion": [1, 2]}, "[1, 2]"),
         ({"formatVersion": None}, "null"),
+        ({"formatVersion": "x" * 200}, '"' + "x" * 76 + "..."),
     ],
 )
-def test_header_format_version(fields: dict[str, Any], shown: str) -> None:
+def test_header_format_version(fields: dict[str, Any], shown: str | None) -> None:
+    """``"1"`` (a string) is quoted as one; a missing version is said to be missing."""
     error = error_of(validate_bundle_header, {"format": BUNDLE_FORMAT, **fields})
     assert error.code == "UNSUPPORTED_FORMAT_VERSION"
-    assert error.message == f"Unsupported workflow bundle formatVersion {shown} (expected 1)."
+    assert error.message == (
+        "Workflow bundle has no formatVersion (expected 1)."
+        if shown is None
+        else f"Unsupported workflow bundle formatVersion {shown} (expected 1)."
+    )
     expected = {"expectedFormatVersion": 1}
     if fields:
         expected["receivedFormatVersion"] = fields["formatVersion"]

@@ -15,6 +15,8 @@ import pytest
 from tests.api.bundle_builders import BASE, EXPORT, bundle, encode, workflow
 from tests.cli.cli_helpers import ALGAFLOW, clean_env
 
+from algaflow import __version__
+
 
 def ok(result: subprocess.CompletedProcess[bytes]) -> bytes:
     assert result.returncode == 0, result.stderr.decode()
@@ -82,7 +84,7 @@ def test_tenants_and_keys_then_revocation_over_http(cli, api, db_url, live_serve
 class Served:
     """``algaflow serve`` in the background; its stdout lines are collected as they come."""
 
-    def __init__(self, database: Path, port: int) -> None:
+    def __init__(self, database: Path | str, port: int, *extra: str) -> None:
         self.port = port
         self.base = f"http://127.0.0.1:{self.port}"
         self.lines: list[str] = []
@@ -93,7 +95,8 @@ class Served:
                 "--port",
                 str(self.port),
                 "--database-url",
-                f"sqlite:///{database}",
+                database if isinstance(database, str) else f"sqlite:///{database}",
+                *extra,
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -129,8 +132,15 @@ class Served:
 
 def test_serve_first_start_prints_one_admin_key_once(cli, tmp_path, free_port):
     database = tmp_path / "x.db"
-    # A local-mode command first: it makes no API key, so the first start still prints one.
-    assert cli("workflows", "list", "--database-url", f"sqlite:///{database}").returncode == 0
+    # A read-only command creates no database; one that adds a workflow does, and makes no API
+    # key, so the first start still prints one.
+    url = f"sqlite:///{database}"
+    missing = cli("workflows", "list", "--database-url", url)
+    assert missing.returncode == 1 and b"DATABASE_NOT_FOUND" in missing.stderr
+    assert not database.exists()
+    created = cli("workflows", "create", "--key", "local.first", "--name", "First",
+                  "--payload-schema-ref", "payload.Text.v1", "--database-url", url)  # fmt: skip
+    assert created.returncode == 0, created.stderr
     first = Served(database, free_port())
     try:
         first.wait_healthy()
@@ -138,10 +148,14 @@ def test_serve_first_start_prints_one_admin_key_once(cli, tmp_path, free_port):
         match = re.search(r"^export ALGAFLOW_API_KEY=(afk_\S+)$", first.printed(), re.MULTILINE)
         assert match, first.printed()
         key = match.group(1)
+        # The start lines say what serves and on what.
+        assert f"algaflow {__version__} serving http://127.0.0.1:" in first.printed()
+        assert f"database:       {url}" in first.printed()
+        assert "schema folders: none (ALGAFLOW_SCHEMA_DIRS)" in first.printed()
         assert httpx.get(first.base + "/healthz").json()["status"] == "ok"
         assert httpx.get(first.base + BASE).status_code == 401
         with httpx.Client(base_url=first.base, headers={"Authorization": f"Bearer {key}"}) as http:
-            assert http.get(BASE).json() == []
+            assert [w["key"] for w in http.get(BASE).json()] == ["local.first"]
             imported = http.post(f"{BASE}/import", content=encode(bundle(workflow("served.one"))))
             assert imported.status_code == 200, imported.text
             assert http.post(EXPORT, json={"all": True}).status_code == 200
@@ -152,7 +166,22 @@ def test_serve_first_start_prints_one_admin_key_once(cli, tmp_path, free_port):
     try:
         second.wait_healthy()
         listed = httpx.get(second.base + BASE, headers={"x-api-key": key})
-        assert [w["key"] for w in listed.json()] == ["served.one"]
+        assert [w["key"] for w in listed.json()] == ["local.first", "served.one"]
     finally:
         second.stop()
     assert "ALGAFLOW_API_KEY" not in second.printed() and key not in second.printed()
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_serve_on_a_database_without_a_key_says_how_to_make_one(db_url, free_port):
+    """PostgreSQL gets no bootstrap key: the start lines say how to create the first one."""
+    served = Served(db_url, free_port(), "--migrate")
+    try:
+        served.wait_healthy()
+        text = served.printed()
+        assert f"database:       {db_url}" in text
+        assert "No API key exists yet" in text and "algaflow keys create --database-url" in text
+        assert "ALGAFLOW_API_KEY" in text and "--api-key" in text
+        assert "export ALGAFLOW_API_KEY=" not in text
+    finally:
+        served.stop()

@@ -228,6 +228,11 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
         _def(_send(inputMapping={"to": {"email": "x"}, "subject": {"$expr": "payload.gone"}})),
         {},
     ),
+    (
+        codes.UNKNOWN_MAPPING_FIELD,
+        _def(_send(inputMapping={"to": {"email": "x"}, "subject": "s", "subjct": "t"})),
+        {},
+    ),
 ]
 
 
@@ -543,3 +548,15 @@ def test_any_json_is_answered_with_data(registry, value):
     result = validate_definition(value, registry, now=NOW)
     assert all(i["severity"] == "error" for i in result.errors)
     assert result.status in ("valid", "warning", "error")
+
+
+def test_a_mapped_field_the_action_does_not_know_is_a_warning_with_a_suggestion(registry):
+    """The action would drop it: publish warns (it does not block), naming the inputs."""
+    mapping = {"to": {"email": "x"}, "subject": "s", "subjct": "t"}
+    result = _run(registry, _def(_send(inputMapping=mapping)))
+    assert result.ok and not result.errors
+    (warning,) = [w for w in result.warnings if w["code"] == codes.UNKNOWN_MAPPING_FIELD]
+    assert '"subjct"' in warning["message"] and "subject" in warning["message"]
+    assert warning["suggestion"] and "subject" in warning["suggestion"]
+    known = _run(registry, _def(_send()))
+    assert codes.UNKNOWN_MAPPING_FIELD not in [w["code"] for w in known.warnings]

@@ -2,9 +2,10 @@
 
 Runs in an empty folder that holds only ``examples/`` (as a fresh clone would, minus the rest);
 ``algaflow serve`` is started in the background on a free port, and the key it prints on its first
-start is what ``export ALGAFLOW_API_KEY=<...>`` gets. The commands after ``serve`` run in a fresh
-environment, like the README's second terminal, and each must reach the server: its access log
-grows with every one (the local database, in the same folder, would give the same answers).
+start is what ``<the key the server printed>`` stands for. The commands after ``serve`` run in a
+fresh environment, like the README's second terminal (with its own folder of CLI profiles), and
+each must reach the server: its access log grows with every one (the local database, in the same
+folder, would give the same answers); ``config`` commands only write the profiles.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from algaflow.bundle import dumps_canonical_bytes, loads_json
 VENV_ALGAFLOW = ".venv/bin/algaflow"
 ALGAFLOW = str(Path(sys.executable).with_name("algaflow"))
 DEFAULT_URL = "http://127.0.0.1:8000"
+PASTED_KEY = "<the key the server printed>"
 KEY_LINE = re.compile(r"^export ALGAFLOW_API_KEY=(\S+)$", re.MULTILINE)
 API_REQUEST = re.compile(r'"(?:GET|POST|PUT|DELETE) /api/')
 
@@ -49,6 +51,7 @@ class Walkthrough:
     def __init__(self, cwd: Path) -> None:
         self.cwd = cwd
         self.clean_env = {k: v for k, v in os.environ.items() if not k.startswith("ALGAFLOW_")}
+        self.clean_env["ALGAFLOW_CONFIG_DIR"] = str(cwd / "profiles")
         self.env = dict(self.clean_env)
         self.url = f"http://127.0.0.1:{free_port()}"
         self.key: str | None = None
@@ -106,13 +109,17 @@ class Walkthrough:
     def command(self, line: str) -> None:
         if "<run-id>" in line:
             line = line.replace("<run-id>", self.started_run())
+        if PASTED_KEY in line:
+            assert self.key, "the server printed no key"
+            line = line.replace(PASTED_KEY, self.key).replace(DEFAULT_URL, self.url)
         served = self.api_requests()
         done = subprocess.run(
             ["bash", "-c", line], cwd=self.cwd, env=self.env, capture_output=True, text=True,
             timeout=60,
         )  # fmt: skip
         assert done.returncode == 0, (line, done.stdout, done.stderr)
-        assert self.api_requests() > served, f"{line!r} did not go to the server"
+        if " config " not in line:
+            assert self.api_requests() > served, f"{line!r} did not go to the server"
         self.outputs.append((line, done.stdout))
 
     def started_run(self) -> str:
@@ -144,8 +151,8 @@ def session(tmp_path: Path) -> Iterator[Walkthrough]:
 
 def test_walkthrough_names_every_step():
     commands = " | ".join(walkthrough_commands())
-    for step in ("serve", "bundle import", "workflows publish", "events emit", "runs show",
-                 "bundle export"):  # fmt: skip
+    for step in ("serve", "config set-profile", "status", "bundle import", "workflows publish",
+                 "events emit", "runs show", "bundle export"):  # fmt: skip
         assert f"{VENV_ALGAFLOW} {step}" in commands, step
 
 
@@ -153,6 +160,8 @@ def test_first_five_minutes_as_written(session: Walkthrough):
     for line in walkthrough_commands():
         session.run(line)
 
+    status = session.output_of("status")
+    assert "from profile local" in status and "tenant:" in status and "yes" in status
     assert "SUCCEEDED" in session.output_of("runs list")
     run = json.loads(session.output_of("runs show"))
     assert run["status"] == "SUCCEEDED"

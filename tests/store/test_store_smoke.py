@@ -34,3 +34,10 @@ def test_ensure_tenant_is_idempotent(engine):
     assert first["id"] == second["id"]
     with engine.connect() as conn:
         assert [t["name"] for t in list_tenants(conn)] == ["acme"]
+
+
+def test_the_head_constant_is_alembics_head():
+    """Checking a database compares with ``HEAD`` without loading Alembic: it must be the head."""
+    from algaflow.store import migrate
+
+    assert migrate.head_revision() == migrate.HEAD

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
@@ -16,13 +17,14 @@ from algaflow.config import Settings, load_settings
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.kernel.jsvalues import MAX_JSON_DEPTH, json_depth
 from algaflow.registry import Registry, build_registry
-from algaflow.services.worker import start_background_worker
 from algaflow.store.engine import make_engine
 
 from .bodies import BODY_ERROR, PRINCIPAL, too_deep
 from .deps import authenticate_key, in_process_principal, presented_secret
-from .errors import ERROR_RESPONSES, JSONBody, install_error_handlers, problem
-from .routes import bundles, definitions, runs
+from .errors import JSONBody, install_error_handlers, problem
+from .openapi import install_openapi
+from .responses import Health
+from .routes import bundles, caller, definitions, runs
 from .routes import registry as registry_routes
 
 
@@ -157,16 +159,19 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        stop = (
-            start_background_worker(app.state.engine, app.state.registry, settings=settings)
-            if (background_worker)
-            else None
-        )
+        stop = None
+        if background_worker:  # imported here: the in-process app of a CLI command never is
+            from algaflow.services.worker import start_background_worker
+
+            stop = start_background_worker(
+                app.state.engine, app.state.registry, settings=settings
+            )
         yield
         if stop is not None:
             stop.set()
 
-    app = FastAPI(
+    # /docs and /redoc load their scripts from a package, not a CDN: they work offline.
+    app = FastAPIOffline(
         lifespan=lifespan,
         title="algaflow",
         version=__version__,
@@ -178,13 +183,27 @@ def create_app(
     app.state.registry = registry or build_registry(settings)
     install_error_handlers(app)
 
-    @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        summary="Health",
+        description="Answers while the process serves requests, with its version; needs no key"
+        " and does not touch the database.",
+    )
+    def healthz() -> Health:
+        return Health(status="ok", version=__version__)
 
     # Bundle routes first: "/{workflowId}/export" must win over "/{workflowId}/{version}".
-    for router in (bundles.router, definitions.router, registry_routes.router, runs.router):
-        app.include_router(router, prefix="/api", responses=ERROR_RESPONSES)
+    routers = (
+        bundles.router,
+        definitions.router,
+        registry_routes.router,
+        runs.router,
+        caller.router,
+    )
+    for router in routers:
+        app.include_router(router, prefix="/api")
+    install_openapi(app)
     app.add_middleware(JsonDepthLimit)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # added last: runs first
     return app

@@ -60,7 +60,9 @@ def authenticate_key(engine: Engine, secret: str | None) -> Principal:
     if not secret:
         raise AlgaflowError(
             "UNAUTHENTICATED",
-            "An API key is required: send it as 'Authorization: Bearer <key>' or 'x-api-key'.",
+            "An API key is required: send it as 'Authorization: Bearer <key>' or 'x-api-key'"
+            " (the algaflow command sends --api-key, else ALGAFLOW_API_KEY; `algaflow keys"
+            " create` makes one).",
         )
     holder = authenticate(UnitOfWork(engine), secret)
     if holder is None:

@@ -59,11 +59,22 @@ _STATUS_MEANINGS = {
     503: "Database busy, unavailable or in conflict: retry after Retry-After seconds",
 }
 
-#: Every operation may answer these, each as ``application/problem+json``.
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "description": meaning, "content": {PROBLEM_JSON: {}}}
-    for status, meaning in _STATUS_MEANINGS.items()
-}
+#: What every operation that needs an API key may answer: a bad request (a query parameter, a
+#: body nested too deep), no key or not a valid one, a missing permission, a busy database.
+AUTHENTICATED = (400, 401, 403, 503)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The documented error answers of one operation: :data:`AUTHENTICATED` and ``statuses``,
+    each an ``application/problem+json`` :class:`Problem`."""
+    return {
+        status: {
+            "model": Problem,
+            "description": _STATUS_MEANINGS[status],
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in sorted({*AUTHENTICATED, *statuses})
+    }
 
 
 def problem(

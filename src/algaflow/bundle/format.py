@@ -29,7 +29,7 @@ from jsonschema import Draft7Validator, FormatChecker, ValidationError, validato
 
 from algaflow.bundle.errors import BundleError
 from algaflow.bundle.limits import MAX_REPORTED_PROBLEMS, Problems, clip, listed
-from algaflow.kernel.jsvalues import js_string, json_pointer
+from algaflow.kernel.jsvalues import json_pointer
 from algaflow.kernel.storable import KEY_PATTERN
 
 BUNDLE_FORMAT = "alga-psa.workflow-bundle"
@@ -134,10 +134,9 @@ def validate_bundle_header(value: Any) -> None:
         details: dict[str, Any] = {"expectedFormat": BUNDLE_FORMAT}
         if "format" in value:
             details["receivedFormat"] = fmt
-        shown = js_string(fmt) if "format" in value else "undefined"
         raise BundleError(
             "UNSUPPORTED_FORMAT",
-            f'Unsupported workflow bundle format "{shown}" (expected "{BUNDLE_FORMAT}").',
+            _unsupported("format", value, f'"{BUNDLE_FORMAT}"'),
             details=details,
         )
     version = value.get("formatVersion")
@@ -147,13 +146,26 @@ def validate_bundle_header(value: Any) -> None:
         details = {"expectedFormatVersion": BUNDLE_FORMAT_VERSION}
         if "formatVersion" in value:
             details["receivedFormatVersion"] = version
-        shown = js_string(version) if "formatVersion" in value else "undefined"
         raise BundleError(
             "UNSUPPORTED_FORMAT_VERSION",
-            f"Unsupported workflow bundle formatVersion {shown} "
-            f"(expected {BUNDLE_FORMAT_VERSION}).",
+            _unsupported("formatVersion", value, str(BUNDLE_FORMAT_VERSION)),
             details=details,
         )
+
+
+#: A received header value is quoted up to this many characters.
+_SHOWN_CHARS = 80
+
+
+def _unsupported(field: str, header: dict[str, Any], expected: str) -> str:
+    """The header field's value quoted as received (JSON: ``"1"`` is a string), or that it is
+    missing."""
+    if field not in header:
+        return f"Workflow bundle has no {field} (expected {expected})."
+    shown = json.dumps(header[field], ensure_ascii=False)
+    if len(shown) > _SHOWN_CHARS:
+        shown = shown[: _SHOWN_CHARS - 3] + "..."
+    return f"Unsupported workflow bundle {field} {shown} (expected {expected})."
 
 
 # --- schema ------------------------------------------------------------------------------------

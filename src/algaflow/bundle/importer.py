@@ -82,11 +82,26 @@ def check_bundle(bundle: Any, *, registry: Registry) -> None:
     )
     missing = missing_dependencies(workflows, registry)
     if missing is not None:
-        raise BundleError(
-            "MISSING_DEPENDENCIES",
-            "Workflow bundle has missing runtime dependencies.",
-            details=missing,
-        )
+        raise BundleError("MISSING_DEPENDENCIES", missing_message(missing), details=missing)
+
+
+#: How a target gets what a bundle needs (the bundle spec's "Dependencies" says the same).
+HOW_TO_PROVIDE = (
+    "Register payload schemas with ALGAFLOW_SCHEMA_DIRS (folders of <ref>.json JSON Schema"
+    " files) and actions and node types with plugins (ALGAFLOW_PLUGINS, --plugin or the"
+    " algaflow.plugins entry point) on the instance that imports, then import again."
+)
+
+
+def missing_message(missing: dict[str, Any]) -> str:
+    """Alga's sentence, what is missing, and how to provide it."""
+    named = [
+        ("payload schemas", list(missing["missingSchemaRefs"])),
+        ("actions", [f"{a['actionId']}@{a['version']}" for a in missing["missingActions"]]),
+        ("node types", list(missing["missingNodeTypes"])),
+    ]
+    listed = "; ".join(f"{what}: {', '.join(names)}" for what, names in named if names)
+    return f"Workflow bundle has missing runtime dependencies ({listed}). {HOW_TO_PROVIDE}"
 
 
 def retry_error() -> BundleError:
@@ -100,7 +115,11 @@ def retry_error() -> BundleError:
 
 def conflict_error(existing: Mapping[str, str]) -> BundleError:
     """``WORKFLOW_KEY_CONFLICT`` for the bundle's keys the tenant already uses."""
-    error = key_conflict(existing, hint=" Re-run with force to overwrite.", error=BundleError)
+    error = key_conflict(
+        existing,
+        hint=" Re-run with --force (the force query parameter) to overwrite.",
+        error=BundleError,
+    )
     assert isinstance(error, BundleError)
     return error
 

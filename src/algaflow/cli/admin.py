@@ -15,6 +15,7 @@ from algaflow.kernel.errors import AlgaflowError
 from .common import (
     DatabaseUrlOption,
     JsonOption,
+    ProfileOption,
     TenantOption,
     fail,
     print_json,
@@ -33,35 +34,50 @@ keys_app = typer.Typer(
 )
 
 
-def _unit_of_work(database_url: str | None) -> UnitOfWork:
+def _unit_of_work(
+    database_url: str | None,
+    profile: str | None,
+    *,
+    creates_database: bool = True,
+    as_json: bool = False,
+) -> UnitOfWork:
     from algaflow.services.unit_of_work import UnitOfWork
 
     try:
-        return UnitOfWork(open_engine(settings_for(database_url)))
+        settings = settings_for(database_url, profile=profile)
+        return UnitOfWork(open_engine(settings, creates_database=creates_database))
     except AlgaflowError as err:
-        fail(err)
+        fail(err, as_json=as_json)
 
 
 @db_app.command("upgrade")
-def db_upgrade(database_url: str | None = DatabaseUrlOption) -> None:
-    """Apply all pending migrations."""
+def db_upgrade(
+    database_url: str | None = DatabaseUrlOption, profile: str | None = ProfileOption
+) -> None:
+    """Create the database if need be and apply all pending migrations."""
     from algaflow.store import migrate
 
-    engine = open_engine(settings_for(database_url), auto_migrate=True)
+    try:
+        engine = open_engine(settings_for(database_url, profile=profile), auto_migrate=True)
+    except AlgaflowError as err:
+        fail(err)
     stdout.print(f"database at revision {migrate.current_revision(engine)}")
 
 
 @tenants_app.command("create")
 def tenants_create(
-    name: str, database_url: str | None = DatabaseUrlOption, as_json: bool = JsonOption
+    name: str,
+    database_url: str | None = DatabaseUrlOption,
+    profile: str | None = ProfileOption,
+    as_json: bool = JsonOption,
 ) -> None:
     from algaflow.services import admin
 
-    uow = _unit_of_work(database_url)
+    uow = _unit_of_work(database_url, profile, as_json=as_json)
     try:
         tenant = admin.create_tenant(uow, name)
     except AlgaflowError as err:
-        fail(err)
+        fail(err, as_json=as_json)
     if as_json:
         print_json({"id": tenant.id, "name": tenant.name})
     else:
@@ -69,10 +85,15 @@ def tenants_create(
 
 
 @tenants_app.command("list")
-def tenants_list(database_url: str | None = DatabaseUrlOption, as_json: bool = JsonOption) -> None:
+def tenants_list(
+    database_url: str | None = DatabaseUrlOption,
+    profile: str | None = ProfileOption,
+    as_json: bool = JsonOption,
+) -> None:
     from algaflow.services import admin
 
-    rows = [{"id": t.id, "name": t.name} for t in admin.list_tenants(_unit_of_work(database_url))]
+    uow = _unit_of_work(database_url, profile, creates_database=False, as_json=as_json)
+    rows = [{"id": t.id, "name": t.name} for t in admin.list_tenants(uow)]
     print_json(rows) if as_json else print_table(rows, [("ID", "id"), ("NAME", "name")])
 
 
@@ -86,16 +107,17 @@ def keys_create(
     ),
     name: str = typer.Option("api key", "--name"),
     database_url: str | None = DatabaseUrlOption,
+    profile: str | None = ProfileOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Create a key; the secret is printed once and cannot be shown again."""
     from algaflow.services import admin
 
-    uow = _unit_of_work(database_url)
+    uow = _unit_of_work(database_url, profile, as_json=as_json)
     try:
         made = admin.create_api_key(uow, tenant, name=name, permissions=permission)
     except AlgaflowError as err:
-        fail(err)
+        fail(err, as_json=as_json)
     permissions = list(made.key.permissions)
     if as_json:
         print_json({"id": made.key.id, "key": made.secret, "permissions": permissions})
@@ -106,9 +128,14 @@ def keys_create(
 
 
 @keys_app.command("list")
-def keys_list(database_url: str | None = DatabaseUrlOption, as_json: bool = JsonOption) -> None:
+def keys_list(
+    database_url: str | None = DatabaseUrlOption,
+    profile: str | None = ProfileOption,
+    as_json: bool = JsonOption,
+) -> None:
     from algaflow.services import admin
 
+    uow = _unit_of_work(database_url, profile, creates_database=False, as_json=as_json)
     rows = [
         {
             "id": k.id,
@@ -118,7 +145,7 @@ def keys_list(database_url: str | None = DatabaseUrlOption, as_json: bool = Json
             "permissions": ",".join(k.permissions),
             "revoked": k.revoked,
         }
-        for k in admin.list_api_keys(_unit_of_work(database_url))
+        for k in admin.list_api_keys(uow)
     ]
     columns = [
         ("ID", "id"),
@@ -132,10 +159,12 @@ def keys_list(database_url: str | None = DatabaseUrlOption, as_json: bool = Json
 
 
 @keys_app.command("revoke")
-def keys_revoke(key_id: str, database_url: str | None = DatabaseUrlOption) -> None:
+def keys_revoke(
+    key_id: str, database_url: str | None = DatabaseUrlOption, profile: str | None = ProfileOption
+) -> None:
     from algaflow.services import admin
 
-    uow = _unit_of_work(database_url)
+    uow = _unit_of_work(database_url, profile, creates_database=False)
     try:
         admin.revoke_api_key(uow, key_id)
     except AlgaflowError as err:

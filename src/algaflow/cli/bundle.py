@@ -23,12 +23,15 @@ from .client import DEFINITIONS, ApiClient, segment
 from .common import (
     JsonOption,
     PluginOption,
+    YesOption,
+    confirm,
     fail,
     print_json,
     print_table,
     stderr,
     stdout,
     uses_client,
+    uses_client_creating_database,
 )
 from .database import load_registry, settings_for
 
@@ -44,7 +47,9 @@ EXIT_CHANGES = 6
 SourceArgument = typer.Argument(
     ..., help="Bundle file, a folder of bundle files (one bundle), or - for standard input."
 )
-ForceOption = typer.Option(False, "--force", help="Overwrite workflows with the same key.")
+ForceOption = typer.Option(
+    False, "--force", help="Overwrite workflows with the same key (asks first on a terminal)."
+)
 PruneOption = typer.Option(
     False, "--prune", help="Delete the tenant's workflows that the source does not hold."
 )
@@ -297,7 +302,7 @@ def _change_lines(change: dict[str, Any]) -> Iterator[str]:
 
 
 @bundle_app.command("import")
-@uses_client
+@uses_client_creating_database
 def import_(
     client: ApiClient,
     source: str | None = typer.Argument(
@@ -314,12 +319,20 @@ def import_(
         help="Import even when --force or --prune deletes a published version that a running or"
         " waiting run is on (those runs fail at their next step).",
     ),
+    yes: bool = YesOption,
     as_json: bool = JsonOption,
     quiet: bool = QuietOption,
 ) -> None:
     """Import a bundle in one transaction and print the summary (a file's bytes are sent)."""
     if (source is None) == (file is None):
         raise typer.BadParameter("give the bundle as SOURCE or --file (one of them)")
+    if (force or prune) and not dry_run:
+        what = "replaces every workflow of the bundle that has the same key"
+        if prune:
+            what = "deletes the workflows the source no longer has" + (
+                f" and {what}" if force else ""
+            )
+        confirm(f"This import {what}. Go on?", yes)
     raw = read_source(source or file or "-", quiet=quiet or as_json)
     params = _import_params(
         force=force,
@@ -377,7 +390,7 @@ def validate(
         bundle = parse_bundle_body(read_input(file))
         check_bundle(bundle, registry=load_registry(settings_for(None, plugin)))
     except AlgaflowError as err:
-        fail(err)
+        fail(err, as_json=as_json)
     count = _workflow_count(bundle)
     if as_json:
         print_json({"ok": True, "workflows": count})

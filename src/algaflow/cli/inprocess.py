@@ -14,7 +14,6 @@ This module is imported only in local mode: it loads FastAPI, SQLAlchemy and the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from contextlib import ExitStack
 
 import httpx
@@ -27,6 +26,7 @@ from algaflow.store.api_keys import PERMISSIONS
 
 from .client import ApiClient
 from .database import open_engine, resolve_tenant, settings_for
+from .target import Target
 
 #: The base URL of requests in this process (it names nothing on the network).
 LOCAL_BASE_URL = "http://algaflow.local"
@@ -56,13 +56,11 @@ class PortalTransport(httpx.BaseTransport):
 class LocalClient(ApiClient):
     """An :class:`ApiClient` of the app over a database; closing it disposes of both."""
 
-    def __init__(
-        self, database_url: str | None, tenant: str | None, plugins: Sequence[str] | None
-    ) -> None:
-        settings = settings_for(database_url, plugins)
-        self._engine = open_engine(settings)
+    def __init__(self, target: Target, *, creates_database: bool = True) -> None:
+        settings = settings_for(target.database_url, target.plugins)
+        self._engine = open_engine(settings, creates_database=creates_database)
         try:
-            tenant_id = resolve_tenant(self._engine, tenant)
+            tenant_id = resolve_tenant(self._engine, target.tenant)
             app = create_app(settings, engine=self._engine)
             setattr(app.state, IN_PROCESS_PRINCIPAL, Principal(tenant_id, frozenset(PERMISSIONS)))
             http = httpx.Client(

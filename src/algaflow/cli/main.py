@@ -1,7 +1,7 @@
 """The ``algaflow`` command: serve, the database commands, and clients of the HTTP API.
 
-Heavy libraries (SQLAlchemy, Alembic, jsonschema, uvicorn, FastAPI) are imported inside the
-commands that use them, so ``--help`` and server-mode commands start fast
+Heavy libraries (SQLAlchemy, Alembic, jsonschema, uvicorn, FastAPI, pydantic) are imported inside
+the commands that use them, so ``--help`` and server-mode commands start fast
 (``tests/cli/test_cli_startup.py``).
 """
 
@@ -11,14 +11,17 @@ import sys
 
 import typer
 
+from algaflow import __version__
 from algaflow.kernel.errors import AlgaflowError
 
 from .admin import db_app, keys_app, tenants_app
 from .bundle import bundle_app
-from .common import WHERE_COMMANDS_GO, DatabaseUrlOption, PluginOption, fail, stdout
-from .database import open_engine, settings_for
+from .common import WHERE_COMMANDS_GO, fail
+from .config_cmd import config_app
 from .registry import registry_app
 from .runs import events_app, runs_app, tasks_app, worker
+from .serve import serve
+from .status import status
 from .workflows import workflows_app
 
 app = typer.Typer(
@@ -27,6 +30,27 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"algaflow {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    # Only the global --version: the app's help is the Typer's.
+    return None
+
+
+app.add_typer(config_app, name="config")
+app.command("status")(status)
+app.command("serve")(serve)
 app.add_typer(db_app, name="db")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
@@ -39,52 +63,25 @@ app.add_typer(tasks_app, name="tasks")
 app.command("worker")(worker)
 
 
-@app.command()
-def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="Bind address (loopback by default)."),
-    port: int = typer.Option(8000, "--port"),
-    database_url: str | None = DatabaseUrlOption,
-    plugin: list[str] | None = PluginOption,
-    migrate: bool = typer.Option(False, "--migrate", help="Apply migrations first (PostgreSQL)."),
-) -> None:
-    """Run the HTTP API and a background worker (with ALGAFLOW_RUNTIME=temporal it executes no
-    runs itself: `algaflow worker` processes do)."""
-    import uvicorn
-
-    from algaflow.api.app import create_app
-    from algaflow.services.admin import bootstrap_admin_key
-    from algaflow.services.backends import configured_backend
-    from algaflow.services.unit_of_work import UnitOfWork
-
-    settings = settings_for(database_url, plugin)
-    try:
-        configured_backend(settings)  # a misconfigured runtime fails here, not on a request
-        engine = open_engine(settings, auto_migrate=settings.is_sqlite or migrate)
-        first = bootstrap_admin_key(UnitOfWork(engine)) if settings.is_sqlite else None
-        application = create_app(settings, engine=engine, background_worker=True)
-    except AlgaflowError as err:
-        fail(err)
-    if first:
-        stdout.print("[bold]First start:[/] created tenant 'default' and an admin API key:")
-        stdout.print(f"export ALGAFLOW_API_KEY={first.secret}", highlight=False)
-        stdout.print("[dim]It is stored hashed and will not be shown again.[/]")
-    uvicorn.run(application, host=host, port=port, log_level="info")
-
-
 def main() -> None:
-    """The console entry point."""
+    """The console entry point: a coded error (a bad setting, a database driver's failure)
+    anywhere is printed by :func:`~algaflow.cli.common.fail`, never as a traceback."""
     try:
         app()
     except Exception as exc:
-        from algaflow.store.failures import database_error
-
-        error = database_error(exc)
+        error = exc if isinstance(exc, AlgaflowError) else _database_error(exc)
         if error is None:
             raise
         try:
             fail(error)
         except typer.Exit as done:
             sys.exit(done.exit_code)
+
+
+def _database_error(exc: Exception) -> AlgaflowError | None:
+    from algaflow.store.failures import database_error
+
+    return database_error(exc)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,13 @@ import typer
 
 from algaflow.kernel.errors import AlgaflowError
 
-from .client import RUNS, ApiClient, present, segment
+from .client import DEFINITIONS, RUNS, ApiClient, present, segment
 from .common import (
+    EXIT_ERROR,
     DatabaseUrlOption,
     JsonOption,
     PluginOption,
+    ProfileOption,
     fail,
     print_json,
     print_table,
@@ -39,6 +41,8 @@ def _events() -> None:
 
 _RUN_COLUMNS = [("RUN", "runId"), ("WORKFLOW", "workflowId"), ("VERSION", "workflowVersion"),
                 ("STATUS", "status"), ("NODE", "nodePath"), ("STARTED", "startedAt")]  # fmt: skip
+_LIST_COLUMNS = [("RUN", "runId"), ("KEY", "workflowKey"), ("VERSION", "workflowVersion"),
+                 ("STATUS", "status"), ("NODE", "nodePath"), ("STARTED", "startedAt")]  # fmt: skip
 _TASK_COLUMNS = [("TASK", "taskId"), ("RUN", "runId"), ("TYPE", "taskType"), ("TITLE", "title"),
                  ("STATUS", "status")]  # fmt: skip
 TASKS = "/api/workflow/tasks"
@@ -65,12 +69,15 @@ def _show_run(run: dict[str, Any], as_json: bool) -> None:
 @uses_client
 def start(
     client: ApiClient,
-    workflow_id: str = typer.Argument(..., help="Workflow id."),
-    version: int | None = typer.Option(None, "--version", min=1),
+    workflow: str = typer.Argument(..., help="Workflow id or key."),
+    version: int | None = typer.Option(
+        None, "--version", min=1, help="A published version (default: the latest)."
+    ),
     payload: Path | None = PayloadOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Start a run and execute it until it waits or ends."""
+    workflow_id = client.find_workflow(workflow)["workflowId"]
     body = {"workflowId": workflow_id, "workflowVersion": version, "payload": _payload(payload)}
     _show_run(client.call("POST", RUNS, body), as_json)
 
@@ -86,17 +93,20 @@ def show(client: ApiClient, run_id: str, as_json: bool = JsonOption) -> None:
 @uses_client
 def list_(
     client: ApiClient,
-    workflow_id: str | None = typer.Option(None, "--workflow-id"),
+    workflow: str | None = typer.Option(None, "--workflow-id", "--workflow", help="Id or key."),
     status: str | None = typer.Option(
         None, "--status", help="RUNNING, WAITING, SUCCEEDED, FAILED or CANCELED."
     ),
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many runs."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Runs, newest first."""
+    """Runs, newest first, each with its workflow's key."""
+    workflow_id = None if workflow is None else client.find_workflow(workflow)["workflowId"]
     params = present(workflowId=workflow_id, status=status, limit=limit)
     runs = client.call("GET", RUNS, params=params)
-    print_json(runs) if as_json else print_table(runs, _RUN_COLUMNS)
+    keys = {w["workflowId"]: w["key"] for w in client.call("GET", DEFINITIONS)} if runs else {}
+    runs = [{**run, "workflowKey": keys.get(run["workflowId"])} for run in runs]
+    print_json(runs) if as_json else print_table(runs, _LIST_COLUMNS)
 
 
 @runs_app.command("cancel")
@@ -119,11 +129,15 @@ def emit(
         False, "--wait", help="Answer once the runs wait or have ended (default: once recorded)."
     ),
 ) -> None:
-    """Resume matching event waits and start the workflows the event triggers."""
+    """Resume matching event waits and start the workflows the event triggers; exit 1 when a
+    triggered start was refused (the answer's ``errors``)."""
     body = {"eventName": name, "payload": _payload(payload), "correlationKey": correlation_key,
             "payloadSchemaRef": payload_schema_ref, "eventId": event_id}  # fmt: skip
     params = {"wait": "true"} if wait else None
-    print_json(client.call("POST", "/api/workflow/events", body, params=params))
+    result = client.call("POST", "/api/workflow/events", body, params=params)
+    print_json(result)
+    if result.get("errors"):
+        raise typer.Exit(EXIT_ERROR)
 
 
 @tasks_app.command("list")
@@ -144,10 +158,13 @@ def tasks_list(
 def tasks_complete(
     client: ApiClient,
     task_id: str,
-    output: Path | None = typer.Option(None, "--output", help="JSON file with the response."),
+    output_file: Path | None = typer.Option(
+        None, "--output-file", help="JSON file with the task's output (the person's response)."
+    ),
 ) -> None:
-    """Complete a task; its run resumes."""
-    print_json(client.call("POST", TASKS, {"taskId": task_id, "output": _payload(output)}))
+    """Complete a task with its output; its run resumes."""
+    body = {"taskId": task_id, "output": _payload(output_file)}
+    print_json(client.call("POST", TASKS, body))
 
 
 def worker(
@@ -156,6 +173,7 @@ def worker(
     ),
     database_url: str | None = DatabaseUrlOption,
     plugin: list[str] | None = PluginOption,
+    profile: str | None = ProfileOption,
 ) -> None:
     """Execute runs until interrupted.
 
@@ -167,8 +185,8 @@ def worker(
     from algaflow.services.backends import configured_backend
     from algaflow.services.worker import DEFAULT_INTERVAL_S, run_worker
 
-    settings = settings_for(database_url, plugin)
     try:
+        settings = settings_for(database_url, plugin, profile)
         configured_backend(settings)
         engine = open_engine(settings)
     except AlgaflowError as err:

@@ -10,7 +10,17 @@ import typer
 from algaflow.kernel.errors import AlgaflowError
 
 from .client import DEFINITIONS, ApiClient, present, segment
-from .common import JsonOption, print_json, print_table, read_json_file, stdout, uses_client
+from .common import (
+    JsonOption,
+    YesOption,
+    confirm,
+    print_json,
+    print_table,
+    read_json_file,
+    stdout,
+    uses_client,
+    uses_client_creating_database,
+)
 
 workflows_app = typer.Typer(help="Workflow definitions.", no_args_is_help=True)
 
@@ -74,7 +84,7 @@ def show(client: ApiClient, workflow: str = WorkflowArgument, as_json: bool = Js
 
 
 @workflows_app.command("create")
-@uses_client
+@uses_client_creating_database
 def create(
     client: ApiClient,
     key: str = typer.Option(..., "--key"),
@@ -95,9 +105,10 @@ def create(
 
 @workflows_app.command("delete")
 @uses_client
-def delete(client: ApiClient, workflow: str = WorkflowArgument) -> None:
-    """Delete a workflow and its published versions."""
+def delete(client: ApiClient, workflow: str = WorkflowArgument, yes: bool = YesOption) -> None:
+    """Delete a workflow and its published versions (asks first on a terminal)."""
     view = client.find_workflow(workflow)
+    confirm(f"Delete {view['key']} and all its published versions?", yes)
     client.call("DELETE", f"{DEFINITIONS}/{segment(view['workflowId'])}")
     stdout.print(f"deleted {view['key']} ({view['workflowId']})", highlight=False)
 
@@ -194,7 +205,13 @@ def draft_set(
 def publish(
     client: ApiClient,
     workflow: str = WorkflowArgument,
-    version: int | None = typer.Option(None, "--version", min=1, help="At least this version."),
+    version: int | None = typer.Option(
+        None,
+        "--version",
+        min=1,
+        help="A lower bound: publish as this version, or as the next free one above it when it"
+        " is taken (default: the next version).",
+    ),
     definition: Path | None = typer.Option(None, "--definition", help="Publish this file instead."),
     as_json: bool = JsonOption,
 ) -> None:

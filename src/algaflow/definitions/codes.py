@@ -44,6 +44,9 @@ UNKNOWN_SPECIAL_KEY = "UNKNOWN_SPECIAL_KEY"
 ASSIGN_PATH_UNKNOWN = "ASSIGN_PATH_UNKNOWN"
 EVENT_WAIT_CORRELATION_CONTRACT = "EVENT_WAIT_CORRELATION_CONTRACT"
 MAPPING_TYPE_UNKNOWN = "MAPPING_TYPE_UNKNOWN"
+#: algaflow's own: an ``inputMapping`` field the action's input schema does not declare (the
+#: action would drop it, so the run would silently lack it).
+UNKNOWN_MAPPING_FIELD = "UNKNOWN_MAPPING_FIELD"
 
 ERROR_CODES: frozenset[str] = frozenset(
     {
@@ -87,5 +90,6 @@ WARNING_CODES: frozenset[str] = frozenset(
         ASSIGN_PATH_UNKNOWN,
         EVENT_WAIT_CORRELATION_CONTRACT,
         MAPPING_TYPE_UNKNOWN,
+        UNKNOWN_MAPPING_FIELD,
     }
 )

@@ -347,51 +347,57 @@ _ID = (True, string(1))
 _RETRY = (False, retry_policy)
 _ON_ERROR = (False, on_error_policy)
 
-CONTROL_BLOCKS: dict[str, Parser] = {
-    "control.if": obj(
-        {
-            "id": _ID,
-            "type": (True, unknown),
-            "condition": (True, expr),
-            "then": (True, step_list),
-            "else": (False, step_list),
-        }
-    ),
-    "control.forEach": obj(
-        {
-            "id": _ID,
-            "type": (True, unknown),
-            "items": (True, expr),
-            "itemVar": (True, string(1)),
-            "concurrency": (False, integer()),
-            "body": (True, step_list),
-            "onItemError": (False, enum("continue", "fail")),
-        },
-        check=_check_concurrency,
-    ),
-    "control.tryCatch": obj(
-        {
-            "id": _ID,
-            "type": (True, unknown),
-            "try": (True, step_list),
-            "catch": (True, step_list),
-            "captureErrorAs": (False, string(1)),
-        }
-    ),
-    "control.callWorkflow": obj(
-        {
-            "id": _ID,
-            "type": (True, unknown),
-            "workflowId": (True, string(1)),
-            "workflowVersion": (True, integer()),
-            "inputMapping": (False, expr_record),
-            "outputMapping": (False, expr_record),
-            "retry": _RETRY,
-            "onError": _ON_ERROR,
-        }
-    ),
-    "control.return": obj({"id": _ID, "type": (True, unknown)}),
+#: Each control block's fields, ``(required, parser)``: what the definition schema checks, and
+#: what ``registry list nodes`` lists beside the node types.
+CONTROL_BLOCK_FIELDS: dict[str, dict[str, tuple[bool, Parser]]] = {
+    "control.if": {
+        "id": _ID,
+        "type": (True, unknown),
+        "condition": (True, expr),
+        "then": (True, step_list),
+        "else": (False, step_list),
+    },
+    "control.forEach": {
+        "id": _ID,
+        "type": (True, unknown),
+        "items": (True, expr),
+        "itemVar": (True, string(1)),
+        "concurrency": (False, integer()),
+        "body": (True, step_list),
+        "onItemError": (False, enum("continue", "fail")),
+    },
+    "control.tryCatch": {
+        "id": _ID,
+        "type": (True, unknown),
+        "try": (True, step_list),
+        "catch": (True, step_list),
+        "captureErrorAs": (False, string(1)),
+    },
+    "control.callWorkflow": {
+        "id": _ID,
+        "type": (True, unknown),
+        "workflowId": (True, string(1)),
+        "workflowVersion": (True, integer()),
+        "inputMapping": (False, expr_record),
+        "outputMapping": (False, expr_record),
+        "retry": _RETRY,
+        "onError": _ON_ERROR,
+    },
+    "control.return": {"id": _ID, "type": (True, unknown)},
 }
+_CONTROL_CHECKS: dict[str, Check] = {"control.forEach": _check_concurrency}
+CONTROL_BLOCKS: dict[str, Parser] = {
+    name: obj(fields, check=_CONTROL_CHECKS.get(name))
+    for name, fields in CONTROL_BLOCK_FIELDS.items()
+}
+
+
+def control_block_fields() -> dict[str, dict[str, bool]]:
+    """Each control block's fields and whether each is required."""
+    return {
+        name: {field: required for field, (required, _) in fields.items()}
+        for name, fields in CONTROL_BLOCK_FIELDS.items()
+    }
 
 
 def _node_step(config: Parser, *, config_required: bool) -> Parser:

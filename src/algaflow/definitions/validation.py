@@ -36,7 +36,7 @@ from .paths import ROOT, enclosing_step_path, iter_steps, walk_steps
 from .schedule_rules import cron_problem, is_valid_timezone, parse_instant
 
 if TYPE_CHECKING:
-    from algaflow.registry import Registry
+    from algaflow.registry import ActionDef, Registry
 
 
 class PublishIssue(TypedDict):
@@ -262,6 +262,31 @@ def validate_input_mapping(
 # --- schema-based checks ---------------------------------------------------------------------
 
 
+def unknown_mapping_fields(
+    action: ActionDef, mapping: Mapping[str, Any], *, step_path: str, step_id: Any
+) -> list[PublishIssue]:
+    """A warning per mapped field the action's input schema surely does not declare: an action
+    drops fields it does not know, so such a mapping (``value`` for an input called ``text``)
+    would leave the run silently without it. Schemas that may allow other fields give none."""
+    schema = action.input_schema
+    unknown = [k for k in mapping if schemawalk.property_schema(schema, schema, k) is False]
+    if not unknown:
+        return []
+    properties = (schemawalk.resolve(schema, schema) or {}).get("properties") or {}
+    inputs = ", ".join(sorted(properties)) or "none"
+    return [
+        issue(
+            codes.UNKNOWN_MAPPING_FIELD,
+            step_path,
+            f'Input "{key}" is not an input of action {action.id}@{action.version}'
+            f" (its inputs: {inputs}); it would be dropped",
+            step_id=step_id,
+            suggestion=did_you_mean(key, properties),
+        )
+        for key in unknown
+    ]
+
+
 def _missing_required(
     schema: Any, root: Any, mapping: dict[str, Any], prefix: str
 ) -> Iterator[str]:
@@ -484,6 +509,8 @@ class _Walk:
                     step_id=step_id,
                 )
             )
+        for found in unknown_mapping_fields(action, given, step_path=path, step_id=step_id):
+            self.result.add(found)
 
     def event_wait(self, path: str, config: dict[str, Any], step_id: Any) -> None:
         event_name = config.get("eventName")

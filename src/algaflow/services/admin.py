@@ -197,3 +197,18 @@ def authenticate(uow: UnitOfWork, secret: str) -> KeyHolder | None:
         with uow.writing() as conn:
             keys_store.record_use(conn, row["id"])
     return KeyHolder(row["tenant"], frozenset(row["permissions"]), row["id"])
+
+
+def tenant_of(uow: UnitOfWork, tenant_id: str) -> TenantView:
+    """The tenant with this id (a caller's own: ``algaflow status`` shows its name)."""
+    with uow.reading() as conn:
+        row = tenants_store.get_tenant(conn, tenant_id)
+    if row is None:
+        raise AlgaflowError("TENANT_NOT_FOUND", f"No tenant {tenant_id}")
+    return _tenant_view(row)
+
+
+def has_api_keys(uow: UnitOfWork) -> bool:
+    """Whether any key was ever created (``serve`` says how to make the first one)."""
+    with uow.reading() as conn:
+        return keys_store.count_api_keys(conn) > 0

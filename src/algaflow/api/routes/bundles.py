@@ -24,6 +24,8 @@ from algaflow.services.bundle_plans import ImportOptions
 
 from ..bodies import MAX_JSON_DEPTH, bundle_value, check_export_keys
 from ..deps import Principal, get_registry, get_uow, require
+from ..errors import error_responses
+from ..openapi import BUNDLE_COMPONENT, COMPONENTS
 
 router = APIRouter(prefix="/workflow-definitions", tags=["workflow-bundles"])
 _admin = require("workflow:admin")
@@ -31,46 +33,20 @@ _reader = require("workflow:read")
 _DOWNLOAD_HEADERS = {"Content-Disposition": 'attachment; filename="workflow-bundle.json"'}
 
 
-class Problem(BaseModel):
-    """An error: Alga's error/details plus a stable code and RFC 9457 type/title/status."""
-
-    type: str
-    title: str
-    status: int
-    code: str
-    error: str
-    details: dict[str, Any] | None = None
-
-
-def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    schema = Problem.model_json_schema()
-    return {
-        status: {"content": {"application/problem+json": {"schema": schema}}}
-        for status in (400, 401, 403, 413, *statuses)
-    }
-
-
 _BUNDLE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The bundle as canonical JSON (sorted keys, two-space indent, final LF).",
-        "content": {"application/json": {"schema": {"type": "object"}}},
+        "content": {"application/json": {"schema": {"$ref": f"{COMPONENTS}{BUNDLE_COMPONENT}"}}},
         "headers": {"Content-Disposition": {"schema": {"type": "string"}}},
     },
-    **_problems(404),
 }
 _BUNDLE_BODY = {
     "requestBody": {
         "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "description": "A workflow bundle, format version 1 "
-                    "(docs/schemas/workflow-bundle.v1.schema.json). Nesting deeper than "
-                    f"{MAX_JSON_DEPTH} levels is refused with JSON_TOO_DEEP.",
-                }
-            }
-        },
+        "description": "A workflow bundle, format version 1 (docs/schemas/workflow-bundle.v1"
+        f".schema.json). Nesting deeper than {MAX_JSON_DEPTH} levels is refused with"
+        " JSON_TOO_DEEP.",
+        "content": {"application/json": {"schema": {"$ref": f"{COMPONENTS}{BUNDLE_COMPONENT}"}}},
     }
 }
 
@@ -100,26 +76,50 @@ class ExportRequest(BaseModel):
     )
 
 
-class WorkflowImported(BaseModel):
+class WorkflowRef(BaseModel):
     key: str
     workflowId: str
-    action: str = Field(description='"created" or "overwritten"')
+
+
+class VersionsCreated(WorkflowRef):
     versions: list[int]
+
+
+class WorkflowImported(VersionsCreated):
+    action: str = Field(description='"created" or "overwritten"')
+
+
+class ImportWarning(BaseModel):
+    """A draft calling a workflow that will not exist (UNRESOLVED_WORKFLOW_REFERENCE)."""
+
+    model_config = ConfigDict(extra="allow")
+    code: str
+    workflowKey: str
+    message: str
+    stepPath: str | None = None
+    instancePath: str | None = None
 
 
 class ImportSummary(BaseModel):
     """Alga's three lists plus algaflow's per-workflow list, warnings and the dry-run flag."""
 
-    createdWorkflows: list[dict[str, Any]]
-    deletedWorkflows: list[dict[str, Any]]
-    createdPublishedVersions: list[dict[str, Any]]
+    createdWorkflows: list[WorkflowRef]
+    deletedWorkflows: list[WorkflowRef]
+    createdPublishedVersions: list[VersionsCreated]
     workflows: list[WorkflowImported]
-    warnings: list[dict[str, Any]]
+    warnings: list[ImportWarning]
     dryRun: bool
     plan: dict[str, Any] = Field(description="What the import changed (or, dry, would change)")
 
 
-@router.get("/{workflowId}/export", response_class=Response, responses=_BUNDLE_RESPONSE)
+@router.get(
+    "/{workflowId}/export",
+    response_class=Response,
+    summary="Export one workflow",
+    description="One workflow, its draft and every published version, as a canonical bundle"
+    " (Alga's route). exportedAt pins the header's time.",
+    responses={**_BUNDLE_RESPONSE, **error_responses(404)},
+)
 def export_one(
     workflowId: str,
     exportedAt: str | None = Query(None, description='ISO timestamp or "latest-change"'),
@@ -133,7 +133,14 @@ def export_one(
     return _bundle_response(pieces)
 
 
-@router.post("/export", response_class=Response, responses=_BUNDLE_RESPONSE)
+@router.post(
+    "/export",
+    response_class=Response,
+    summary="Export workflows",
+    description="Several workflows (by id, by key, or all of the tenant's) as one canonical"
+    " bundle; 404 when one is unknown or there is none.",
+    responses={**_BUNDLE_RESPONSE, **error_responses(404, 413)},
+)
 def export_many(
     body: ExportRequest,
     principal: Principal = Depends(_admin),
@@ -202,9 +209,14 @@ async def plan(
 
 @router.post(
     "/import",
+    summary="Import a bundle",
+    description="Checks the bundle (header, schema, definitions, dependencies, references), then"
+    " writes every workflow in one transaction, or nothing. Create-only unless force (overwrite"
+    " by key); dryRun checks and rolls back. 400 for an invalid bundle or missing dependencies,"
+    " 409 when a key exists without force.",
     openapi_extra=_BUNDLE_BODY,
     response_model=None,
-    responses={200: {"model": ImportSummary}, **_problems(409)},
+    responses={200: {"model": ImportSummary}, **error_responses(409, 413, 422)},
 )
 async def import_(
     request: Request,

@@ -12,7 +12,9 @@ from algaflow.registry import Registry
 from algaflow.services import UnitOfWork
 from algaflow.services import definitions as service
 
+from .. import responses as shapes
 from ..deps import Principal, get_registry, get_uow, require
+from ..errors import error_responses
 
 router = APIRouter(prefix="/workflow-definitions", tags=["workflow-definitions"])
 #: A version in a path: an int4 column, so anything else cannot exist (and would overflow SQL).
@@ -49,7 +51,16 @@ class UpdateMetadata(BaseModel):
     pinnedPayloadSchemaRef: str | None = None
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a workflow",
+    description="A new workflow with a draft (the given definition, or an empty one). Name and"
+    " payload schema default to the definition's. 409 WORKFLOW_KEY_CONFLICT when the key is"
+    " taken.",
+    response_model=None,
+    responses={201: {"model": shapes.WorkflowWithDraft}, **error_responses(409, 413, 422)},
+)
 def create_workflow(
     body: CreateWorkflow,
     principal: Principal = Depends(require("workflow:write")),
@@ -70,7 +81,14 @@ def create_workflow(
     )
 
 
-@router.get("")
+@router.get(
+    "",
+    summary="List workflows",
+    description="The tenant's workflows ordered by key, filtered by key prefix, status"
+    " (draft or published) and paused state.",
+    response_model=None,
+    responses={200: {"model": list[shapes.Workflow]}, **error_responses()},
+)
 def list_workflows(
     keyPrefix: str | None = Query(None, max_length=200),
     status: str | None = Query(None, pattern="^(draft|published)$"),
@@ -83,7 +101,14 @@ def list_workflows(
     )
 
 
-@router.get("/{workflowId}")
+@router.get(
+    "/{workflowId}",
+    summary="Show a workflow",
+    description="One workflow with its draft definition; 404 for an unknown id (or another"
+    " tenant's).",
+    response_model=None,
+    responses={200: {"model": shapes.WorkflowWithDraft}, **error_responses(404)},
+)
 def get_workflow(
     workflowId: str,
     principal: Principal = Depends(require("workflow:read")),
@@ -92,7 +117,14 @@ def get_workflow(
     return service.get_workflow(uow, principal.tenant_id, workflowId)
 
 
-@router.delete("/{workflowId}", status_code=204)
+@router.delete(
+    "/{workflowId}",
+    status_code=204,
+    summary="Delete a workflow",
+    description="Deletes the workflow, its draft and every published version. 409 while runs"
+    " of it are not finished.",
+    responses=error_responses(404, 409),
+)
 def delete_workflow(
     workflowId: str,
     principal: Principal = Depends(require("workflow:write")),
@@ -102,7 +134,13 @@ def delete_workflow(
     return Response(status_code=204)
 
 
-@router.get("/{workflowId}/versions")
+@router.get(
+    "/{workflowId}/versions",
+    summary="List published versions",
+    description="The workflow's published versions, newest first (without their definitions).",
+    response_model=None,
+    responses={200: {"model": list[shapes.WorkflowVersion]}, **error_responses(404)},
+)
 def list_versions(
     workflowId: str,
     principal: Principal = Depends(require("workflow:read")),
@@ -111,7 +149,14 @@ def list_versions(
     return service.list_versions(uow, principal.tenant_id, workflowId)
 
 
-@router.put("/{workflowId}/metadata")
+@router.put(
+    "/{workflowId}/metadata",
+    summary="Change a workflow's settings",
+    description="Pause or resume, visibility, concurrency, auto-pause on failure, payload schema"
+    " mode and retention: only the fields given change. Answers the workflow.",
+    response_model=None,
+    responses={200: {"model": shapes.Workflow}, **error_responses(404, 409, 413, 422)},
+)
 def update_metadata(
     workflowId: str,
     body: UpdateMetadata,
@@ -124,7 +169,14 @@ def update_metadata(
     )
 
 
-@router.get("/{workflowId}/{version}")
+@router.get(
+    "/{workflowId}/{version}",
+    summary="Show a definition",
+    description="The draft when version is the draft version, else that published version with"
+    " its definition and payload schema snapshot.",
+    response_model=None,
+    responses={200: {"model": shapes.WorkflowVersion}, **error_responses(404)},
+)
 def get_definition(
     workflowId: str,
     version: VersionPath,
@@ -135,7 +187,14 @@ def get_definition(
     return service.get_definition(uow, principal.tenant_id, workflowId, version)
 
 
-@router.put("/{workflowId}/{version}")
+@router.put(
+    "/{workflowId}/{version}",
+    summary="Replace the draft",
+    description="Replaces the draft definition. version must be the current draft version (an"
+    " optimistic lock): another is 409 DRAFT_VERSION_CONFLICT.",
+    response_model=None,
+    responses={200: {"model": shapes.WorkflowWithDraft}, **error_responses(404, 409, 413, 422)},
+)
 def replace_draft(
     workflowId: str,
     version: VersionPath,
@@ -160,7 +219,14 @@ class ValidateRequest(BaseModel):
     payloadSchemaMode: str = "pinned"
 
 
-@router.post("/validate")
+@router.post(
+    "/validate",
+    summary="Validate a definition",
+    description="Publish validation of a definition against this instance's registry, storing"
+    " nothing: ok, and the errors and warnings publishing would report.",
+    response_model=None,
+    responses={200: {"model": shapes.Validation}, **error_responses(413, 422)},
+)
 def validate(
     body: ValidateRequest,
     principal: Principal = Depends(require("workflow:read")),
@@ -170,7 +236,15 @@ def validate(
     return service.validate(registry, body.definition, payload_schema_mode=body.payloadSchemaMode)
 
 
-@router.post("/{workflowId}/{version}/publish")
+@router.post(
+    "/{workflowId}/{version}/publish",
+    summary="Publish a version",
+    description="Validates the draft (or the definition given) and publishes it as a new"
+    " immutable version. version is a lower bound: the new version is the next free one at"
+    " or above it. Validation errors come back as data with ok false, not as an error status.",
+    response_model=None,
+    responses={200: {"model": shapes.Published}, **error_responses(404, 409, 413, 422)},
+)
 def publish(
     workflowId: str,
     version: VersionPath,

@@ -14,7 +14,9 @@ from algaflow.registry import Registry
 from algaflow.services import events, runs, tasks
 from algaflow.services.unit_of_work import UnitOfWork
 
+from .. import responses as shapes
 from ..deps import Principal, get_registry, get_uow, require
+from ..errors import error_responses
 
 router = APIRouter(tags=["workflow-runs"])
 
@@ -42,7 +44,15 @@ class CompleteTask(BaseModel):
     output: Any = Field(default_factory=dict)
 
 
-@router.post("/workflow-runs", status_code=201)
+@router.post(
+    "/workflow-runs",
+    status_code=201,
+    summary="Start a run",
+    description="Starts a run of a published version (default: the latest) with the payload,"
+    " and executes it until it waits or ends. The payload must satisfy the version's schema.",
+    response_model=None,
+    responses={201: {"model": shapes.Run}, **error_responses(404, 409, 413, 422)},
+)
 def start_run(
     body: StartRun,
     principal: Principal = Depends(require("workflow:run")),
@@ -55,7 +65,13 @@ def start_run(
     )  # fmt: skip
 
 
-@router.get("/workflow-runs")
+@router.get(
+    "/workflow-runs",
+    summary="List runs",
+    description="The tenant's runs, newest first, filtered by workflow id and status.",
+    response_model=None,
+    responses={200: {"model": list[shapes.RunSummary]}, **error_responses(422)},
+)
 def list_runs(
     workflowId: str | None = None,
     status: str | None = None,
@@ -68,7 +84,13 @@ def list_runs(
     )
 
 
-@router.get("/workflow-runs/{runId}")
+@router.get(
+    "/workflow-runs/{runId}",
+    summary="Show a run",
+    description="One run with its steps, open and closed waits, and its log lines.",
+    response_model=None,
+    responses={200: {"model": shapes.Run}, **error_responses(404)},
+)
 def get_run(
     runId: str,
     principal: Principal = Depends(require("workflow:read")),
@@ -77,7 +99,14 @@ def get_run(
     return runs.get_run(uow, principal.tenant_id, runId)
 
 
-@router.post("/workflow-runs/{runId}/cancel")
+@router.post(
+    "/workflow-runs/{runId}/cancel",
+    summary="Cancel a run",
+    description="Cancels the run, its open waits and tasks, and its child runs; answers the run."
+    " A finished run is answered unchanged.",
+    response_model=None,
+    responses={200: {"model": shapes.Run}, **error_responses(404, 409)},
+)
 def cancel_run(
     runId: str,
     principal: Principal = Depends(require("workflow:run")),
@@ -86,7 +115,16 @@ def cancel_run(
     return runs.cancel_run(uow, principal.tenant_id, runId)
 
 
-@router.post("/workflow/events")
+@router.post(
+    "/workflow/events",
+    summary="Submit an event",
+    description="Resumes the runs waiting for the event (by name and correlation key) and"
+    " starts every published workflow whose trigger names it. eventId makes a delivery"
+    " idempotent. A triggered start that is refused (a payload its schema rejects) is listed in"
+    " errors; the others still start.",
+    response_model=None,
+    responses={200: {"model": shapes.EventDelivery}, **error_responses(409, 413, 422)},
+)
 def submit_event(
     body: SubmitEvent,
     wait: bool = Query(
@@ -105,7 +143,13 @@ def submit_event(
     )  # fmt: skip
 
 
-@router.get("/workflow/tasks")
+@router.get(
+    "/workflow/tasks",
+    summary="List human tasks",
+    description="The tenant's human tasks (pending by default), oldest first, by run.",
+    response_model=None,
+    responses={200: {"model": list[shapes.Task]}, **error_responses()},
+)
 def list_tasks(
     status: str | None = Query("PENDING", pattern="^(PENDING|COMPLETED|CANCELED)$"),
     runId: str | None = None,
@@ -115,7 +159,14 @@ def list_tasks(
     return tasks.list_tasks(uow, principal.tenant_id, status=status, run_id=runId)
 
 
-@router.post("/workflow/tasks")
+@router.post(
+    "/workflow/tasks",
+    summary="Complete a human task",
+    description="Completes a pending task with its output; the run resumes and executes until"
+    " it waits or ends. Answers the completed task.",
+    response_model=None,
+    responses={200: {"model": shapes.Task}, **error_responses(404, 409, 413, 422)},
+)
 def complete_task(
     body: CompleteTask,
     principal: Principal = Depends(require("workflow:run")),
