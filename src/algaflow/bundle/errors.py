@@ -34,6 +34,13 @@ BUNDLE_ERROR_CODES = frozenset(
         "CONCURRENT_IMPORT",
         # draftVersion < 1, or not above every published version
         "INVALID_DRAFT_VERSION",
+        # environment-specific references: a bindings file that cannot be used, and references
+        # (or binding targets) the target tenant lacks
+        "INVALID_BINDINGS",
+        "UNKNOWN_REFERENCE_KIND",
+        "BINDINGS_NOT_INJECTIVE",
+        "UNRESOLVED_REFERENCES",
+        "UNRESOLVED_BINDINGS",
     }
 )
 

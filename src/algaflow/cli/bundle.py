@@ -121,11 +121,22 @@ def import_(
     file: str = typer.Option(..., "--file", help="Bundle file, or - for standard input."),
     force: bool = typer.Option(False, "--force", help="Overwrite workflows with the same key."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check and roll back; write nothing."),
+    bindings: str | None = typer.Option(
+        None, "--bindings", help="JSON or .toml file: per kind, source value -> target value."
+    ),
+    allow_unresolved: bool = typer.Option(
+        False, "--allow-unresolved", help="Import even if references are missing (warnings)."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Import a bundle in one transaction and print the summary (the file's bytes are sent)."""
     raw = read_input(file)
-    params = {name: "true" for name, on in (("force", force), ("dryRun", dry_run)) if on}
+    if bindings is not None:
+        from .references import bindings_envelope
+
+        raw = bindings_envelope(raw, bindings)
+    flags = (("force", force), ("dryRun", dry_run), ("allowUnresolved", allow_unresolved))
+    params = {name: "true" for name, on in flags if on}
     headers = {"Content-Type": "application/json"}
     with progress_for(raw, "importing"):
         response = client.request(
