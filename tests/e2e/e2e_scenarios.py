@@ -164,7 +164,9 @@ SCENARIOS: list[Scenario] = [
         bundle="notify-user.json",
         sends=(Send("notify-user.json", start="examples.notify-user"),),
         run_of="examples.notify-user",
-        vars={"notice": {"userId": "ada", "message": "Your report is ready"}},
+        vars={
+            "notice": {"userId": "ada", "message": "Your report is ready", "authenticated": False}
+        },
         steps=_root(0, 1),
     ),
 ]

@@ -169,9 +169,17 @@ NOTIFY_USER = ActionDef(
     },
     output_schema={
         "type": "object",
-        "properties": {"userId": {"type": "string"}, "message": {"type": "string"}},
+        "properties": {
+            "userId": {"type": "string"},
+            "message": {"type": "string"},
+            "authenticated": {"type": "boolean", "description": "whether a token was given"},
+        },
     },
-    handler=lambda args, _ctx: {"userId": args["userId"], "message": args["message"]},
+    handler=lambda args, _ctx: {
+        "userId": args["userId"],
+        "message": args["message"],
+        "authenticated": bool(args.get("token")),
+    },
     title="Notify a user (stand-in)",
     category="Stand-ins",
 )
