@@ -10,7 +10,16 @@ import importlib
 import sys
 import time
 
-ALL = ["expressions", "definitions", "canonical", "bundle", "runtime", "events", "cli"]
+ALL = [
+    "expressions",
+    "definitions",
+    "canonical",
+    "bundle",
+    "references",
+    "runtime",
+    "events",
+    "cli",
+]
 
 
 def main(argv: list[str]) -> None:

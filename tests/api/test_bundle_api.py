@@ -496,7 +496,8 @@ def test_openapi_documents_the_bundle_routes(api):
     assert {"post"} == set(paths[EXPORT]) == set(paths[IMPORT])
     imported = paths[IMPORT]["post"]
     assert imported["requestBody"]["required"] is True
-    assert {"force", "dryRun"} == {p["name"] for p in imported["parameters"]}
+    assert {"force", "dryRun", "allowUnresolved"} == {p["name"] for p in imported["parameters"]}
+    assert set(paths[f"{BASE}/references"]) == {"post"}
     assert {"200", "400", "401", "403", "409", "413"} <= set(imported["responses"])
     problem = imported["responses"]["409"]["content"]["application/problem+json"]["schema"]
     assert {"code", "error", "status", "title", "type"} <= set(problem["required"])

@@ -182,10 +182,12 @@ class BoundBundle:
     references: list[FoundReference]
     substitutions: list[Substitution]
     warnings: list[Json]
+    #: the ``parts`` of every substituted value
+    bound_parts: frozenset[tuple[Part, ...]] = frozenset()
 
     def bound(self, ref: FoundReference) -> bool:
         """Whether ``ref``'s value came from the bindings."""
-        return ref.parts in {s.reference.parts for s in self.substitutions}
+        return ref.parts in self.bound_parts
 
 
 def bind_bundle(bundle: Any, bindings: Bindings | None, registry: Registry) -> BoundBundle:
@@ -200,5 +202,5 @@ def bind_bundle(bundle: Any, bindings: Bindings | None, registry: Registry) -> B
     warnings = check_bindings(bindings, found, registry)
     bound, substitutions = apply_bindings(bundle, bindings, found)
     targets = {s.reference.parts: s.target for s in substitutions}
-    after = [replace(r, value=targets.get(r.parts, r.value)) for r in found]
-    return BoundBundle(bound, after, substitutions, warnings)
+    after = [replace(r, value=targets[r.parts]) if r.parts in targets else r for r in found]
+    return BoundBundle(bound, after, substitutions, warnings, frozenset(targets))
