@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from tests.bundle.bundle_factory import (
     bundle,
+    call_step,
+    create_published,
     definition,
     make_registry,
     row_counts,
@@ -154,4 +156,24 @@ def test_kinds_without_a_resolver_are_warnings(engine, tenant):
                             reference_options=options)  # fmt: skip
     assert [(w["code"], w["kind"], w["values"]) for w in summary["warnings"]] == [
         ("REFERENCE_UNCHECKED", "user", ["u-staging"])
+    ]
+
+
+def test_a_call_target_outside_the_bundle_is_bound_to_the_tenants_workflow(engine, tenant):
+    registry = make_registry()
+    with engine.begin() as conn:
+        target = create_published(conn, tenant, registry, "refs.child", definition())
+    foreign = "99999999-9999-4999-8999-999999999999"
+    caller = bundle(workflow("refs.caller", definition(
+        steps=[call_step("call", foreign)], workflow_id="88888888-8888-4888-8888-888888888888"
+    )))  # fmt: skip
+    uow = UnitOfWork(engine)
+    with pytest.raises(BundleError) as caught:
+        import_bundle(uow, tenant, caller, registry=registry)
+    assert caught.value.code == "UNRESOLVED_WORKFLOW_REFERENCE"
+    options = ReferenceOptions(bindings={"workflow": {foreign: target}})
+    summary = import_bundle(uow, tenant, caller, registry=registry, reference_options=options)
+    assert [(s["kind"], s["target"]) for s in summary["substitutions"]] == [
+        ("workflow", target),
+        ("workflow", target),
     ]
