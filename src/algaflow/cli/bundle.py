@@ -129,18 +129,19 @@ def import_(
     ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Import a bundle in one transaction and print the summary (the file's bytes are sent)."""
-    raw = read_input(file)
+    """Import a bundle in one transaction and print the summary (the file's bytes are sent;
+    with --bindings, inside {"bundle": ..., "bindings": ...})."""
+    raw = body = read_input(file)
     if bindings is not None:
         from .references import bindings_envelope
 
-        raw = bindings_envelope(raw, bindings)
+        body = bindings_envelope(raw, bindings)
     flags = (("force", force), ("dryRun", dry_run), ("allowUnresolved", allow_unresolved))
     params = {name: "true" for name, on in flags if on}
     headers = {"Content-Type": "application/json"}
     with progress_for(raw, "importing"):
         response = client.request(
-            "POST", f"{DEFINITIONS}/import", content=raw, params=params, headers=headers
+            "POST", f"{DEFINITIONS}/import", content=body, params=params, headers=headers
         )
     print_summary(response.json(), as_json)
 
