@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Connection
 
 from algaflow.bundle.bindings import Bindings, BoundBundle, bind_bundle, template
+from algaflow.bundle.format import validate_bundle
 from algaflow.bundle.import_checks import raise_if
 from algaflow.bundle.instance_refs import FoundReference
 from algaflow.bundle.limits import Problems, clip
@@ -67,8 +68,6 @@ class ReferenceReport:
 
 def list_references(bundle: Any, registry: Registry) -> ReferenceReport:
     """Every instance-specific value of ``bundle`` (which must pass the format check)."""
-    from algaflow.bundle.format import validate_bundle
-
     validate_bundle(bundle)
     return ReferenceReport(bind_bundle(bundle, None, registry).references)
 
