@@ -177,9 +177,10 @@ class BoundBundle:
     """A bundle after its bindings: what an import validates, checks in the tenant and writes,
     and what a plan shows."""
 
-    bundle: Json
-    #: the references of ``bundle`` (bound values already in place), in document order
-    references: list[FoundReference]
+    bundle: Any
+    #: the references of ``bundle`` (bound values already in place), in document order; ``None``
+    #: when there were no bindings: then nothing was searched yet (see :func:`bind_bundle`)
+    references: list[FoundReference] | None
     substitutions: list[Substitution]
     warnings: list[Json]
     #: the ``parts`` of every substituted value
@@ -189,16 +190,24 @@ class BoundBundle:
         """Whether ``ref``'s value came from the bindings."""
         return ref.parts in self.bound_parts
 
+    def searched(self, registry: Registry) -> BoundBundle:
+        """This, with its references found (once the bundle has passed its checks)."""
+        if self.references is not None:
+            return self
+        return replace(self, references=find_references(self.bundle, registry))
+
 
 def bind_bundle(bundle: Any, bindings: Bindings | None, registry: Registry) -> BoundBundle:
     """Find the bundle's references, check ``bindings`` against them and apply them.
 
     Runs before the bundle's own checks (the values written are the bound ones), so a bundle
-    that is not even a bundle passes through unchanged for those checks to refuse.
+    that is not even a bundle passes through unchanged for those checks to refuse. Without
+    bindings nothing is searched: a hostile bundle meets the bounded checks first, and the
+    import finds the references once those have passed.
     """
-    found = find_references(bundle, registry)
     if not bindings:
-        return BoundBundle(bundle, found, [], [])
+        return BoundBundle(bundle, None, [], [])
+    found = find_references(bundle, registry)
     warnings = check_bindings(bindings, found, registry)
     bound, substitutions = apply_bindings(bundle, bindings, found)
     targets = {s.reference.parts: s.target for s in substitutions}

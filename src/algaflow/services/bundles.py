@@ -72,6 +72,7 @@ def import_bundle(
         bundle = loads_json(bundle)
     bound = references.bind(bundle, registry, reference_options)
     importer.check_bundle(bound.bundle, registry=registry)
+    bound = bound.searched(registry)  # before the write transaction, like every pure step
     for attempt in range(1, IMPORT_ATTEMPTS + 1):
         try:
             with uow.writing() as conn:

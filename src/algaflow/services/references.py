@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from algaflow.bundle.bindings import Bindings, BoundBundle, bind_bundle, template
 from algaflow.bundle.format import validate_bundle
 from algaflow.bundle.import_checks import raise_if
-from algaflow.bundle.instance_refs import FoundReference
+from algaflow.bundle.instance_refs import FoundReference, find_references
 from algaflow.bundle.limits import Problems, clip
 from algaflow.config import Settings, load_settings
 from algaflow.registry import ReferenceContext, Registry
@@ -69,7 +69,7 @@ class ReferenceReport:
 def list_references(bundle: Any, registry: Registry) -> ReferenceReport:
     """Every instance-specific value of ``bundle`` (which must pass the format check)."""
     validate_bundle(bundle)
-    return ReferenceReport(bind_bundle(bundle, None, registry).references)
+    return ReferenceReport(find_references(bundle, registry))
 
 
 def bind(bundle: Any, registry: Registry, options: ReferenceOptions | None) -> BoundBundle:
@@ -95,7 +95,7 @@ def check_in_tenant(
     options = options or ReferenceOptions()
     context = ReferenceContext(tenant_id, conn)
     by_kind: dict[str, list[FoundReference]] = defaultdict(list)
-    for ref in bound.references:
+    for ref in bound.searched(registry).references or ():
         if ref.kind != WORKFLOW:
             by_kind[ref.kind].append(ref)
     warnings: list[Json] = []
