@@ -143,11 +143,19 @@ def _steps_with_parts(
 
 
 def _input_schema(config: Json, registry: Registry) -> Json | None:
+    """The action's input schema when it marks any field (most mark none: skip their mappings)."""
     action_id, version = config.get("actionId"), config.get("version")
     if not isinstance(action_id, str) or not isinstance(version, int):
         return None
     action = registry.actions.get(action_id, version)
-    return action.input_schema if action is not None else None
+    return action.input_schema if action is not None and _marks(action.input_schema) else None
+
+
+def _marks(schema: Any) -> bool:
+    """Whether ``schema`` holds the reference keyword anywhere (schemas are small)."""
+    if isinstance(schema, dict):
+        return REFERENCE_KEYWORD in schema or any(_marks(v) for v in schema.values())
+    return isinstance(schema, list) and any(_marks(v) for v in schema)
 
 
 def _marked(
