@@ -11,8 +11,8 @@ import sys
 import time
 
 ALL = [
-    "expressions", "definitions", "canonical", "bundle", "plan", "runtime", "events", "cli",
-    "backends",
+    "expressions", "definitions", "canonical", "bundle", "plan", "references", "runtime", "events",
+    "cli", "backends",
 ]
 
 

@@ -496,12 +496,13 @@ def test_openapi_documents_the_bundle_routes(api):
     assert {"post"} == set(paths[EXPORT]) == set(paths[IMPORT])
     imported = paths[IMPORT]["post"]
     assert imported["requestBody"]["required"] is True
-    assert {"force", "dryRun", "prune", "prunePrefix", "acceptBrokenRuns"} == {
+    assert {"force", "dryRun", "prune", "prunePrefix", "acceptBrokenRuns", "allowUnresolved"} == {
         p["name"] for p in imported["parameters"]
     }
     planned = paths[f"{IMPORT}/plan"]["post"]
     assert {"force", "prune", "prunePrefix"} == {p["name"] for p in planned["parameters"]}
     assert planned["requestBody"]["required"] is True
+    assert set(paths[f"{BASE}/references"]) == {"post"}
     assert {"200", "400", "401", "403", "409", "413"} <= set(imported["responses"])
     problem = imported["responses"]["409"]["content"]["application/problem+json"]["schema"]
     problem = document["components"]["schemas"][problem["$ref"].rsplit("/", 1)[-1]]

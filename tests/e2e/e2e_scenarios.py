@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from unittest.mock import ANY
 
 from algaflow.registry import Registry, default_registry, load_schema_dir
+from algaflow.testing.standins import directory_plugin
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -158,6 +159,16 @@ SCENARIOS: list[Scenario] = [
         steps=_root(0, 1, 2),
         child_runs=1,
     ),
+    Scenario(
+        id="notify-user",
+        bundle="notify-user.json",
+        sends=(Send("notify-user.json", start="examples.notify-user"),),
+        run_of="examples.notify-user",
+        vars={
+            "notice": {"userId": "ada", "message": "Your report is ready", "authenticated": False}
+        },
+        steps=_root(0, 1),
+    ),
 ]
 SCENARIO_IDS = [s.id for s in SCENARIOS]
 
@@ -228,10 +239,16 @@ def without_at(value: Any) -> Any:
     return value
 
 
+#: The stand-in user directory of the examples' instance: ``notify-user.json`` names ``ada``.
+EXAMPLE_USERS = {"*": ["ada", "grace"]}
+
+
 def examples_registry() -> Registry:
-    """A bare instance's registry plus the examples' schema folder (no plugins)."""
+    """A bare instance's registry plus the examples' schema folder, and the stand-in user
+    directory that ``notify-user.json`` needs (its only plugin)."""
     registry = default_registry()
     load_schema_dir(registry, SCHEMAS)
+    directory_plugin(EXAMPLE_USERS)(registry)
     return registry
 
 

@@ -54,6 +54,7 @@ def test_fixture_is_canonical_and_valid(path):
 
 def test_cli_fmt_check_and_validate_accept_every_fixture(monkeypatch):
     monkeypatch.setenv("ALGAFLOW_SCHEMA_DIRS", str(SCHEMAS))
+    monkeypatch.setenv("ALGAFLOW_PLUGINS", "algaflow.testing.standins:register_directory")
     runner = CliRunner()
     files = [str(p) for p in FIXTURES]
     result = runner.invoke(app, ["bundle", "fmt", "--check", *files])
@@ -66,12 +67,16 @@ def test_cli_fmt_check_and_validate_accept_every_fixture(monkeypatch):
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)
 def test_bare_instance_misses_only_the_example_schemas(path):
-    """No plugin is needed: without the schema folder only payload schema refs are missing."""
+    """No plugin is needed (but the stand-in directory for notify-user.json): without the schema
+    folder only payload schema refs are missing."""
     with pytest.raises(BundleError) as caught:
         check_bundle(loads_json(path.read_bytes()), registry=default_registry())
     details = caught.value.details
     assert caught.value.code == "MISSING_DEPENDENCIES"
-    assert details["missingActions"] == [] and details["missingNodeTypes"] == []
+    standins = (
+        [{"actionId": "notify.user", "version": 1}] if path.name == "notify-user.json" else []
+    )
+    assert details["missingActions"] == standins and details["missingNodeTypes"] == []
     shipped = {p.name.removesuffix(".json") for p in SCHEMAS.glob("*.json")}
     assert set(details["missingSchemaRefs"]) <= shipped
 

@@ -38,6 +38,13 @@ BUNDLE_ERROR_CODES = frozenset(
         "ACTIVE_RUNS_AFFECTED",
         # a prune would delete every workflow of its scope
         "PRUNE_WOULD_DELETE_ALL",
+        # environment-specific references: a bindings file that cannot be used, and references
+        # (or binding targets) the target tenant lacks
+        "INVALID_BINDINGS",
+        "UNKNOWN_REFERENCE_KIND",
+        "BINDINGS_NOT_INJECTIVE",
+        "UNRESOLVED_REFERENCES",
+        "UNRESOLVED_BINDINGS",
     }
 )
 

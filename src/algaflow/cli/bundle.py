@@ -320,10 +320,17 @@ def import_(
         " waiting run is on (those runs fail at their next step).",
     ),
     yes: bool = YesOption,
+    bindings: str | None = typer.Option(
+        None, "--bindings", help="JSON or .toml file: per kind, source value -> target value."
+    ),
+    allow_unresolved: bool = typer.Option(
+        False, "--allow-unresolved", help="Import even if references are missing (warnings)."
+    ),
     as_json: bool = JsonOption,
     quiet: bool = QuietOption,
 ) -> None:
-    """Import a bundle in one transaction and print the summary (a file's bytes are sent)."""
+    """Import a bundle in one transaction and print the summary (a file's bytes are sent; with
+    --bindings, inside {"bundle": ..., "bindings": ...})."""
     if (source is None) == (file is None):
         raise typer.BadParameter("give the bundle as SOURCE or --file (one of them)")
     if (force or prune) and not dry_run:
@@ -333,18 +340,23 @@ def import_(
                 f" and {what}" if force else ""
             )
         confirm(f"This import {what}. Go on?", yes)
-    raw = read_source(source or file or "-", quiet=quiet or as_json)
+    raw = body = read_source(source or file or "-", quiet=quiet or as_json)
+    if bindings is not None:
+        from .references import bindings_envelope
+
+        body = bindings_envelope(raw, bindings)
     params = _import_params(
         force=force,
         dry_run=dry_run,
         prune=prune,
         prune_prefix=prune_prefix,
         accept=accept_broken_runs,
+        allowUnresolved=allow_unresolved,
     )
     headers = {"Content-Type": "application/json"}
     with progress_for(raw, "importing"):
         response = client.request(
-            "POST", f"{DEFINITIONS}/import", content=raw, params=params, headers=headers
+            "POST", f"{DEFINITIONS}/import", content=body, params=params, headers=headers
         )
     print_summary(response.json(), as_json, quiet=quiet)
 

@@ -18,6 +18,7 @@ from .admin import db_app, keys_app, tenants_app
 from .bundle import bundle_app
 from .common import WHERE_COMMANDS_GO, fail
 from .config_cmd import config_app
+from .references import register as register_reference_commands
 from .registry import registry_app
 from .runs import events_app, runs_app, tasks_app, worker
 from .serve import serve
@@ -55,6 +56,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
 app.add_typer(workflows_app, name="workflows")
+register_reference_commands(bundle_app)
 app.add_typer(bundle_app, name="bundle")
 app.add_typer(registry_app, name="registry")
 app.add_typer(runs_app, name="runs")

@@ -20,16 +20,24 @@ from algaflow.registry.plugins import (
     load_plugin,
     load_schema_dir,
 )
+from algaflow.registry.references import (
+    BUILTIN_KINDS,
+    REFERENCE_KEYWORD,
+    ReferenceContext,
+    ReferenceKind,
+    ReferenceKindRegistry,
+)
 from algaflow.registry.schemas import SchemaRegistry
 
 
 @dataclass
 class Registry:
-    """The three registries a runtime, a publish or an import consults."""
+    """The registries a runtime, a publish or an import consults."""
 
     actions: ActionRegistry = field(default_factory=ActionRegistry)
     nodes: NodeTypeRegistry = field(default_factory=NodeTypeRegistry)
     schemas: SchemaRegistry = field(default_factory=SchemaRegistry)
+    references: ReferenceKindRegistry = field(default_factory=ReferenceKindRegistry)
 
 
 def default_registry() -> Registry:
@@ -43,11 +51,14 @@ def default_registry() -> Registry:
         registry.nodes.register(dataclasses.replace(node))
     for ref, schema, strict in PAYLOAD_SCHEMAS:
         registry.schemas.register(ref, schema, strict=strict)
+    for kind in BUILTIN_KINDS:
+        registry.references.register(kind)
     return registry
 
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "REFERENCE_KEYWORD",
     "ActionContext",
     "ActionDef",
     "ActionRegistry",
@@ -56,6 +67,9 @@ __all__ = [
     "NodeContext",
     "NodeTypeDef",
     "NodeTypeRegistry",
+    "ReferenceContext",
+    "ReferenceKind",
+    "ReferenceKindRegistry",
     "Registry",
     "SchemaRegistry",
     "build_registry",

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from algaflow.bundle import importer
+from algaflow.bundle.bindings import BoundBundle
 from algaflow.bundle.canonical import loads_json
 from algaflow.bundle.errors import BundleError
 from algaflow.bundle.export import (
@@ -35,6 +36,7 @@ from algaflow.bundle.plan import check_runs
 from algaflow.kernel.clock import new_id
 from algaflow.registry import Registry
 from algaflow.services import bundle_plans as plans
+from algaflow.services import references
 from algaflow.services.bundle_plans import ImportOptions
 from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store import workflows as store
@@ -60,6 +62,7 @@ def import_bundle(
     dry_run: bool = False,
     actor: str | None = None,
     progress: Progress | None = None,
+    reference_options: references.ReferenceOptions | None = None,
 ) -> Json:
     """Check ``bundle`` without the database, then import it in a write transaction of its own.
 
@@ -73,20 +76,24 @@ def import_bundle(
     """
     if isinstance(bundle, str | bytes | bytearray):
         bundle = loads_json(bundle)
-    importer.check_bundle(bundle, registry=registry)
+    bound = references.bind(bundle, registry, reference_options)
+    importer.check_bundle(bound.bundle, registry=registry)
+    bound = bound.searched(registry)  # before the write transaction, like every pure step
     for attempt in range(1, IMPORT_ATTEMPTS + 1):
         try:
             with uow.writing() as conn:
                 summary = import_bundle_on(
                     conn,
                     tenant_id,
-                    bundle,
+                    bound.bundle,
                     registry=registry,
                     options=options or ImportOptions(force=force),
                     dry_run=dry_run,
                     actor=actor,
                     progress=progress,
                     checked=True,
+                    reference_options=reference_options,
+                    bound=bound,
                 )
             return summary
         except BundleError as exc:
@@ -108,22 +115,29 @@ def import_bundle_on(
     actor: str | None = None,
     progress: Progress | None = None,
     checked: bool = False,
+    reference_options: references.ReferenceOptions | None = None,
+    bound: BoundBundle | None = None,
 ) -> Json:
     """Import ``bundle`` (a parsed value, or JSON text/bytes) in the caller's transaction.
 
     Any failure raises a :class:`BundleError` and leaves the database as it was; ``dry_run``
     returns the same summary and writes nothing. ``checked=True`` skips the checks that need no
-    database when the caller ran them already.
+    database when the caller ran them already, and ``bound`` is then ``bundle`` after its
+    bindings (``reference_options``); the references are checked in the tenant before any write.
     """
     if isinstance(bundle, str | bytes | bytearray):
         bundle = loads_json(bundle)
+    if bound is None:
+        bound = references.bind(bundle, registry, reference_options)
+        bundle = bound.bundle
     if not checked:
         importer.check_bundle(bundle, registry=registry)
     workflows: list[Json] = bundle["workflows"]
+    found = references.check_in_tenant(conn, tenant_id, bound, registry, reference_options)
     try:
         with store.transient_conflicts():
             store.lock_workflow_keys(conn, tenant_id, [w["key"] for w in workflows])
-            return _import_locked(
+            summary = _import_locked(
                 conn,
                 tenant_id,
                 workflows,
@@ -134,6 +148,10 @@ def import_bundle_on(
             )
     except store.TransientConflict:  # a deadlock with another writer, or a serialization failure
         raise importer.retry_error() from None
+    summary["warnings"] = [*bound.warnings, *found, *summary["warnings"]]
+    if bound.substitutions:
+        summary["substitutions"] = [s.as_json() for s in bound.substitutions]
+    return summary
 
 
 def _import_locked(

@@ -4,7 +4,11 @@ payload schemas. An ordinary plugin, so a server, the CLI and tests load it the 
     ALGAFLOW_STANDIN_BUNDLES=../shared/corpus/alga-sample \\
     ALGAFLOW_PLUGINS=algaflow.testing.standins:register algaflow serve
 
-Alga's own fixture harness registers stand-ins the same way. A stand-in action accepts any object
+Alga's own fixture harness registers stand-ins the same way. :func:`register_directory` is a second
+plugin: a stand-in user directory (the reference kind ``user``) and an action that notifies a user,
+for bundles with environment-specific references (``examples/bundles/notify-user.json``).
+
+A stand-in action accepts any object
 and answers with :data:`CANNED_OUTPUTS` (the fields Alga's sample bundles read back) or ``{}``; a
 stand-in schema is Alga's event payload base shape (``tenantId`` and ``occurredAt`` required,
 anything else allowed), so a payload missing them is still refused. Node types are not stood in:
@@ -13,15 +17,16 @@ Alga's bundles use only the built-in ones.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from algaflow.bundle.dependencies import derive_dependencies, merge_dependency_summaries
-from algaflow.registry import ActionDef, Registry
+from algaflow.registry import ActionDef, ReferenceContext, ReferenceKind, Registry
 
 ENV_VAR = "ALGAFLOW_STANDIN_BUNDLES"
 """Bundle files, or folders of ``*.json`` bundles, separated by ``os.pathsep``."""
@@ -145,3 +150,58 @@ def _sample_value(name: str) -> str:
     if lowered.endswith("id"):
         return "11111111-1111-4111-8111-111111111111"
     return f"{name}-1"
+
+
+USERS_ENV_VAR = "ALGAFLOW_STANDIN_USERS"
+"""A JSON file of tenant id (or ``"*"``, every tenant) -> the user ids that exist there."""
+
+NOTIFY_USER = ActionDef(
+    id="notify.user",
+    version=1,
+    input_schema={
+        "type": "object",
+        "properties": {
+            "userId": {"type": "string", "minLength": 1, "x-algaflow-reference": "user"},
+            "message": {"type": "string"},
+            "token": {"type": "string", "description": "a credential, given as a $secret"},
+        },
+        "required": ["userId", "message"],
+    },
+    output_schema={
+        "type": "object",
+        "properties": {
+            "userId": {"type": "string"},
+            "message": {"type": "string"},
+            "authenticated": {"type": "boolean", "description": "whether a token was given"},
+        },
+    },
+    handler=lambda args, _ctx: {
+        "userId": args["userId"],
+        "message": args["message"],
+        "authenticated": bool(args.get("token")),
+    },
+    title="Notify a user (stand-in)",
+    category="Stand-ins",
+)
+
+
+def register_directory(registry: Registry) -> None:
+    """The plugin: the ``user`` kind over ``ALGAFLOW_STANDIN_USERS`` and ``notify.user@1``."""
+    path = os.environ.get(USERS_ENV_VAR)
+    directory_plugin(_read(Path(path)) if path else {})(registry)
+
+
+def directory_plugin(users: Mapping[str, Collection[str]]) -> Any:
+    """A plugin whose ``user`` kind knows ``users`` (tenant id or ``"*"`` -> user ids)."""
+
+    def existing(context: ReferenceContext, values: Collection[str]) -> set[str]:
+        known = {*users.get("*", ()), *users.get(context.tenant_id, ())}
+        return {v for v in values if v in known}
+
+    def plugin(registry: Registry) -> None:
+        registry.references.register(
+            ReferenceKind("user", "A user of the instance (stand-in directory)", existing)
+        )
+        registry.actions.register(dataclasses.replace(NOTIFY_USER))
+
+    return plugin

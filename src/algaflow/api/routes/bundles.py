@@ -1,8 +1,9 @@
-"""Bundle routes: canonical export (one or many workflows), import plans and transactional import.
+"""Bundle routes: canonical export (one or many workflows), import plans, transactional import
+(optionally with bindings), and the environment-specific references of a bundle.
 
-Export and import need ``workflow:admin`` (as in Alga), a plan ``workflow:read``; all act on the
-key's tenant only: another tenant's workflow ids answer 404 like unknown ones. Errors answer
-``{code, error, details?}`` (errors.py).
+Export, import and references need ``workflow:admin`` (as in Alga), a plan ``workflow:read``; all
+act on the key's tenant only: another tenant's workflow ids answer 404 like unknown ones. Errors
+answer ``{code, error, details?}`` (errors.py).
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from algaflow.bundle import loads_json
+from algaflow.bundle.bindings import Bindings, bindings_value
 from algaflow.kernel.errors import AlgaflowError
 from algaflow.registry import Registry
 from algaflow.services import UnitOfWork
 from algaflow.services import bundles as service
+from algaflow.services import references as references_service
 from algaflow.services.bundle_plans import ImportOptions
 
 from ..bodies import MAX_JSON_DEPTH, bundle_value, check_export_keys
@@ -227,25 +230,66 @@ async def import_(
     acceptBrokenRuns: str | None = Query(
         None, description="1 or true to import even when active runs' versions are deleted"
     ),
+    allowUnresolved: str | None = Query(
+        None, description="1 or true (any case): references the tenant lacks become warnings"
+    ),
     principal: Principal = Depends(_admin),
     uow: UnitOfWork = Depends(get_uow),
     registry: Registry = Depends(get_registry),
 ) -> dict[str, Any]:
-    """Import the body (a bundle) in one transaction; 200 with the summary, or a coded error."""
+    """Import the body in one transaction; 200 with the summary, or a coded error.
+
+    The body is a bundle, or ``{"bundle": <bundle>, "bindings": <bindings>}`` to bind its
+    environment-specific references first (docs/guides/workflows/workflow-import-export.md).
+    """
     raw = await request.body()
     options = _options(force, prune, prunePrefix, acceptBrokenRuns)
+    settings = request.app.state.settings
 
     def run() -> dict[str, Any]:
         # Parsing and every check that needs no database run before the write transaction. The
         # app's body guard has measured the nesting already (app.JsonDepthLimit).
+        bundle, bindings = _import_body(loads_json(raw))
+        reference_options = references_service.ReferenceOptions(
+            bindings=bindings,
+            allow_unresolved=parse_flag(allowUnresolved),
+            secrets=references_service.secret_source(settings),
+        )
         return service.import_bundle(
             uow,
             principal.tenant_id,
-            bundle_value(loads_json(raw)),
+            bundle,
             registry=registry,
             options=options,
             dry_run=parse_flag(dryRun),
             actor=principal.key_id,
+            reference_options=reference_options,
         )
 
     return await run_in_threadpool(run)
+
+
+def _import_body(value: Any) -> tuple[Any, Bindings | None]:
+    """``(bundle, bindings)`` of an import body: a bundle (Alga's body), or the envelope
+    ``{"bundle": ..., "bindings": ...}`` (told apart by its ``bundle`` member)."""
+    if isinstance(value, dict) and "bundle" in value and "format" not in value:
+        extra = sorted(set(value) - {"bundle", "bindings"})
+        if extra:
+            raise AlgaflowError(
+                "INVALID_REQUEST",
+                f"An import envelope holds only bundle and bindings, not {', '.join(extra)}.",
+            )
+        bindings = value.get("bindings")
+        return bundle_value(value["bundle"]), None if bindings is None else bindings_value(bindings)
+    return bundle_value(value), None
+
+
+@router.post("/references", openapi_extra=_BUNDLE_BODY, response_model=None)
+def references(
+    body: dict[str, Any],
+    principal: Principal = Depends(_admin),
+    registry: Registry = Depends(get_registry),
+) -> dict[str, Any]:
+    """The body's environment-specific references (workflow key, version, JSON path, kind,
+    value) and a bindings template binding each value to itself."""
+    return references_service.list_references(body, registry).as_json()
