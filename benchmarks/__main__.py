@@ -11,8 +11,16 @@ import sys
 import time
 
 ALL = [
-    "expressions", "definitions", "canonical", "bundle", "plan", "references", "runtime", "events",
-    "cli", "backends",
+    "expressions",
+    "definitions",
+    "canonical",
+    "bundle",
+    "plan",
+    "references",
+    "runtime",
+    "events",
+    "cli",
+    "backends",
 ]
 
 

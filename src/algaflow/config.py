@@ -147,7 +147,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     """Settings from ``ALGAFLOW_*`` variables (``environ`` defaults to ``os.environ``), with
     ``overrides`` (command-line options) taking precedence; raises ``INVALID_SETTINGS``."""
     given = {name: value for name, value in overrides.items() if value is not None}
-    given.setdefault("temporal", TemporalSettings.from_env(os.environ if environ is None else environ))
+    env = os.environ if environ is None else environ
+    given.setdefault("temporal", TemporalSettings.from_env(env))
     try:
         if environ is None:
             return Settings(**given)

@@ -163,9 +163,7 @@ def create_app(
         if background_worker:  # imported here: the in-process app of a CLI command never is
             from algaflow.services.worker import start_background_worker
 
-            stop = start_background_worker(
-                app.state.engine, app.state.registry, settings=settings
-            )
+            stop = start_background_worker(app.state.engine, app.state.registry, settings=settings)
         yield
         if stop is not None:
             stop.set()
