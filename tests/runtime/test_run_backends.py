@@ -320,3 +320,26 @@ def test_a_human_task_resumes_a_temporal_run(engine, tenant, registry, actions, 
     assert done["status"] == "COMPLETED"
     assert _finished(engine, tenant, run["runId"])["status"] == "SUCCEEDED"
     assert actions.called("test.echo") == [{"ok": True}]
+
+
+def test_an_outcome_whose_signal_was_lost_is_sent_again(
+    engine, tenant, registry, actions, temporal_workers, monkeypatch
+):
+    """The process dies after committing the resolved wait, before signalling: the worker loop
+    sends the kept outcome again, and the run goes on with it."""
+    backend = temporal_workers(engine, registry)
+    with engine.begin() as conn:
+        wf = publish(conn, tenant, [WAIT, call("after", inputMapping={"x": expr("event.x")})])
+    run = start_run(UnitOfWork(engine), tenant, wf, registry=registry, backend=backend)
+    with monkeypatch.context() as patch:
+        patch.setattr(backend.gateway, "resolve", lambda *_: None)  # the signal never leaves
+        emit_event(UnitOfWork(engine), tenant, "NEXT", {"x": 7}, correlation_key="k",
+                   registry=registry, backend=backend)  # fmt: skip
+    uow = UnitOfWork(engine)
+    assert get_run(uow, tenant, run["runId"])["status"] == "WAITING"
+    assert backend.due_work(uow, registry=registry) == 0  # within the grace: it may be on its way
+    later = utcnow() + DISPATCH_GRACE + timedelta(seconds=1)
+    assert backend.due_work(uow, registry=registry, now=later) == 1
+    assert _finished(engine, tenant, run["runId"])["status"] == "SUCCEEDED"
+    assert actions.called("test.echo") == [{"x": 7}]
+    assert backend.due_work(uow, registry=registry, now=later) == 0

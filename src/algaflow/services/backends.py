@@ -197,7 +197,7 @@ class TemporalBackend:
         outcome: dict[str, Any],
         options: DriverOptions | None,
     ) -> Handoff | None:
-        if not waits.close_wait(conn, wait_id, status="RESOLVED", at=utcnow()):
+        if not waits.close_wait(conn, wait_id, status="RESOLVED", at=utcnow(), outcome=outcome):
             return None  # the database decides which event resolves a wait, as for embedded
         return Handoff(resolved=[WaitResolved(run_id, wait_id, outcome)])
 
@@ -239,17 +239,22 @@ class TemporalBackend:
         now: datetime | None = None,
         options: DriverOptions | None = None,
     ) -> int:
-        """The reconciler: start the workflows of runs recorded but never started (the process
-        that recorded them died between the two writes)."""
+        """The reconciler, for what a process that died between a commit and its Temporal call
+        left undone: start the workflows of runs recorded but never started, and send again
+        the outcomes of waits resolved but never delivered (a workflow ignores a signal for a
+        wait it no longer has)."""
         now = now or utcnow()
         with uow.reading() as conn:
             lost = runs.undispatched_runs(conn, TEMPORAL, now - DISPATCH_GRACE)
+            undelivered = waits.undelivered_outcomes(conn, TEMPORAL, now - DISPATCH_GRACE)
         by_tenant: dict[str, list[str]] = {}
         for run in lost:
             by_tenant.setdefault(run.tenant, []).append(run.run_id)
         for tenant_id, run_ids in by_tenant.items():
             self.start(uow, tenant_id, run_ids)
-        return len(lost)
+        for wait in undelivered:
+            self.gateway.resolve(wait.run_id, wait.wait_id, wait.outcome_json or {})
+        return len(lost) + len(undelivered)
 
 
 # --- choosing ------------------------------------------------------------------------------------

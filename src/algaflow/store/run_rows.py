@@ -98,6 +98,8 @@ class WaitRow(_Row):
     payload: dict[str, Any] | None
     created_at: datetime
     resolved_at: datetime | None
+    # The outcome a Temporal run's wait was resolved with, kept until its workflow has it.
+    outcome_json: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

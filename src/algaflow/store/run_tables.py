@@ -111,6 +111,7 @@ workflow_run_waits = sa.Table(
     sa.Column("payload", JSONType, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("resolved_at", UTCDateTime, nullable=True),
+    sa.Column("outcome_json", JSONType, nullable=True),
     sa.Index("ix_workflow_run_waits_type_status", "wait_type", "status", "timeout_at"),
     sa.Index("ix_workflow_run_waits_event", "tenant", "event_name", "key", "status"),
     sa.Index("ix_workflow_run_waits_run_id", "run_id", "status"),

@@ -49,12 +49,21 @@ def insert_wait(
 
 
 def close_wait(
-    conn: Connection, wait_id: str, *, status: str, at: datetime, payload: Any = None
+    conn: Connection,
+    wait_id: str,
+    *,
+    status: str,
+    at: datetime,
+    payload: Any = None,
+    outcome: dict[str, Any] | None = None,
 ) -> bool:
-    """Resolve or cancel a WAITING wait; False when someone else already did."""
+    """Resolve or cancel a WAITING wait (keeping ``outcome`` when given); False when someone
+    else already did."""
     values: dict[str, Any] = {"status": status, "resolved_at": at}
     if payload is not None:
         values["payload"] = payload
+    if outcome is not None:
+        values["outcome_json"] = outcome
     result = conn.execute(
         waits_t.update()
         .where(waits_t.c.wait_id == wait_id, waits_t.c.status == "WAITING")
@@ -119,6 +128,27 @@ def due_waits(conn: Connection, now: datetime, *, engine: str = "embedded") -> l
             waits_t.c.wait_type.in_(TIMED_WAIT_TYPES),
         )
         .order_by(waits_t.c.timeout_at)
+    ).mappings()
+    return [WaitRow.from_mapping(row) for row in rows]
+
+
+def undelivered_outcomes(conn: Connection, engine: str, resolved_before: datetime) -> list[WaitRow]:
+    """Waits of ``engine``'s runs resolved with a kept outcome before ``resolved_before`` whose
+    run has recorded nothing since (still WAITING, not updated after the resolution): the
+    outcome may never have reached the run."""
+    run_waiting = sa.exists().where(
+        runs_t.c.run_id == waits_t.c.run_id,
+        runs_t.c.engine == engine,
+        runs_t.c.status == "WAITING",
+        runs_t.c.updated_at < waits_t.c.resolved_at,
+    )
+    rows = conn.execute(
+        sa.select(waits_t).where(
+            waits_t.c.status == "RESOLVED",
+            waits_t.c.outcome_json.is_not(None),
+            waits_t.c.resolved_at < resolved_before,
+            run_waiting,
+        )
     ).mappings()
     return [WaitRow.from_mapping(row) for row in rows]
 

@@ -246,7 +246,10 @@ class _Execution:
             resumed = workflow.now()
             projection.close_wait(wait_id, resumed)
             return core.Succeeded({**payload, "resumedAt": iso_millis(resumed)})
-        return await self._signal(wait_id, due, payload, plan.path or "")
+        outcome = await self._signal(wait_id, due, payload, plan.path or "")
+        projection.save(state, plan.path, "RUNNING", workflow.now())
+        await self.flush()  # the run row says the outcome arrived (no need to send it again)
+        return outcome
 
     async def _signal(
         self, wait_id: str, due: datetime | None, payload: dict[str, Any], path: str

@@ -5,6 +5,10 @@
 ``dispatched_at`` is set by the second, so a run whose start was lost between the two (a process
 died) is found and started again; the index serves the workers' "my backend's active runs" scans.
 
+A wait keeps the outcome it was resolved with (``outcome_json``) when its run is a Temporal
+workflow: the outcome reaches the workflow as a signal after the commit, and a signal lost to a
+crash in between is sent again from it.
+
 A step's ``duration_ms`` becomes a 64-bit integer: a ``time.wait`` of 25 days or more overflowed it
 on PostgreSQL when its step row was finished.
 
@@ -15,7 +19,7 @@ Revises: 0004_run_log_steps
 import sqlalchemy as sa
 from alembic import op
 
-from algaflow.store.types import UTCDateTime
+from algaflow.store.types import JSONType, UTCDateTime
 
 revision = "0005_run_backend"
 down_revision = "0004_run_log_steps"
@@ -29,9 +33,13 @@ def upgrade() -> None:
     op.create_index("ix_workflow_runs_engine_status", "workflow_runs", ["engine", "status"])
     with op.batch_alter_table("workflow_run_steps") as batch:
         batch.alter_column("duration_ms", type_=sa.BigInteger, existing_nullable=True)
+    with op.batch_alter_table("workflow_run_waits") as batch:
+        batch.add_column(sa.Column("outcome_json", JSONType, nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("workflow_run_waits") as batch:
+        batch.drop_column("outcome_json")
     with op.batch_alter_table("workflow_run_steps") as batch:
         batch.alter_column("duration_ms", type_=sa.Integer, existing_nullable=True)
     op.drop_index("ix_workflow_runs_engine_status", table_name="workflow_runs")
