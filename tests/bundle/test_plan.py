@@ -152,7 +152,7 @@ def test_force_that_would_break_an_active_run_is_refused_unless_accepted(engine,
     uow = UnitOfWork(engine)
     service.import_bundle(uow, tenant, bundle(waiting("hi")), registry=registry)
     finished = start_run(uow, tenant, IDS[0], registry=registry, payload={})
-    emit_event(uow, tenant, "GO", {}, correlation_key="k", registry=registry)
+    emit_event(uow, tenant, "GO", {}, correlation_key="k", registry=registry, wait=True)
     assert get_run(uow, tenant, finished["runId"])["status"] == "SUCCEEDED"
     active = start_run(uow, tenant, IDS[0], registry=registry, payload={})
     assert active["status"] == "WAITING"
@@ -173,7 +173,7 @@ def test_force_that_would_break_an_active_run_is_refused_unless_accepted(engine,
     accepted = ImportOptions(force=True, accept_broken_runs=True)
     service.import_bundle(uow, tenant, changed, registry=registry, options=accepted)
     # The run's version now holds another definition: it fails at its next step, coded.
-    emit_event(uow, tenant, "GO", {}, correlation_key="k", registry=registry)
+    emit_event(uow, tenant, "GO", {}, correlation_key="k", registry=registry, wait=True)
     broken = get_run(uow, tenant, active["runId"])
     assert broken["status"] == "FAILED"
     assert "DEFINITION_HASH_MISMATCH" in str(broken["error"])
@@ -190,7 +190,7 @@ def test_an_unchanged_version_keeps_its_runs_safe(engine, tenant, registry):
     planned = plan(uow, tenant, data, registry, force=True)
     assert planned["counts"]["update"] == 1 and planned["runsAtRisk"] == []
     service.import_bundle(uow, tenant, data, registry=registry, force=True)
-    emit_event(uow, tenant, "GO", {}, correlation_key="k", registry=registry)
+    emit_event(uow, tenant, "GO", {}, correlation_key="k", registry=registry, wait=True)
     assert get_run(uow, tenant, active["runId"])["status"] == "SUCCEEDED"
 
 

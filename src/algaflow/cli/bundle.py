@@ -334,12 +334,11 @@ def import_(
     if (source is None) == (file is None):
         raise typer.BadParameter("give the bundle as SOURCE or --file (one of them)")
     if (force or prune) and not dry_run:
-        what = "replaces every workflow of the bundle that has the same key"
-        if prune:
-            what = "deletes the workflows the source no longer has" + (
-                f" and {what}" if force else ""
-            )
-        confirm(f"This import {what}. Go on?", yes)
+        what = [
+            *(["--force replaces every workflow of the bundle that has the same key"] * force),
+            *(["--prune deletes the workflows the source no longer has"] * prune),
+        ]
+        confirm(f"{' and '.join(what)}. Go on?", yes)
     raw = body = read_source(source or file or "-", quiet=quiet or as_json)
     if bindings is not None:
         from .references import bindings_envelope

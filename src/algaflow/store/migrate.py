@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 _SCRIPTS = Path(__file__).with_name("migrations")
 #: The newest migration's revision (``tests/store`` checks it against the scripts).
-HEAD = "0004_run_log_steps"
+HEAD = "0005_run_backend"
 
 
 def _config() -> Config:

@@ -93,14 +93,79 @@ class WorkflowImported(VersionsCreated):
 
 
 class ImportWarning(BaseModel):
-    """A draft calling a workflow that will not exist (UNRESOLVED_WORKFLOW_REFERENCE)."""
+    """A coded warning: a draft calling a workflow that will not exist, a raised draft
+    version, a reference the tenant lacks or cannot check, an unused binding."""
 
     model_config = ConfigDict(extra="allow")
     code: str
-    workflowKey: str
+    workflowKey: str | None = None
     message: str
     stepPath: str | None = None
     instancePath: str | None = None
+
+
+class FieldChangeAnswer(BaseModel):
+    field: str
+    old: Any
+    new: Any
+
+
+class VersionChanges(BaseModel):
+    added: list[int]
+    removed: list[int]
+    changed: list[int]
+
+
+class RunAtRisk(BaseModel):
+    runId: str
+    workflowId: str
+    workflowVersion: int
+    status: str
+    key: str | None = Field(None, description="In the plan's own list only")
+
+
+class WorkflowChangeAnswer(BaseModel):
+    key: str
+    action: str = Field(description='"create", "update", "unchanged" or "delete"')
+    workflowId: str
+    fields: list[FieldChangeAnswer]
+    draft: list[dict[str, Any]] = Field(description="RFC 6902 operations on the draft definition")
+    versions: VersionChanges
+    deletedVersions: list[int]
+    references: list[dict[str, Any]] = Field(description="callWorkflow ids the import rewrites")
+    runsAtRisk: list[RunAtRisk]
+
+
+class PruneScope(BaseModel):
+    enabled: bool
+    keyPrefix: str | None
+
+
+class ImportPlan(BaseModel):
+    """What an import changes, per workflow key (docs/guides/workflows/workflow-import-export.md)."""
+
+    workflows: list[WorkflowChangeAnswer]
+    counts: dict[str, int]
+    changes: bool
+    summary: str
+    force: bool
+    prune: PruneScope
+    needsForce: list[str]
+    runsAtRisk: list[RunAtRisk]
+
+
+class FoundReferenceAnswer(BaseModel):
+    workflowKey: str | None
+    version: int | str = Field(description='"draft" or a published version number')
+    path: str
+    stepPath: str
+    kind: str
+    value: str
+
+
+class ReferenceReportAnswer(BaseModel):
+    references: list[FoundReferenceAnswer]
+    bindingsTemplate: dict[str, dict[str, str]]
 
 
 class ImportSummary(BaseModel):
@@ -112,7 +177,7 @@ class ImportSummary(BaseModel):
     workflows: list[WorkflowImported]
     warnings: list[ImportWarning]
     dryRun: bool
-    plan: dict[str, Any] = Field(description="What the import changed (or, dry, would change)")
+    plan: ImportPlan = Field(description="What the import changed (or, dry, would change)")
 
 
 @router.get(
@@ -186,9 +251,14 @@ def _options(
 
 @router.post(
     "/import/plan",
+    summary="Plan an import",
+    description="What importing the body (a bundle) with the same force/prune options would"
+    " change, per workflow key: create, update (with each field, the draft as JSON Patch, the"
+    " versions), unchanged, delete (prune); active runs at risk. The import's own checks run"
+    " first and answer the same errors. Needs workflow:read; writes nothing.",
     openapi_extra=_BUNDLE_BODY,
     response_model=None,
-    responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}},
+    responses={200: {"model": ImportPlan}, **error_responses(409, 413, 422)},
 )
 async def plan(
     request: Request,
@@ -284,7 +354,16 @@ def _import_body(value: Any) -> tuple[Any, Bindings | None]:
     return bundle_value(value), None
 
 
-@router.post("/references", openapi_extra=_BUNDLE_BODY, response_model=None)
+@router.post(
+    "/references",
+    summary="List a bundle's environment-specific references",
+    description="Every literal value of a reference-marked action input, every $secret name and"
+    " every call to a workflow outside the bundle (workflow key, version, JSON path, kind, value),"
+    " and a bindings template binding each value to itself. Writes nothing.",
+    openapi_extra=_BUNDLE_BODY,
+    response_model=None,
+    responses={200: {"model": ReferenceReportAnswer}, **error_responses(413, 422)},
+)
 def references(
     body: dict[str, Any],
     principal: Principal = Depends(_admin),
