@@ -142,7 +142,7 @@ class PruneScope(BaseModel):
 
 
 class ImportPlan(BaseModel):
-    """What an import changes, per workflow key (docs/guides/workflows/workflow-import-export.md)."""
+    """What an import changes, per workflow key (the bundle guide, "Plan")."""
 
     workflows: list[WorkflowChangeAnswer]
     counts: dict[str, int]
