@@ -36,6 +36,12 @@ def test_references_json_is_stable_and_the_template_is_valid_bindings(cli, db_ur
     assert template.stdout == b'{\n  "user": {\n    "ada": "ada"\n  }\n}\n'
     edited = tmp_path / "production.json"
     edited.write_text(template.stdout.decode().replace('"ada": "ada"', '"ada": "grace.hopper"'))
+    planned = cli("bundle", "plan", NOTIFY, "--bindings", str(edited), *db, **ENV)
+    assert planned.returncode == 0, planned.stderr
+    lines = planned.stdout.decode().splitlines()
+    assert lines[0] == "+ examples.notify-user"
+    bound = [line for line in lines if line.startswith("= bound user 'ada' -> 'grace.hopper'")]
+    assert len(bound) == 2 and lines[-1] == "1 to create, 0 to update, 0 unchanged"
     imported = cli("bundle", "import", "--file", NOTIFY, "--bindings", str(edited), "--json",
                    *db, **ENV)  # fmt: skip
     assert imported.returncode == 0, imported.stderr

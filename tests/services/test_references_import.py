@@ -24,7 +24,8 @@ from algaflow.bundle.errors import BundleError
 from algaflow.registry import ReferenceKind, Registry
 from algaflow.runtime.embedded.driver import DriverOptions
 from algaflow.runtime.embedded.secrets import SecretNotFound
-from algaflow.services.bundles import export_bundle_bytes, import_bundle
+from algaflow.services.bundle_plans import ImportOptions
+from algaflow.services.bundles import export_bundle_bytes, import_bundle, plan_bundle
 from algaflow.services.references import ReferenceOptions
 from algaflow.services.runs import start_run
 from algaflow.services.unit_of_work import UnitOfWork
@@ -177,3 +178,34 @@ def test_a_call_target_outside_the_bundle_is_bound_to_the_tenants_workflow(engin
         ("workflow", target),
         ("workflow", target),
     ]
+
+
+def test_the_plan_lists_references_and_substitutions_and_refuses_nothing(
+    engine, other_tenant, setting
+):
+    registry, exported = setting
+    uow = UnitOfWork(engine)
+    before = row_counts(engine)
+    unbound = plan_bundle(uow, other_tenant, exported, ImportOptions(), registry=registry,
+                          reference_options=ReferenceOptions(secrets=PROD))  # fmt: skip
+    assert {(r["version"], r["kind"], r["value"]) for r in unbound["references"]} == {
+        (v, k, value)
+        for v in ("draft", 1)
+        for k, value in (("user", "u-staging"), ("secret", "STAGING_TOKEN"))
+    }
+    assert unbound["substitutions"] == []
+    assert [w["code"] for w in unbound["referenceWarnings"]] == ["REFERENCE_UNRESOLVED"] * 4
+    assert unbound["summary"] == "1 to create, 0 to update, 0 unchanged"
+
+    bindings = {"user": {"u-staging": "u-prod"}, "secret": {"STAGING_TOKEN": "PROD_TOKEN"}}
+    options = ReferenceOptions(bindings=bindings, secrets=PROD)
+    bound = plan_bundle(
+        uow, other_tenant, exported, ImportOptions(), registry=registry, reference_options=options
+    )
+    assert {(s["kind"], s["value"], s["target"]) for s in bound["substitutions"]} == {
+        ("user", "u-staging", "u-prod"),
+        ("secret", "STAGING_TOKEN", "PROD_TOKEN"),
+    }
+    assert {r["value"] for r in bound["references"]} == {"u-prod", "PROD_TOKEN"}
+    assert bound["referenceWarnings"] == []
+    assert row_counts(engine) == before

@@ -43,6 +43,9 @@ PROGRESS_THRESHOLD = 10
 #: ``bundle plan --detailed-exitcode``: the plan has changes (0: none; like terraform's 2, which
 #: is taken by usage errors here).
 EXIT_CHANGES = 6
+BindingsOption = typer.Option(
+    None, "--bindings", help="JSON or .toml file: per kind, source value -> target value."
+)
 
 SourceArgument = typer.Argument(
     ..., help="Bundle file, a folder of bundle files (one bundle), or - for standard input."
@@ -224,19 +227,25 @@ def plan(
     force: bool = ForceOption,
     prune: bool = PruneOption,
     prune_prefix: str | None = PrunePrefixOption,
+    bindings: str | None = BindingsOption,
     detailed_exitcode: bool = typer.Option(
         False, "--detailed-exitcode", help=f"Exit 0 without changes, {EXIT_CHANGES} with changes."
     ),
     as_json: bool = JsonOption,
     quiet: bool = QuietOption,
 ) -> None:
-    """Show what importing SOURCE would change, per workflow key; writes nothing."""
-    raw = read_source(source, quiet=quiet or as_json)
+    """Show what importing SOURCE would change, per workflow key, with its environment-specific
+    references and what --bindings substitutes; writes nothing."""
+    raw = body = read_source(source, quiet=quiet or as_json)
+    if bindings is not None:
+        from .references import bindings_envelope
+
+        body = bindings_envelope(raw, bindings)
     params = _import_params(force=force, prune=prune, prune_prefix=prune_prefix)
     headers = {"Content-Type": "application/json"}
     with progress_for(raw, "planning"):
         response = client.request(
-            "POST", f"{DEFINITIONS}/import/plan", content=raw, params=params, headers=headers
+            "POST", f"{DEFINITIONS}/import/plan", content=body, params=params, headers=headers
         )
     result = response.json()
     if as_json:
@@ -273,6 +282,12 @@ def print_plan(plan: dict[str, Any]) -> None:
             stdout.print(f"    {escape(line)}", highlight=False)
     for key in plan["needsForce"]:
         stdout.print(f"! {escape(key)} exists: the import needs --force", highlight=False)
+    for sub in plan.get("substitutions", ()):
+        where = f"{sub['workflowKey']} {sub['version']} {sub['path']}"
+        line = f"{sub['kind']} {sub['value']!r} -> {sub['target']!r} ({where})"
+        stdout.print(f"= bound {escape(line)}", highlight=False)
+    for warning in plan.get("referenceWarnings", ()):
+        stdout.print(f"! {escape(warning['code'])}: {escape(warning['message'])}", highlight=False)
     stdout.print(plan["summary"], highlight=False, markup=False)
 
 
@@ -320,9 +335,7 @@ def import_(
         " waiting run is on (those runs fail at their next step).",
     ),
     yes: bool = YesOption,
-    bindings: str | None = typer.Option(
-        None, "--bindings", help="JSON or .toml file: per kind, source value -> target value."
-    ),
+    bindings: str | None = BindingsOption,
     allow_unresolved: bool = typer.Option(
         False, "--allow-unresolved", help="Import even if references are missing (warnings)."
     ),

@@ -7,6 +7,7 @@ workflow repository (``algaflow.store.workflows``). ``import_bundle``/``export_*
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from collections.abc import Iterator, Sequence
@@ -238,23 +239,37 @@ def plan_bundle(
     options: ImportOptions,
     *,
     registry: Registry,
+    reference_options: references.ReferenceOptions | None = None,
 ) -> Json:
     """What importing ``bundle`` with ``options`` would change, per workflow key, read-only.
 
     The same checks as an import run first and raise the same errors, except that keys the
-    tenant has already are listed in ``needsForce`` instead of refused, and active runs the
-    import would break are listed in ``runsAtRisk``.
+    tenant has already are listed in ``needsForce`` instead of refused, active runs the import
+    would break are listed in ``runsAtRisk``, and references the tenant lacks are listed in
+    ``referenceWarnings`` (``REFERENCE_UNRESOLVED``). The bundle's environment-specific
+    ``references`` (after the bindings) and each ``substitution`` are shown too.
     """
     if isinstance(bundle, str | bytes | bytearray):
         bundle = loads_json(bundle)
-    importer.check_bundle(bundle, registry=registry)
-    workflows: list[Json] = bundle["workflows"]
+    bound = references.bind(bundle, registry, reference_options)
+    importer.check_bundle(bound.bundle, registry=registry)
+    bound = bound.searched(registry)
+    listing = dataclasses.replace(
+        reference_options or references.ReferenceOptions(), allow_unresolved=True
+    )
+    workflows: list[Json] = bound.bundle["workflows"]
     with uow.reading() as conn:
+        found = references.check_in_tenant(conn, tenant_id, bound, registry, listing)
         existing = store.workflow_ids_by_key(conn, tenant_id, [w["key"] for w in workflows])
         pruned = plans.pruned_workflows(conn, tenant_id, workflows, options)
         planned, _ = _prepare(conn, tenant_id, workflows, existing, pruned, True, None)
         changes = plans.plan_changes(conn, tenant_id, planned, workflows, existing, options, pruned)
-    return changes.to_json()
+    return {
+        **changes.to_json(),
+        "references": [r.as_json() for r in bound.references or ()],
+        "substitutions": [s.as_json() for s in bound.substitutions],
+        "referenceWarnings": [*bound.warnings, *found],
+    }
 
 
 def _write(

@@ -141,6 +141,15 @@ class PruneScope(BaseModel):
     keyPrefix: str | None
 
 
+class FoundReferenceAnswer(BaseModel):
+    workflowKey: str | None
+    version: int | str = Field(description='"draft" or a published version number')
+    path: str
+    stepPath: str
+    kind: str
+    value: str
+
+
 class ImportPlan(BaseModel):
     """What an import changes, per workflow key (the bundle guide, "Plan")."""
 
@@ -152,15 +161,15 @@ class ImportPlan(BaseModel):
     prune: PruneScope
     needsForce: list[str]
     runsAtRisk: list[RunAtRisk]
-
-
-class FoundReferenceAnswer(BaseModel):
-    workflowKey: str | None
-    version: int | str = Field(description='"draft" or a published version number')
-    path: str
-    stepPath: str
-    kind: str
-    value: str
+    references: list[FoundReferenceAnswer] | None = Field(
+        None, description="The bundle's environment-specific references, after the bindings"
+    )
+    substitutions: list[dict[str, Any]] | None = Field(
+        None, description="Each value the bindings replace: the reference and its target"
+    )
+    referenceWarnings: list[dict[str, Any]] | None = Field(
+        None, description="References the tenant lacks or cannot check, unused bindings"
+    )
 
 
 class ReferenceReportAnswer(BaseModel):
@@ -269,13 +278,25 @@ async def plan(
     uow: UnitOfWork = Depends(get_uow),
     registry: Registry = Depends(get_registry),
 ) -> dict[str, Any]:
-    """What importing the body (a bundle) would change, per workflow key; writes nothing."""
+    """What importing the body (a bundle, or ``{"bundle", "bindings"}``) would change, per
+    workflow key; writes nothing."""
     raw = await request.body()
     options = _options(force, prune, prunePrefix)
+    settings = request.app.state.settings
 
     def run() -> dict[str, Any]:
-        bundle = bundle_value(loads_json(raw))
-        return service.plan_bundle(uow, principal.tenant_id, bundle, options, registry=registry)
+        bundle, bindings = _import_body(loads_json(raw))
+        reference_options = references_service.ReferenceOptions(
+            bindings=bindings, secrets=references_service.secret_source(settings)
+        )
+        return service.plan_bundle(
+            uow,
+            principal.tenant_id,
+            bundle,
+            options,
+            registry=registry,
+            reference_options=reference_options,
+        )
 
     return await run_in_threadpool(run)
 
