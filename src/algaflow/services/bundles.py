@@ -133,6 +133,7 @@ def import_bundle_on(
         bundle = bound.bundle
     if not checked:
         importer.check_bundle(bundle, registry=registry)
+    bound = bound.searched(registry)
     workflows: list[Json] = bundle["workflows"]
     found = references.check_in_tenant(conn, tenant_id, bound, registry, reference_options)
     try:
@@ -152,6 +153,7 @@ def import_bundle_on(
     summary["warnings"] = [*bound.warnings, *found, *summary["warnings"]]
     if bound.substitutions:
         summary["substitutions"] = [s.as_json() for s in bound.substitutions]
+    summary["plan"] = {**summary["plan"], **_reference_section(bound, found)}
     return summary
 
 
@@ -264,8 +266,12 @@ def plan_bundle(
         pruned = plans.pruned_workflows(conn, tenant_id, workflows, options)
         planned, _ = _prepare(conn, tenant_id, workflows, existing, pruned, True, None)
         changes = plans.plan_changes(conn, tenant_id, planned, workflows, existing, options, pruned)
+    return {**changes.to_json(), **_reference_section(bound, found)}
+
+
+def _reference_section(bound: BoundBundle, found: list[Json]) -> Json:
+    """The plan's environment-specific references, substitutions and reference warnings."""
     return {
-        **changes.to_json(),
         "references": [r.as_json() for r in bound.references or ()],
         "substitutions": [s.as_json() for s in bound.substitutions],
         "referenceWarnings": [*bound.warnings, *found],
