@@ -127,14 +127,15 @@ def test_another_tenants_run_and_task_are_not_found(
 
 def test_a_due_work_pass_serves_every_tenant(engine, tenant, other_tenant, registry, actions):
     uow = UnitOfWork(engine)
-    sleep = {"id": "s", "type": "time.wait", "config": {"mode": "duration", "durationMs": 1000}}
+    # A minute: starting both runs on a loaded machine must not make the first one due already.
+    sleep = {"id": "s", "type": "time.wait", "config": {"mode": "duration", "durationMs": 60_000}}
     tenants = (tenant, other_tenant)
     runs = [
         start_run(uow, t, _publish(engine, t, [sleep, call("after")]), registry=registry)["runId"]
         for t in tenants
     ]
     assert run_due_work(uow, registry=registry) == 0  # not due yet
-    later = clock.utcnow() + timedelta(seconds=2)
+    later = clock.utcnow() + timedelta(seconds=61)
     assert run_due_work(uow, registry=registry, now=later) == 2
     statuses = [get_run(uow, t, r)["status"] for t, r in zip(tenants, runs, strict=True)]
     assert statuses == ["SUCCEEDED", "SUCCEEDED"]
