@@ -10,7 +10,8 @@ workflow: the outcome reaches the workflow as a signal after the commit, and a s
 crash in between is sent again from it.
 
 A step's ``duration_ms`` becomes a 64-bit integer: a ``time.wait`` of 25 days or more overflowed it
-on PostgreSQL when its step row was finished.
+on PostgreSQL when its step row was finished. SQLite's INTEGER is 64-bit already, so its table is
+not rebuilt for that.
 
 Revision ID: 0005_run_backend
 Revises: 0004_run_log_steps
@@ -31,8 +32,7 @@ def upgrade() -> None:
     with op.batch_alter_table("workflow_runs") as batch:
         batch.add_column(sa.Column("dispatched_at", UTCDateTime, nullable=True))
     op.create_index("ix_workflow_runs_engine_status", "workflow_runs", ["engine", "status"])
-    with op.batch_alter_table("workflow_run_steps") as batch:
-        batch.alter_column("duration_ms", type_=sa.BigInteger, existing_nullable=True)
+    _duration_type(sa.BigInteger())
     with op.batch_alter_table("workflow_run_waits") as batch:
         batch.add_column(sa.Column("outcome_json", JSONType, nullable=True))
 
@@ -40,8 +40,12 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("workflow_run_waits") as batch:
         batch.drop_column("outcome_json")
-    with op.batch_alter_table("workflow_run_steps") as batch:
-        batch.alter_column("duration_ms", type_=sa.Integer, existing_nullable=True)
+    _duration_type(sa.Integer())
     op.drop_index("ix_workflow_runs_engine_status", table_name="workflow_runs")
     with op.batch_alter_table("workflow_runs") as batch:
         batch.drop_column("dispatched_at")
+
+
+def _duration_type(type_: sa.types.TypeEngine[int]) -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        op.alter_column("workflow_run_steps", "duration_ms", type_=type_, existing_nullable=True)
