@@ -416,8 +416,15 @@ def insert_logs(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def logs_insert(rows: list[dict[str, Any]]) -> sa.Insert:
-    """The INSERT of log rows (at least one)."""
-    return logs_t.insert().values(rows)
+    """The INSERT of log rows (at least one), as INSERT ... SELECT of bound rows: unlike a
+    multi-row VALUES it has a cache key, so it (and a statement it rides in) compiles once."""
+    columns = list(rows[0])
+    selects = [
+        sa.select(*(sa.bindparam(None, row[c], type_=logs_t.c[c].type).label(c) for c in columns))
+        for row in rows
+    ]
+    source = selects[0] if len(selects) == 1 else sa.union_all(*selects)
+    return logs_t.insert().from_select(columns, source)
 
 
 def log(
