@@ -545,16 +545,6 @@ class Driver:
         along: list[runs.Write] | None = None,
     ) -> None:
         now = utcnow()
-        along = list(along or ())
-        if status != "SUCCEEDED":
-            level = "WARN" if status == "CANCELED" else "ERROR"
-            where = (error or {}).get("nodePath")
-            line = runs.log_row(
-                tenant_id=run.tenant, run_id=run.run_id, level=level,
-                message=f"Run {status.lower()}", at=now, context=error,
-                step_path=where if isinstance(where, str) else None,
-            )  # fmt: skip
-            along.append(runs.logs_insert([line]))
         values: dict[str, Any] = {
             "status": status,
             "node_path": None,
@@ -568,10 +558,18 @@ class Driver:
             values["state_json"] = state
             values["final_vars_json"] = state["scopes"]["workflow"]
         if not runs.update_run(
-            self.conn, run.run_id, only_if=ACTIVE_STATUSES, owner=self._owner(), along=along,
-            **values,
+            self.conn, run.run_id, only_if=ACTIVE_STATUSES, owner=self._owner(),
+            along=along or (), **values,
         ):  # fmt: skip
             raise LeaseLost(run.run_id)
+        if status != "SUCCEEDED":  # only a driver that ended the run says so
+            level = "WARN" if status == "CANCELED" else "ERROR"
+            where = (error or {}).get("nodePath")
+            runs.log(
+                self.conn, tenant_id=run.tenant, run_id=run.run_id, level=level,
+                message=f"Run {status.lower()}", at=now, context=error,
+                step_path=where if isinstance(where, str) else None,
+            )  # fmt: skip
         self._checkpoint()
 
     def _wake_parent(self, tenant_id: str, child_id: str) -> str | None:
