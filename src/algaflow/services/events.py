@@ -60,7 +60,9 @@ def emit_event(
 
     The answer comes once the delivery is committed: the runs are recorded, workers execute
     them. ``wait`` executes them first (the embedded backend drives them in this call), until
-    each waits or ends. ``backend`` is the one new runs get (the configured one by default).
+    each waits or ends. ``backend`` is the one new runs get (the configured one by default, read
+    only when some workflow's trigger names the event: an event that can start nothing loads no
+    settings).
 
     The payload's envelope is filled first (:func:`~algaflow.runtime.envelope.fill_envelope`:
     ``tenantId`` is always ``tenant_id``; ``occurredAt`` and ``actor``, the system actor by
@@ -74,7 +76,8 @@ def emit_event(
                               correlation_key=correlation_key,
                               payload_schema_ref=payload_schema_ref, event_id=event_id,
                               actor=actor)  # fmt: skip
-    backend = backend or configured_backend()
+    if backend is None and event.candidates:
+        backend = configured_backend()
     with uow.writing() as conn:
         result, handoffs = _deliver(conn, event, registry=registry, options=options,
                                     backend=backend)  # fmt: skip
@@ -137,7 +140,7 @@ def _deliver(
     *,
     registry: Registry,
     options: DriverOptions | None,
-    backend: RunBackend,
+    backend: RunBackend | None,
 ) -> tuple[dict[str, Any], dict[str, Handoff]]:
     """Record a prepared event, resume its waits and start its runs (the writes): the result,
     and what each backend is left to execute."""
@@ -156,8 +159,8 @@ def _deliver(
     handoffs: dict[str, Handoff] = {}
     resumed, matched_wait = _resume_event_waits(conn, registry, options, backend, handoffs, event)
     driver = Driver(conn, registry, options=options)
-    started, errors = _start_triggered(conn, driver, event, backend.name)
-    if started:
+    started, errors = _start_triggered(conn, driver, event, backend)
+    if started and backend is not None:
         handoffs.setdefault(backend.name, Handoff()).runs.extend(started)
     matched = resumed[0] if resumed else (started[0] if started else None)
     event_records.mark_processed(
@@ -212,7 +215,7 @@ def _resume_event_waits(
     conn: Connection,
     registry: Registry,
     options: DriverOptions | None,
-    backend: RunBackend,
+    backend: RunBackend | None,
     handoffs: dict[str, Handoff],
     event: PreparedEvent,
 ) -> tuple[list[str], str | None]:
@@ -250,11 +253,13 @@ def _resume_event_waits(
 
 
 def _start_triggered(
-    conn: Connection, driver: Driver, event: PreparedEvent, engine: str
+    conn: Connection, driver: Driver, event: PreparedEvent, backend: RunBackend | None
 ) -> tuple[list[str], list[str]]:
-    """Start every published, unpaused candidate whose trigger names the event."""
-    if not event.candidates:
+    """Start every published, unpaused candidate whose trigger names the event (on
+    ``backend``, given whenever there are candidates)."""
+    if not event.candidates or backend is None:
         return [], []
+    engine = backend.name
     tenant_id, name = event.tenant_id, event.name
     started: list[str] = []
     errors: list[str] = []

@@ -88,8 +88,12 @@ def take_over(
     return taken.rowcount == 1
 
 
-def finish(
-    conn: Connection,
+def finish(conn: Connection, invocation_id: str, **values: Any) -> None:
+    """End this attempt (see :func:`finish_update`)."""
+    conn.execute(finish_update(invocation_id, **values))
+
+
+def finish_update(
     invocation_id: str,
     *,
     attempt: int,
@@ -97,10 +101,10 @@ def finish(
     error: dict[str, Any] | None,
     error_message: str | None,
     at: datetime,
-) -> None:
-    """End this attempt: SUCCEEDED with ``output``, or FAILED with ``error`` (only while it is
-    still this attempt's and STARTED)."""
-    conn.execute(
+) -> sa.Update:
+    """The UPDATE that ends this attempt: SUCCEEDED with ``output``, or FAILED with ``error``
+    (only while it is still this attempt's and STARTED)."""
+    return (
         inv_t.update()
         .where(
             inv_t.c.invocation_id == invocation_id,

@@ -24,6 +24,9 @@ from algaflow.store.run_tables import workflow_run_logs as logs_t
 from algaflow.store.run_tables import workflow_run_steps as steps_t
 from algaflow.store.run_tables import workflow_runs as runs_t
 
+#: A statement written together with a run's update (see :func:`update_run`).
+Write = sa.Insert | sa.Update
+
 #: The most runs one listing returns.
 MAX_LIST_LIMIT = 1000
 
@@ -65,19 +68,30 @@ def update_run(
     *,
     only_if: Sequence[str] = (),
     owner: str | None = None,
+    along: Sequence[Write] = (),
     **values: Any,
 ) -> bool:
     """Update one run; True when a row changed.
 
     ``only_if``: only in those statuses. ``owner``: only while that driver holds the run's lease
-    (a WAITING run is parked and leased by nobody, so it passes too).
+    (a WAITING run is parked and leased by nobody, so it passes too). ``along``: writes to other
+    tables that happen whether or not the run matched (a step's row and log lines); on
+    PostgreSQL they travel in the same statement as data-modifying CTEs, so recording a step
+    costs one round trip.
     """
     query = runs_t.update().where(runs_t.c.run_id == run_id)
     if only_if:
         query = query.where(runs_t.c.status.in_(only_if))
     if owner is not None:
         query = query.where(sa.or_(runs_t.c.lease_owner == owner, runs_t.c.status == "WAITING"))
-    return conn.execute(query.values(**values)).rowcount == 1
+    query = query.values(**values)
+    if along and conn.dialect.name == "postgresql":
+        for index, write in enumerate(along):
+            query = query.add_cte(write.cte(f"along_{index}"))
+        return conn.execute(query.returning(runs_t.c.run_id)).first() is not None
+    for write in along:
+        conn.execute(write)
+    return conn.execute(query).rowcount == 1
 
 
 def claim_run(
@@ -274,8 +288,14 @@ def _duration_ms(started_at: datetime, completed_at: datetime) -> int:
     return int((completed_at - started_at).total_seconds() * 1000)
 
 
-def insert_step(
-    conn: Connection,
+def insert_step(conn: Connection, **values: Any) -> str:
+    """A new step row (see :func:`step_insert`); the row's id."""
+    row_id, query = step_insert(**values)
+    conn.execute(query)
+    return row_id
+
+
+def step_insert(
     *,
     tenant_id: str,
     run_id: str,
@@ -287,11 +307,11 @@ def insert_step(
     completed_at: datetime | None = None,
     error: dict[str, Any] | None = None,
     row_id: str | None = None,
-) -> str:
-    """A new step row (``step_id`` is the definition's step id); the row's id (``row_id`` when
-    the caller chose it)."""
+) -> tuple[str, sa.Insert]:
+    """The row id and the INSERT of a new step row (``step_id`` is the definition's step id;
+    ``row_id`` when the caller chose it)."""
     row_id = row_id or new_id()
-    conn.execute(
+    return row_id, (
         steps_t.insert().values(
             step_id=row_id,
             tenant=tenant_id,
@@ -306,20 +326,23 @@ def insert_step(
             completed_at=completed_at,
         )
     )
-    return row_id
 
 
-def finish_step(
-    conn: Connection,
+def finish_step(conn: Connection, row_id: str, **values: Any) -> None:
+    """End a step row (see :func:`step_finish`)."""
+    conn.execute(step_finish(row_id, **values))
+
+
+def step_finish(
     row_id: str,
     *,
     status: str,
     started_at: datetime,
     completed_at: datetime,
     error: dict[str, Any] | None = None,
-) -> None:
-    """End a step row (its error is kept only when it FAILED)."""
-    conn.execute(
+) -> sa.Update:
+    """The UPDATE that ends a step row (its error is kept only when it FAILED)."""
+    return (
         steps_t.update()
         .where(steps_t.c.step_id == row_id)
         .values(
@@ -389,7 +412,19 @@ def log_row(
 def insert_logs(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Write log rows in one statement (a step's start and end cost one round trip)."""
     if rows:
-        conn.execute(logs_t.insert().values(rows))
+        conn.execute(logs_insert(rows))
+
+
+def logs_insert(rows: list[dict[str, Any]]) -> sa.Insert:
+    """The INSERT of log rows (at least one), as INSERT ... SELECT of bound rows: unlike a
+    multi-row VALUES it has a cache key, so it (and a statement it rides in) compiles once."""
+    columns = list(rows[0])
+    selects = [
+        sa.select(*(sa.bindparam(None, row[c], type_=logs_t.c[c].type).label(c) for c in columns))
+        for row in rows
+    ]
+    source = selects[0] if len(selects) == 1 else sa.union_all(*selects)
+    return logs_t.insert().from_select(columns, source)
 
 
 def log(

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from algaflow.config import load_settings
 from algaflow.expressions import evaluation_time
 from algaflow.kernel.clock import iso_millis, new_id, utcnow
 from algaflow.kernel.errors import AlgaflowError
@@ -56,7 +55,7 @@ from algaflow.store.workflows import get_version, get_workflow
 
 from .invoke import DEFAULT_TIMEOUT_S, Invocation, call_with_timeout, invoke
 from .log_lines import step_log_line
-from .secrets import resolver_from_settings
+from .secrets import SettingsSecretResolver
 
 log = logging.getLogger("algaflow.runtime")
 
@@ -68,7 +67,7 @@ class DriverOptions:
     action_timeout_s: float | None = DEFAULT_TIMEOUT_S
     lease_s: float = 300.0
     # Where ``$secret`` values come from; by default the settings' (environment, secrets file).
-    secret_resolver: Any = field(default_factory=lambda: resolver_from_settings(load_settings()))
+    secret_resolver: Any = field(default_factory=SettingsSecretResolver)
     owner: str = field(default_factory=lambda: f"pid-{os.getpid()}-{new_id()[:8]}")
 
 
@@ -303,29 +302,42 @@ class Driver:
                 self._save(run, state, path, "RUNNING")
                 return "RUNNING"
             case core.CallAction(path=str(path)) | core.RunNode(path=str(path)):
-                outcome = self.perform(run, plan, now)
+                ended: list[runs.Write] = []  # the invocation's end, recorded with the step
+                outcome = self.perform(run, plan, now, defer=ended.append)
                 transition = core.complete(program, state, path, outcome, utcnow())
+                return self._record(run, program, plan, transition, now, ended)
             case _:
                 raise TypeError(f"the core planned something unknown: {plan!r}")
         return self._record(run, program, plan, transition, now)
 
     def perform(
-        self, run: RunRow, plan: core.CallAction | core.RunNode, now: datetime
+        self,
+        run: RunRow,
+        plan: core.CallAction | core.RunNode,
+        now: datetime,
+        *,
+        defer: Callable[[runs.Write], None] | None = None,
     ) -> core.Outcome:
         """Run an action or a node handler; every failure becomes :class:`core.Failed`.
+        ``defer`` takes an action's closing write to send with the step's records.
 
         Another backend performs its steps through this too (with a driver on its connection)."""
         path = plan.path or ""
         try:
             if isinstance(plan, core.CallAction):
-                return core.Succeeded(self._call_action(run, path, plan.request, now))
+                return core.Succeeded(self._call_action(run, path, plan.request, now, defer))
             return core.Succeeded(self._run_node(run, plan, now))
         except Exception as exc:  # handlers must never crash the driver
             error = normalize_error(exc, path, iso_millis(utcnow()))
             return core.Failed(storable_error(error))
 
     def _call_action(
-        self, run: RunRow, path: str, request: core.ActionRequest, now: datetime
+        self,
+        run: RunRow,
+        path: str,
+        request: core.ActionRequest,
+        now: datetime,
+        defer: Callable[[runs.Write], None] | None = None,
     ) -> Any:
         call = Invocation(
             tenant_id=run.tenant,
@@ -342,7 +354,7 @@ class Driver:
         )
         return invoke(
             self.conn, self.registry, call, now=now, timeout_s=self.options.action_timeout_s,
-            commit=self._checkpoint, secret_resolver=self.options.secret_resolver,
+            commit=self._checkpoint, secret_resolver=self.options.secret_resolver, defer=defer,
         )  # fmt: skip
 
     def _run_node(self, run: RunRow, plan: core.RunNode, now: datetime) -> dict[str, Any]:
@@ -383,28 +395,34 @@ class Driver:
         plan: core.StepRef,
         transition: core.Transition,
         started: datetime,
+        writes: list[runs.Write] | None = None,
     ) -> str:
-        """Project the step and persist the state; returns the run status afterwards."""
+        """Project the step and persist the state, with ``writes`` (the step's other records);
+        returns the run status afterwards."""
         state = transition.state
         now = utcnow()
+        writes = list(writes or ())  # recorded with the run's update, in one round trip
         if transition.step_status and plan.path:
             lines: list[dict[str, Any]] = []
             opened = state.pop("openStep", None)
             if opened and opened["path"] == plan.path:
                 row_id = opened["id"]
-                runs.finish_step(
-                    self.conn, row_id, status=transition.step_status,
-                    started_at=datetime.fromisoformat(opened["startedAt"]), completed_at=now,
-                    error=transition.step_error,
+                writes.append(
+                    runs.step_finish(
+                        row_id, status=transition.step_status,
+                        started_at=datetime.fromisoformat(opened["startedAt"]), completed_at=now,
+                        error=transition.step_error,
+                    )
                 )  # fmt: skip
             else:
                 attempt = self._next_attempt(state, plan.path)
-                row_id = runs.insert_step(
-                    self.conn, tenant_id=run.tenant, run_id=run.run_id, path=plan.path,
+                row_id, insert = runs.step_insert(
+                    tenant_id=run.tenant, run_id=run.run_id, path=plan.path,
                     step_id=str((plan.step or {}).get("id", "")), status=transition.step_status,
                     attempt=attempt, started_at=started, completed_at=now,
                     error=transition.step_error,
                 )  # fmt: skip
+                writes.append(insert)
                 lines.append(
                     self._step_line(run, plan, row_id, "STARTED", started, attempt=attempt)
                 )
@@ -412,13 +430,15 @@ class Driver:
                 self._step_line(run, plan, row_id, transition.step_status, now,
                                 error=transition.step_error)
             )  # fmt: skip
-            runs.insert_logs(self.conn, lines)  # one statement for the step's lines
+            writes.append(runs.logs_insert(lines))  # one statement for the step's lines
         if transition.retry is not None:
+            for write in writes:
+                self.conn.execute(write)
             return self._schedule_retry(run, program, plan, state, transition.retry, started)
         if transition.run_status:
-            self._finish(run, state, str(transition.run_status), transition.run_error)
+            self._finish(run, state, str(transition.run_status), transition.run_error, writes)
             return str(transition.run_status)
-        self._save(run, state, core.current_path(program, state), "RUNNING")
+        self._save(run, state, core.current_path(program, state), "RUNNING", writes)
         return "RUNNING"
 
     def _next_attempt(self, state: dict[str, Any], path: str) -> int:
@@ -483,7 +503,15 @@ class Driver:
             "lease_expires_at": now + timedelta(seconds=self.options.lease_s),
         }
 
-    def _save(self, run: RunRow, state: dict[str, Any], node_path: str | None, status: str) -> None:
+    def _save(
+        self,
+        run: RunRow,
+        state: dict[str, Any],
+        node_path: str | None,
+        status: str,
+        along: list[runs.Write] | None = None,
+    ) -> None:
+        """Persist the state (and ``along``, the step's records) and commit."""
         now = utcnow()
         lease = (
             self._lease(now)
@@ -492,8 +520,8 @@ class Driver:
         )
         if not runs.update_run(
             self.conn, run.run_id, only_if=("RUNNING",), owner=self._owner(),
-            state_json=state, node_path=node_path, status=status, error_json=None,
-            updated_at=now, **lease,
+            along=along or (), state_json=state, node_path=node_path, status=status,
+            error_json=None, updated_at=now, **lease,
         ):  # fmt: skip
             raise LeaseLost(run.run_id)
         self._renew_parents(now)
@@ -514,6 +542,7 @@ class Driver:
         state: dict[str, Any] | None,
         status: str,
         error: dict[str, Any] | None,
+        along: list[runs.Write] | None = None,
     ) -> None:
         now = utcnow()
         values: dict[str, Any] = {
@@ -529,10 +558,11 @@ class Driver:
             values["state_json"] = state
             values["final_vars_json"] = state["scopes"]["workflow"]
         if not runs.update_run(
-            self.conn, run.run_id, only_if=ACTIVE_STATUSES, owner=self._owner(), **values
-        ):
+            self.conn, run.run_id, only_if=ACTIVE_STATUSES, owner=self._owner(),
+            along=along or (), **values,
+        ):  # fmt: skip
             raise LeaseLost(run.run_id)
-        if status != "SUCCEEDED":
+        if status != "SUCCEEDED":  # only a driver that ended the run says so
             level = "WARN" if status == "CANCELED" else "ERROR"
             where = (error or {}).get("nodePath")
             runs.log(

@@ -108,18 +108,21 @@ def invoke(
     timeout_s: float | None = DEFAULT_TIMEOUT_S,
     commit: Callable[[], None] = lambda: None,
     secret_resolver: Any = None,
+    defer: Callable[[runs.Write], None] | None = None,
 ) -> Any:
     """Run one action (or return its cached output); raises a runtime-error-shaped failure.
 
     ``commit`` is called once the STARTED row is written, before the handler runs. The final
     status is written but not committed: it goes with the caller's next commit (the step's).
+    ``defer`` takes that final UPDATE instead of it being executed here, so the caller can send
+    it together with the step's own records.
     The call's secrets are resolved here, and whatever leaves (the output, a failure, the stored
     row) is scrubbed of their values.
     """
     redactor = Redactor()
     try:
         args = _with_secrets(call, secret_resolver, redactor)
-        return _invoke(conn, registry, call, args, redactor, now, timeout_s, commit)
+        return _invoke(conn, registry, call, args, redactor, now, timeout_s, commit, defer)
     except Exception as exc:
         if not redactor:
             raise
@@ -167,6 +170,7 @@ def _invoke(
     now: datetime,
     timeout_s: float | None,
     commit: Callable[[], None],
+    defer: Callable[[runs.Write], None] | None,
 ) -> Any:
     action = registry.actions.get(call.action_id, call.version)
     if action is None:
@@ -212,11 +216,15 @@ def _invoke(
     except Exception as exc:  # a handler's failure is the step's failure, never the process's
         error = normalize_error(normalize_action_error(exc), call.step_path, iso_millis(now))
         error = storable_error(redactor.value(error))
-    invocations.finish(
-        conn, claim.invocation_id, attempt=claim.attempt, output=output,
+    finish = invocations.finish_update(
+        claim.invocation_id, attempt=claim.attempt, output=output,
         error=stored_error(error) if error else None,
         error_message=error["message"] if error else None, at=utcnow(),
     )  # fmt: skip
+    if defer is None:
+        conn.execute(finish)
+    else:
+        defer(finish)
     if error:
         raise StepFailure(
             error["category"],

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from algaflow.config import Settings
+from algaflow.config import Settings, load_settings
 from algaflow.kernel.jsvalues import js_string
 
 REDACTED = "[REDACTED]"
@@ -118,6 +118,20 @@ class ChainSecretResolver:
             except SecretNotFound as exc:
                 reasons.append(str(exc))
         raise SecretNotFound("; ".join(reasons) or "no secret source is configured")
+
+
+class SettingsSecretResolver:
+    """:func:`resolver_from_settings` of the settings as they are at the first secret asked for:
+    a driver that resolves no secret never reads the settings (an event that starts nothing
+    costs no settings load)."""
+
+    def __init__(self) -> None:
+        self._chain: ChainSecretResolver | None = None
+
+    def resolve(self, name: str, run_id: str | None = None) -> str:
+        if self._chain is None:
+            self._chain = resolver_from_settings(load_settings())
+        return self._chain.resolve(name, run_id)
 
 
 def resolver_from_settings(settings: Settings) -> ChainSecretResolver:
