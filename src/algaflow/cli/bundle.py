@@ -19,7 +19,7 @@ import typer
 
 from algaflow.kernel.errors import AlgaflowError
 
-from .client import DEFINITIONS, ApiClient, segment
+from .client import DEFINITIONS, ApiClient, Progress, segment
 from .common import (
     JsonOption,
     PluginOption,
@@ -101,6 +101,28 @@ def _progress(total: int, label: str, quiet: bool) -> Iterator[Callable[[], None
     with Progress(console=stderr, transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda: bar.advance(task)
+
+
+@contextmanager
+def live_progress() -> Iterator[Progress]:
+    """A progress bar fed by the server's progress lines, on a terminal's stderr, for steps of
+    at least :data:`PROGRESS_THRESHOLD` items (nothing when piped)."""
+    if not stderr.is_terminal:
+        yield lambda step, done, total: None
+        return
+    from rich.progress import Progress as Bar
+
+    with Bar(console=stderr, transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def show(step: str, done: int, total: int) -> None:
+            if total < PROGRESS_THRESHOLD:
+                return
+            if step not in tasks:
+                tasks[step] = bar.add_task(f"{step} {total} workflows", total=total)
+            bar.update(tasks[step], completed=done, total=total)
+
+        yield show
 
 
 def write_output(path: str, data: bytes) -> None:
@@ -365,12 +387,15 @@ def import_(
         accept=accept_broken_runs,
         allowUnresolved=allow_unresolved,
     )
-    headers = {"Content-Type": "application/json"}
-    with progress_for(raw, "importing"):
-        response = client.request(
-            "POST", f"{DEFINITIONS}/import", content=body, params=params, headers=headers
-        )
-    print_summary(response.json(), as_json, quiet=quiet)
+    del raw
+    request = {"content": body, "params": params, "headers": {"Content-Type": "application/json"}}
+    path = f"{DEFINITIONS}/import"
+    if quiet or as_json:
+        summary = client.request("POST", path, **request).json()
+    else:
+        with live_progress() as on_progress:
+            summary = client.progress_lines("POST", path, on_progress, **request)
+    print_summary(summary, as_json, quiet=quiet)
 
 
 def print_summary(summary: dict[str, Any], as_json: bool, *, quiet: bool = False) -> None:
