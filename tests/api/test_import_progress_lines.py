@@ -79,3 +79,20 @@ def test_the_client_reads_lines_through_real_http(api, live_server):
         assert unauthorized.value.code not in ("SERVER_UNREACHABLE", "HTTP_401")
     finally:
         client.close()
+
+
+def test_an_export_announces_its_workflow_count_and_the_cli_counts_its_entries(api, live_server):
+    from algaflow.cli.bundle import count_workflows
+
+    _ = api.client.post(IMPORT, content=_three(), headers=JSON_HEADERS)
+    client = ApiClient.for_server(live_server, api.key)
+    seen: list[int] = []
+    try:
+        with client.streaming("POST", f"{IMPORT[: -len('/import')]}/export", {"all": True}) as r:
+            assert r.headers["x-workflow-count"] == "3"
+            tiny = (bytes([b]) for piece in r.iter_bytes() for b in piece)  # every split point
+            data = b"".join(count_workflows(tiny, seen.append))
+    finally:
+        client.close()
+    assert seen == [1, 2, 3]
+    assert len(json.loads(data)["workflows"]) == 3

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -104,10 +104,10 @@ def _progress(total: int, label: str, quiet: bool) -> Iterator[Callable[[], None
 
 
 @contextmanager
-def live_progress() -> Iterator[Progress]:
+def live_progress(quiet: bool = False) -> Iterator[Progress]:
     """A progress bar fed by the server's progress lines, on a terminal's stderr, for steps of
     at least :data:`PROGRESS_THRESHOLD` items (nothing when piped)."""
-    if not stderr.is_terminal:
+    if quiet or not stderr.is_terminal:
         yield lambda step, done, total: None
         return
     from rich.progress import Progress as Bar
@@ -125,12 +125,33 @@ def live_progress() -> Iterator[Progress]:
         yield show
 
 
-def write_output(path: str, data: bytes) -> None:
+def write_output(path: str, data: bytes | Iterable[bytes]) -> None:
+    """Write ``data`` (bytes, or pieces as they come) to ``path`` or standard output."""
     if path == "-":
-        sys.stdout.buffer.write(data)
+        for piece in [data] if isinstance(data, bytes) else data:
+            sys.stdout.buffer.write(piece)
         sys.stdout.buffer.flush()
     else:
-        Path(path).write_bytes(data)
+        Path(path).write_bytes(data if isinstance(data, bytes) else b"".join(data))
+
+
+#: How each workflow entry of a canonical bundle begins: an object two levels deep, which only
+#: the ``workflows`` list holds at the top level.
+_ENTRY_OPENING = b"\n    {\n"
+
+
+def count_workflows(pieces: Iterable[bytes], advance: Callable[[int], None]) -> Iterator[bytes]:
+    """``pieces`` of a canonical bundle unchanged, calling ``advance`` with how many workflow
+    entries have begun so far (an opening split between two pieces is counted once)."""
+    tail, done = b"", 0
+    for piece in pieces:
+        window = tail + piece
+        found = window.count(_ENTRY_OPENING)
+        if found:
+            done += found
+            advance(done)
+        tail = window[-(len(_ENTRY_OPENING) - 1) :]
+        yield piece
 
 
 @contextmanager
@@ -187,19 +208,23 @@ def export(
         keys = _selected_keys(client, workflow_id, key, all_)
         _export_split(client, keys, Path(split), exported_at or "latest-change", quiet)
         return
-    if workflow_id and len(workflow_id) == 1 and not exported_at:  # Alga's GET route
-        path = f"{DEFINITIONS}/{segment(workflow_id[0])}/export"
-        data = client.request("GET", path).content
+    selection: dict[str, Any] = {"exportedAt": exported_at} if exported_at else {}
+    if workflow_id:
+        selection["workflowIds"] = workflow_id
+    elif key:
+        selection["keys"] = key
     else:
-        body: dict[str, Any] = {"exportedAt": exported_at} if exported_at else {}
-        if workflow_id:
-            body["workflowIds"] = workflow_id
-        elif key:
-            body["keys"] = key
-        else:
-            body["all"] = True
-        data = client.send("POST", f"{DEFINITIONS}/export", body).content
-    write_output(out, data)
+        selection["all"] = True
+    body: dict[str, Any] | None = selection
+    method, path = "POST", f"{DEFINITIONS}/export"
+    if workflow_id and len(workflow_id) == 1 and not exported_at:  # Alga's GET route
+        method, path, body = "GET", f"{DEFINITIONS}/{segment(workflow_id[0])}/export", None
+    with client.streaming(method, path, body) as response, live_progress(quiet) as on_progress:
+        total = int(response.headers.get("x-workflow-count", 0))
+        counted = count_workflows(
+            response.iter_bytes(), lambda done: on_progress("export", done, total)
+        )
+        write_output(out, b"".join(counted) if out != "-" else counted)
     if out != "-":
         stdout.print(f"Wrote {out}", markup=False, highlight=False)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -72,6 +73,28 @@ class ApiClient:
         if response.is_success:
             return response
         raise _error_of(response)
+
+    @contextmanager
+    def streaming(
+        self, method: str, path: str, body: Any = None, **kwargs: Any
+    ) -> Iterator[httpx.Response]:
+        """A request whose answer is read as it arrives (a big export); a failure answer is
+        raised as its coded error before anything is read."""
+        import httpx
+
+        if body is not None:
+            kwargs["content"] = json.dumps(body, allow_nan=False).encode("ascii")
+            kwargs["headers"] = {"Content-Type": "application/json"}
+        try:
+            with self._http.stream(method, path, **kwargs) as response:
+                if not response.is_success:
+                    response.read()
+                    raise _error_of(response)
+                yield response
+        except httpx.HTTPError as exc:
+            raise AlgaflowError(
+                "SERVER_UNREACHABLE", f"Cannot reach {self._http.base_url}: {exc}"
+            ) from None
 
     def progress_lines(self, method: str, path: str, on_progress: Progress, **kwargs: Any) -> Any:
         """A request answered as progress lines (``Accept: application/x-ndjson``): each

@@ -8,7 +8,6 @@ answer ``{code, error, details?}`` (errors.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -34,6 +33,7 @@ from ..progress_lines import NDJSON, Report, lines_response, wants_lines
 router = APIRouter(prefix="/workflow-definitions", tags=["workflow-bundles"])
 _admin = require("workflow:admin")
 _reader = require("workflow:read")
+WORKFLOW_COUNT = "X-Workflow-Count"
 _DOWNLOAD_HEADERS = {"Content-Disposition": 'attachment; filename="workflow-bundle.json"'}
 
 
@@ -41,7 +41,13 @@ _BUNDLE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The bundle as canonical JSON (sorted keys, two-space indent, final LF).",
         "content": {"application/json": {"schema": {"$ref": f"{COMPONENTS}{BUNDLE_COMPONENT}"}}},
-        "headers": {"Content-Disposition": {"schema": {"type": "string"}}},
+        "headers": {
+            "Content-Disposition": {"schema": {"type": "string"}},
+            WORKFLOW_COUNT: {
+                "description": "How many workflows the bundle holds (for progress)",
+                "schema": {"type": "integer"},
+            },
+        },
     },
 }
 _BUNDLE_BODY = {
@@ -55,11 +61,13 @@ _BUNDLE_BODY = {
 }
 
 
-def _bundle_response(pieces: Iterator[bytes]) -> Response:
+def _bundle_response(stream: service.ExportStream) -> Response:
     """Streams the bundle: errors were raised before the first piece; the pieces' own connection
-    stays open until the last piece is sent."""
+    stays open until the last piece is sent. ``X-Workflow-Count`` announces how many workflows
+    follow, for a client's progress."""
+    headers = {**_DOWNLOAD_HEADERS, WORKFLOW_COUNT: str(stream.count)}
     return StreamingResponse(
-        pieces, media_type="application/json; charset=utf-8", headers=_DOWNLOAD_HEADERS
+        stream.pieces, media_type="application/json; charset=utf-8", headers=headers
     )
 
 
