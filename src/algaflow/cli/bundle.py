@@ -329,13 +329,29 @@ def print_plan(plan: dict[str, Any]) -> None:
             stdout.print(f"    {escape(line)}", highlight=False)
     for key in plan["needsForce"]:
         stdout.print(f"! {escape(key)} exists: the import needs --force", highlight=False)
-    for sub in plan.get("substitutions", ()):
-        where = f"{sub['workflowKey']} {sub['version']} {sub['path']}"
-        line = f"{sub['kind']} {sub['value']!r} -> {sub['target']!r} ({where})"
-        stdout.print(f"= bound {escape(line)}", highlight=False)
-    for warning in plan.get("referenceWarnings", ()):
-        stdout.print(f"! {escape(warning['code'])}: {escape(warning['message'])}", highlight=False)
+    _print_notes(plan.get("substitutions") or [], plan.get("referenceWarnings") or [])
     stdout.print(plan["summary"], highlight=False, markup=False)
+
+
+#: Substitutions and warnings the import table shows; --json gives them all.
+NOTES_SHOWN = 20
+
+
+def _print_notes(substitutions: list[dict[str, Any]], warnings: list[dict[str, Any]]) -> None:
+    """What the bindings replaced (``=``) and the coded warnings (``!``), one line each, the
+    first :data:`NOTES_SHOWN` of each kind."""
+    lines = []
+    for sub in substitutions[:NOTES_SHOWN]:
+        where = f"{sub['workflowKey']} {sub['version']} {sub['path']}"
+        lines.append(f"= bound {sub['kind']} {sub['value']!r} -> {sub['target']!r} ({where})")
+    if len(substitutions) > NOTES_SHOWN:
+        lines.append(f"= ... {len(substitutions) - NOTES_SHOWN} more substitution(s) (--json)")
+    for warning in warnings[:NOTES_SHOWN]:
+        lines.append(f"! {warning['code']}: {warning['message']}")
+    if len(warnings) > NOTES_SHOWN:
+        lines.append(f"! ... {len(warnings) - NOTES_SHOWN} more warning(s) (--json)")
+    for line in lines:
+        stdout.print(line, highlight=False, markup=False)
 
 
 def _change_lines(change: dict[str, Any]) -> Iterator[str]:
@@ -446,6 +462,7 @@ def print_summary(summary: dict[str, Any], as_json: bool, *, quiet: bool = False
     )
     for deleted in summary["deletedWorkflows"]:
         stdout.print(f"- {deleted['key']} deleted", highlight=False, markup=False)
+    _print_notes(summary.get("substitutions") or [], summary["warnings"])
     stdout.print(f"{len(rows)} workflow(s) imported{note}", highlight=False)
     stdout.print(summary["plan"]["summary"], highlight=False, markup=False)
 
