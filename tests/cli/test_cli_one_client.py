@@ -163,6 +163,7 @@ def test_both_modes_give_identical_output(modes, files):
     imported = same("bundle", "import", "--file", "{bundle}", "--json")
     assert [w["action"] for w in imported["workflows"]] == ["created"]
     same("bundle", "import", "--file", "{bundle}", "--force", "--dry-run")  # the table
+    same("bundle", "import", "{bundle}", code=4)  # refused in the progress lines: same code, exit
 
     # Errors: the same code, message, details and exit code.
     same("workflows", "show", "no.such.workflow", code=1)

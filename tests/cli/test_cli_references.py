@@ -32,6 +32,14 @@ def test_references_json_is_stable_and_the_template_is_valid_bindings(cli, db_ur
             for version, where in (("draft", "draft"), (1, "publishedVersions/0"))
         ]
     }
+    folder = tmp_path / "split"
+    folder.mkdir()
+    (folder / "examples.notify-user.json").write_bytes(
+        BUNDLES.joinpath("notify-user.json").read_bytes()
+    )
+    from_folder = cli("bundle", "references", str(folder), "--json", *db, **ENV)
+    assert from_folder.returncode == 0, from_folder.stderr
+    assert json.loads(from_folder.stdout) == json.loads(listed.stdout)
     template = cli("bundle", "bindings", NOTIFY, *db, **ENV)
     assert template.stdout == b'{\n  "user": {\n    "ada": "ada"\n  }\n}\n'
     edited = tmp_path / "production.json"
@@ -42,6 +50,13 @@ def test_references_json_is_stable_and_the_template_is_valid_bindings(cli, db_ur
     assert lines[0] == "+ examples.notify-user"
     bound = [line for line in lines if line.startswith("= bound user 'ada' -> 'grace.hopper'")]
     assert len(bound) == 2 and lines[-1] == "1 to create, 0 to update, 0 unchanged"
+    table = cli("bundle", "import", NOTIFY, "--bindings", str(edited), "--dry-run", *db, **ENV)
+    assert table.returncode == 0, table.stderr
+    shown = table.stdout.decode().splitlines()
+    assert (
+        len([line for line in shown if line.startswith("= bound user 'ada' -> 'grace.hopper'")])
+        == 2
+    )
     imported = cli("bundle", "import", "--file", NOTIFY, "--bindings", str(edited), "--json",
                    *db, **ENV)  # fmt: skip
     assert imported.returncode == 0, imported.stderr
@@ -57,6 +72,9 @@ def test_a_malformed_bindings_file_exits_3_and_an_unresolved_import_too(cli, db_
     assert answer.returncode == 3 and b"INVALID_BINDINGS" in answer.stderr
     refused = cli("bundle", "import", "--file", NOTIFY, *db, **ENV)
     assert refused.returncode == 3 and b"UNRESOLVED_REFERENCES" in refused.stderr
+    dry = cli("bundle", "import", NOTIFY, "--allow-unresolved", "--dry-run", *db, **ENV)
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.decode().count("! REFERENCE_UNRESOLVED: ") == 2
     allowed = cli("bundle", "import", "--file", NOTIFY, "--allow-unresolved", "--json", *db, **ENV)
     assert allowed.returncode == 0, allowed.stderr
     warnings = json.loads(allowed.stdout)["warnings"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ import typer
 
 from algaflow.kernel.errors import AlgaflowError
 
-from .client import DEFINITIONS, ApiClient, segment
+from .client import DEFINITIONS, ApiClient, Progress, segment
 from .common import (
     JsonOption,
     PluginOption,
@@ -103,12 +103,55 @@ def _progress(total: int, label: str, quiet: bool) -> Iterator[Callable[[], None
         yield lambda: bar.advance(task)
 
 
-def write_output(path: str, data: bytes) -> None:
+@contextmanager
+def live_progress(quiet: bool = False) -> Iterator[Progress]:
+    """A progress bar fed by the server's progress lines, on a terminal's stderr, for steps of
+    at least :data:`PROGRESS_THRESHOLD` items (nothing when piped)."""
+    if quiet or not stderr.is_terminal:
+        yield lambda step, done, total: None
+        return
+    from rich.progress import Progress as Bar
+
+    with Bar(console=stderr, transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def show(step: str, done: int, total: int) -> None:
+            if total < PROGRESS_THRESHOLD:
+                return
+            if step not in tasks:
+                tasks[step] = bar.add_task(f"{step} {total} workflows", total=total)
+            bar.update(tasks[step], completed=done, total=total)
+
+        yield show
+
+
+def write_output(path: str, data: bytes | Iterable[bytes]) -> None:
+    """Write ``data`` (bytes, or pieces as they come) to ``path`` or standard output."""
     if path == "-":
-        sys.stdout.buffer.write(data)
+        for piece in [data] if isinstance(data, bytes) else data:
+            sys.stdout.buffer.write(piece)
         sys.stdout.buffer.flush()
     else:
-        Path(path).write_bytes(data)
+        Path(path).write_bytes(data if isinstance(data, bytes) else b"".join(data))
+
+
+#: How each workflow entry of a canonical bundle begins: an object two levels deep, which only
+#: the ``workflows`` list holds at the top level.
+_ENTRY_OPENING = b"\n    {\n"
+
+
+def count_workflows(pieces: Iterable[bytes], advance: Callable[[int], None]) -> Iterator[bytes]:
+    """``pieces`` of a canonical bundle unchanged, calling ``advance`` with how many workflow
+    entries have begun so far (an opening split between two pieces is counted once)."""
+    tail, done = b"", 0
+    for piece in pieces:
+        window = tail + piece
+        found = window.count(_ENTRY_OPENING)
+        if found:
+            done += found
+            advance(done)
+        tail = window[-(len(_ENTRY_OPENING) - 1) :]
+        yield piece
 
 
 @contextmanager
@@ -165,19 +208,23 @@ def export(
         keys = _selected_keys(client, workflow_id, key, all_)
         _export_split(client, keys, Path(split), exported_at or "latest-change", quiet)
         return
-    if workflow_id and len(workflow_id) == 1 and not exported_at:  # Alga's GET route
-        path = f"{DEFINITIONS}/{segment(workflow_id[0])}/export"
-        data = client.request("GET", path).content
+    selection: dict[str, Any] = {"exportedAt": exported_at} if exported_at else {}
+    if workflow_id:
+        selection["workflowIds"] = workflow_id
+    elif key:
+        selection["keys"] = key
     else:
-        body: dict[str, Any] = {"exportedAt": exported_at} if exported_at else {}
-        if workflow_id:
-            body["workflowIds"] = workflow_id
-        elif key:
-            body["keys"] = key
-        else:
-            body["all"] = True
-        data = client.send("POST", f"{DEFINITIONS}/export", body).content
-    write_output(out, data)
+        selection["all"] = True
+    body: dict[str, Any] | None = selection
+    method, path = "POST", f"{DEFINITIONS}/export"
+    if workflow_id and len(workflow_id) == 1 and not exported_at:  # Alga's GET route
+        method, path, body = "GET", f"{DEFINITIONS}/{segment(workflow_id[0])}/export", None
+    with client.streaming(method, path, body) as response, live_progress(quiet) as on_progress:
+        total = int(response.headers.get("x-workflow-count", 0))
+        counted = count_workflows(
+            response.iter_bytes(), lambda done: on_progress("export", done, total)
+        )
+        write_output(out, b"".join(counted) if out != "-" else counted)
     if out != "-":
         stdout.print(f"Wrote {out}", markup=False, highlight=False)
 
@@ -282,13 +329,29 @@ def print_plan(plan: dict[str, Any]) -> None:
             stdout.print(f"    {escape(line)}", highlight=False)
     for key in plan["needsForce"]:
         stdout.print(f"! {escape(key)} exists: the import needs --force", highlight=False)
-    for sub in plan.get("substitutions", ()):
-        where = f"{sub['workflowKey']} {sub['version']} {sub['path']}"
-        line = f"{sub['kind']} {sub['value']!r} -> {sub['target']!r} ({where})"
-        stdout.print(f"= bound {escape(line)}", highlight=False)
-    for warning in plan.get("referenceWarnings", ()):
-        stdout.print(f"! {escape(warning['code'])}: {escape(warning['message'])}", highlight=False)
+    _print_notes(plan.get("substitutions") or [], plan.get("referenceWarnings") or [])
     stdout.print(plan["summary"], highlight=False, markup=False)
+
+
+#: Substitutions and warnings the import table shows; --json gives them all.
+NOTES_SHOWN = 20
+
+
+def _print_notes(substitutions: list[dict[str, Any]], warnings: list[dict[str, Any]]) -> None:
+    """What the bindings replaced (``=``) and the coded warnings (``!``), one line each, the
+    first :data:`NOTES_SHOWN` of each kind."""
+    lines = []
+    for sub in substitutions[:NOTES_SHOWN]:
+        where = f"{sub['workflowKey']} {sub['version']} {sub['path']}"
+        lines.append(f"= bound {sub['kind']} {sub['value']!r} -> {sub['target']!r} ({where})")
+    if len(substitutions) > NOTES_SHOWN:
+        lines.append(f"= ... {len(substitutions) - NOTES_SHOWN} more substitution(s) (--json)")
+    for warning in warnings[:NOTES_SHOWN]:
+        lines.append(f"! {warning['code']}: {warning['message']}")
+    if len(warnings) > NOTES_SHOWN:
+        lines.append(f"! ... {len(warnings) - NOTES_SHOWN} more warning(s) (--json)")
+    for line in lines:
+        stdout.print(line, highlight=False, markup=False)
 
 
 def _change_lines(change: dict[str, Any]) -> Iterator[str]:
@@ -365,12 +428,15 @@ def import_(
         accept=accept_broken_runs,
         allowUnresolved=allow_unresolved,
     )
-    headers = {"Content-Type": "application/json"}
-    with progress_for(raw, "importing"):
-        response = client.request(
-            "POST", f"{DEFINITIONS}/import", content=body, params=params, headers=headers
-        )
-    print_summary(response.json(), as_json, quiet=quiet)
+    del raw
+    request = {"content": body, "params": params, "headers": {"Content-Type": "application/json"}}
+    path = f"{DEFINITIONS}/import"
+    if quiet or as_json:
+        summary = client.request("POST", path, **request).json()
+    else:
+        with live_progress() as on_progress:
+            summary = client.progress_lines("POST", path, on_progress, **request)
+    print_summary(summary, as_json, quiet=quiet)
 
 
 def print_summary(summary: dict[str, Any], as_json: bool, *, quiet: bool = False) -> None:
@@ -396,6 +462,7 @@ def print_summary(summary: dict[str, Any], as_json: bool, *, quiet: bool = False
     )
     for deleted in summary["deletedWorkflows"]:
         stdout.print(f"- {deleted['key']} deleted", highlight=False, markup=False)
+    _print_notes(summary.get("substitutions") or [], summary["warnings"])
     stdout.print(f"{len(rows)} workflow(s) imported{note}", highlight=False)
     stdout.print(summary["plan"]["summary"], highlight=False, markup=False)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -19,6 +21,9 @@ if TYPE_CHECKING:
     import httpx
 
 Json = dict[str, Any]
+#: Called with a step's name, how many of its items are done, and its total.
+Progress = Callable[[str, int, int], None]
+NDJSON = "application/x-ndjson"
 DEFINITIONS = "/api/workflow-definitions"
 RUNS = "/api/workflow-runs"
 
@@ -67,17 +72,60 @@ class ApiClient:
             ) from None
         if response.is_success:
             return response
+        raise _error_of(response)
+
+    @contextmanager
+    def streaming(
+        self, method: str, path: str, body: Any = None, **kwargs: Any
+    ) -> Iterator[httpx.Response]:
+        """A request whose answer is read as it arrives (a big export); a failure answer is
+        raised as its coded error before anything is read."""
+        import httpx
+
+        if body is not None:
+            kwargs["content"] = json.dumps(body, allow_nan=False).encode("ascii")
+            kwargs["headers"] = {"Content-Type": "application/json"}
         try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):  # not an algaflow server, or a proxy's error page
-            body = {}
-        raise AlgaflowError(
-            body.get("code") or f"HTTP_{response.status_code}",
-            body.get("error") or response.text or response.reason_phrase,
-            details=body.get("details"),
-        )
+            with self._http.stream(method, path, **kwargs) as response:
+                if not response.is_success:
+                    response.read()
+                    raise _error_of(response)
+                yield response
+        except httpx.HTTPError as exc:
+            raise AlgaflowError(
+                "SERVER_UNREACHABLE", f"Cannot reach {self._http.base_url}: {exc}"
+            ) from None
+
+    def progress_lines(self, method: str, path: str, on_progress: Progress, **kwargs: Any) -> Any:
+        """A request answered as progress lines (``Accept: application/x-ndjson``): each
+        ``{"progress": {step, done, total}}`` line goes to ``on_progress`` as it arrives; the
+        last line's ``result`` is returned, or its ``error`` raised as its coded error. A server
+        that answers plain JSON instead is read as the result."""
+        import httpx
+
+        headers = {**(kwargs.pop("headers", None) or {}), "Accept": f"{NDJSON}, application/json"}
+        try:
+            with self._http.stream(method, path, headers=headers, **kwargs) as response:
+                if not response.is_success:
+                    response.read()
+                    raise _error_of(response)
+                if not response.headers.get("content-type", "").startswith(NDJSON):
+                    return json.loads(response.read())
+                for line in response.iter_lines():
+                    if line.strip():
+                        event = json.loads(line)
+                        if "progress" in event:
+                            step = event["progress"]
+                            on_progress(step["step"], step["done"], step["total"])
+                        elif "error" in event:
+                            raise _error_of_body(event["error"], event["error"].get("status"))
+                        else:
+                            return event["result"]
+        except httpx.HTTPError as exc:
+            raise AlgaflowError(
+                "SERVER_UNREACHABLE", f"Cannot reach {self._http.base_url}: {exc}"
+            ) from None
+        raise AlgaflowError("SERVER_UNREACHABLE", "The server's answer ended before its result.")
 
     def send(
         self, method: str, path: str, body: Any = None, *, params: dict[str, Any] | None = None
@@ -115,6 +163,26 @@ class ApiClient:
             )
         found = self.call("GET", f"{DEFINITIONS}/{segment(match['workflowId'])}")
         return found
+
+
+def _error_of(response: httpx.Response) -> AlgaflowError:
+    """The coded error of a failure answer."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):  # not an algaflow server, or a proxy's error page
+        body = {}
+    message = body.get("error") or response.text or response.reason_phrase
+    return _error_of_body({**body, "error": message}, response.status_code)
+
+
+def _error_of_body(body: Json, status: int | None) -> AlgaflowError:
+    return AlgaflowError(
+        body.get("code") or f"HTTP_{status}",
+        body.get("error") or f"HTTP {status}",
+        details=body.get("details"),
+    )
 
 
 def _is_uuid(value: str) -> bool:

@@ -16,7 +16,9 @@ import typer
 from .client import DEFINITIONS, ApiClient
 from .common import JsonOption, print_json, print_table, stdout, uses_client
 
-FileArgument = typer.Argument(..., help="Bundle file, or - for standard input.")
+FileArgument = typer.Argument(
+    ..., help="Bundle file, a folder of bundle files (one bundle), or - for standard input."
+)
 
 
 def register(bundle_app: typer.Typer) -> None:
@@ -26,11 +28,11 @@ def register(bundle_app: typer.Typer) -> None:
 
 
 def _report(client: ApiClient, file: str) -> dict[str, Any]:
-    from .bundle import read_input
+    from .bundle import read_source
 
     headers = {"Content-Type": "application/json"}
     path = f"{DEFINITIONS}/references"
-    response = client.request("POST", path, content=read_input(file), headers=headers)
+    response = client.request("POST", path, content=read_source(file, quiet=True), headers=headers)
     report: dict[str, Any] = response.json()
     return report
 

@@ -363,9 +363,24 @@ def export_bundle_bytes(uow: UnitOfWork, tenant_id: str, **selection: Any) -> by
         return export_bundle_bytes_on(conn, tenant_id, **selection)
 
 
+@dataclasses.dataclass
+class ExportStream:
+    """Canonical bundle bytes in pieces, and how many workflows they were planned to hold (a
+    workflow deleted meanwhile is left out): what an HTTP answer announces for progress."""
+
+    count: int
+    pieces: Iterator[bytes]
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.pieces
+
+    def __next__(self) -> bytes:
+        return next(self.pieces)
+
+
 def stream_export(
     uow: UnitOfWork, tenant_id: str, *, batch_size: int = BATCH_SIZE, **selection: Any
-) -> Iterator[bytes]:
+) -> ExportStream:
     """The canonical bundle bytes in pieces, for an HTTP response.
 
     Every error is raised by this call, before any piece exists; the pieces then read
@@ -375,11 +390,11 @@ def stream_export(
     stack = ExitStack()
     conn = stack.enter_context(uow.reading())
     try:
-        pieces = iter_export_bundle_bytes_on(conn, tenant_id, batch_size=batch_size, **selection)
+        stream = iter_export_bundle_bytes_on(conn, tenant_id, batch_size=batch_size, **selection)
     except BaseException:
         stack.close()
         raise
-    return _closing(pieces, stack)
+    return ExportStream(stream.count, _closing(stream.pieces, stack))
 
 
 def _closing(pieces: Iterator[bytes], stack: ExitStack) -> Iterator[bytes]:
@@ -416,7 +431,7 @@ def iter_export_bundle_bytes_on(
     all: bool = False,
     exported_at: ExportedAt = None,
     batch_size: int = BATCH_SIZE,
-) -> Iterator[bytes]:
+) -> ExportStream:
     """:func:`export_bundle_on`'s canonical JSON bytes, in pieces, for streaming.
 
     Every error (nothing selected, 404, ``INVALID_EXPORTED_AT``) is raised by this call, before
@@ -425,7 +440,9 @@ def iter_export_bundle_bytes_on(
     at a time. A workflow deleted meanwhile is left out.
     """
     stamp, order = _export_plan(conn, tenant_id, workflow_ids, keys, all, exported_at)
-    return encode(stamp, _entries(conn, tenant_id, order, batch_size, None))
+    return ExportStream(
+        len(order), encode(stamp, _entries(conn, tenant_id, order, batch_size, None))
+    )
 
 
 def export_bundle_bytes_on(conn: Connection, tenant_id: str, **selection: Any) -> bytes:

@@ -8,7 +8,6 @@ answer ``{code, error, details?}`` (errors.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -29,10 +28,12 @@ from ..bodies import MAX_JSON_DEPTH, bundle_value, check_export_keys
 from ..deps import Principal, get_registry, get_uow, require
 from ..errors import error_responses
 from ..openapi import BUNDLE_COMPONENT, COMPONENTS
+from ..progress_lines import NDJSON, Report, lines_response, wants_lines
 
 router = APIRouter(prefix="/workflow-definitions", tags=["workflow-bundles"])
 _admin = require("workflow:admin")
 _reader = require("workflow:read")
+WORKFLOW_COUNT = "X-Workflow-Count"
 _DOWNLOAD_HEADERS = {"Content-Disposition": 'attachment; filename="workflow-bundle.json"'}
 
 
@@ -40,7 +41,13 @@ _BUNDLE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The bundle as canonical JSON (sorted keys, two-space indent, final LF).",
         "content": {"application/json": {"schema": {"$ref": f"{COMPONENTS}{BUNDLE_COMPONENT}"}}},
-        "headers": {"Content-Disposition": {"schema": {"type": "string"}}},
+        "headers": {
+            "Content-Disposition": {"schema": {"type": "string"}},
+            WORKFLOW_COUNT: {
+                "description": "How many workflows the bundle holds (for progress)",
+                "schema": {"type": "integer"},
+            },
+        },
     },
 }
 _BUNDLE_BODY = {
@@ -54,11 +61,13 @@ _BUNDLE_BODY = {
 }
 
 
-def _bundle_response(pieces: Iterator[bytes]) -> Response:
+def _bundle_response(stream: service.ExportStream) -> Response:
     """Streams the bundle: errors were raised before the first piece; the pieces' own connection
-    stays open until the last piece is sent."""
+    stays open until the last piece is sent. ``X-Workflow-Count`` announces how many workflows
+    follow, for a client's progress."""
+    headers = {**_DOWNLOAD_HEADERS, WORKFLOW_COUNT: str(stream.count)}
     return StreamingResponse(
-        pieces, media_type="application/json; charset=utf-8", headers=_DOWNLOAD_HEADERS
+        stream.pieces, media_type="application/json; charset=utf-8", headers=headers
     )
 
 
@@ -310,7 +319,16 @@ async def plan(
     " 409 when a key exists without force.",
     openapi_extra=_BUNDLE_BODY,
     response_model=None,
-    responses={200: {"model": ImportSummary}, **error_responses(409, 413, 422)},
+    responses={
+        200: {
+            "model": ImportSummary,
+            "content": {NDJSON: {"schema": {"type": "string"}}},
+            "description": "The summary; with Accept: application/x-ndjson, progress lines"
+            ' ({"progress": {step, done, total}}) and then {"result": <summary>} or'
+            ' {"error": {code, error, details?, status}}.',
+        },
+        **error_responses(409, 413, 422),
+    },
 )
 async def import_(
     request: Request,
@@ -327,17 +345,19 @@ async def import_(
     principal: Principal = Depends(_admin),
     uow: UnitOfWork = Depends(get_uow),
     registry: Registry = Depends(get_registry),
-) -> dict[str, Any]:
+) -> dict[str, Any] | Response:
     """Import the body in one transaction; 200 with the summary, or a coded error.
 
     The body is a bundle, or ``{"bundle": <bundle>, "bindings": <bindings>}`` to bind its
     environment-specific references first (docs/guides/workflows/workflow-import-export.md).
+    With ``Accept: application/x-ndjson`` the answer is progress lines, one per workflow
+    prepared, then the summary (or the coded error) as the last line (progress_lines.py).
     """
     raw = await request.body()
     options = _options(force, prune, prunePrefix, acceptBrokenRuns)
     settings = request.app.state.settings
 
-    def run() -> dict[str, Any]:
+    def run(report: Report | None = None) -> dict[str, Any]:
         # Parsing and every check that needs no database run before the write transaction. The
         # app's body guard has measured the nesting already (app.JsonDepthLimit).
         bundle, bindings = _import_body(loads_json(raw))
@@ -354,9 +374,12 @@ async def import_(
             options=options,
             dry_run=parse_flag(dryRun),
             actor=principal.key_id,
+            progress=report,
             reference_options=reference_options,
         )
 
+    if wants_lines(request):
+        return lines_response("import", run)
     return await run_in_threadpool(run)
 
 
