@@ -1,11 +1,14 @@
 """A second client that polls ``/healthz`` while a test sends hostile input to the same server.
 
 The freeze tests require the server to stay responsive: every health check answers within a small
-bound while the hostile request is in flight.
+bound while the hostile request is in flight. The server runs in the test process, whose heap
+holds everything earlier tests left behind: that heap is collected and frozen for the probe, so a
+full garbage collection of it cannot pass for a freeze the hostile input caused.
 """
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Iterator
@@ -45,6 +48,8 @@ def health_probe(
                 probe.latencies.append(time.perf_counter() - started if ok else float("inf"))
                 stop.wait(interval)
 
+    gc.collect()
+    gc.freeze()
     thread = threading.Thread(target=poll, daemon=True)
     thread.start()
     try:
@@ -52,3 +57,4 @@ def health_probe(
     finally:
         stop.set()
         thread.join(timeout=timeout + 1)
+        gc.unfreeze()

@@ -89,7 +89,8 @@ workflow_run_steps = sa.Table(
     sa.Column("definition_step_id", sa.Text, nullable=False),
     sa.Column("status", sa.Text, nullable=False),
     sa.Column("attempt", sa.Integer, nullable=False, server_default="1"),
-    sa.Column("duration_ms", sa.BigInteger, nullable=True),  # a 30-day wait overflows 32 bits
+    # A 30-day wait overflows 32 bits; SQLite's INTEGER is 64-bit already.
+    sa.Column("duration_ms", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
     sa.Column("error_json", JSONType, nullable=True),
     sa.Column("started_at", UTCDateTime, nullable=False),
     sa.Column("completed_at", UTCDateTime, nullable=True),
