@@ -27,14 +27,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from algaflow.config import TemporalSettings
-from algaflow.runtime.embedded.driver import Driver, Launch
+from algaflow.runtime.embedded.driver import Launch
 from algaflow.services.due_work import drive_runs
 from algaflow.services.unit_of_work import UnitOfWork
 from algaflow.store.run_tables import workflow_run_steps, workflow_runs
-from algaflow.store.tables import workflow_definitions
-from algaflow.store.tenants import create_tenant
-from algaflow.store.workflows import create_workflow, insert_version
-from benchmarks.bench_runtime import definition
+from benchmarks.bench_runtime import record_runs as bench_record_runs
 from benchmarks.bench_runtime import registry as bench_registry
 from benchmarks.databases import postgres_database
 
@@ -47,22 +44,8 @@ SERVER_ARGS = [
 
 def record_runs(engine: Engine, items: int, count: int, engine_name: str) -> tuple[str, list[str]]:
     """A tenant with the published benchmark workflow and ``count`` recorded runs of it."""
-    with engine.begin() as conn:
-        tenant = create_tenant(conn, f"bench-{uuid.uuid4().hex[:12]}")["id"]
-        wf = create_workflow(conn, tenant, key="bench", name="bench",
-                             payload_schema_ref="payload.Bench.v1")  # fmt: skip
-        body = definition(items)
-        body["id"] = wf["workflow_id"]
-        version = insert_version(conn, tenant, wf["workflow_id"], version=1, definition_json=body)
-        conn.execute(
-            workflow_definitions.update()
-            .where(workflow_definitions.c.workflow_id == wf["workflow_id"])
-            .values(status="published")
-        )
-        launch = Launch(trigger_type="manual", engine=engine_name)
-        driver = Driver(conn, bench_registry())
-        runs = [driver.create_run(tenant, wf, version, {}, launch) for _ in range(count)]
-    return tenant, runs
+    launch = Launch(trigger_type="manual", engine=engine_name)
+    return bench_record_runs(engine, bench_registry(), items, count, launch)
 
 
 def steps_of(engine: Engine, run_ids: list[str]) -> int:

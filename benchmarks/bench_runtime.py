@@ -17,13 +17,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+import uuid
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from algaflow.registry import ActionDef, default_registry
+from algaflow.registry import ActionDef, Registry, default_registry
 from algaflow.runtime.embedded.driver import Driver, Launch
 from algaflow.services.due_work import drive_runs
 from algaflow.services.unit_of_work import UnitOfWork
@@ -107,10 +108,13 @@ def floor_rate(engine: Engine, run_id: str, steps: int) -> float:
         return steps / (time.perf_counter() - started)
 
 
-def bench_once(engine: Engine, items: int, index: int) -> tuple[float, int, int, float]:
-    reg = registry()
+def record_runs(
+    engine: Engine, reg: Registry, items: int, count: int, launch: Launch
+) -> tuple[str, list[str]]:
+    """A new tenant with the published benchmark workflow and ``count`` recorded runs of it
+    (recorded only: the benchmarks time the driving alone)."""
     with engine.begin() as conn:
-        tenant = create_tenant(conn, f"bench-{index}-{time.time_ns()}")["id"]
+        tenant = create_tenant(conn, f"bench-{uuid.uuid4().hex[:12]}")["id"]
         wf = create_workflow(conn, tenant, key="bench", name="bench",
                              payload_schema_ref="payload.Bench.v1")  # fmt: skip
         body = definition(items)
@@ -121,9 +125,14 @@ def bench_once(engine: Engine, items: int, index: int) -> tuple[float, int, int,
             .where(workflow_definitions.c.workflow_id == wf["workflow_id"])
             .values(status="published")
         )
-        # Recorded only: the benchmark times the driving alone.
-        launch = Launch(trigger_type="manual")
-        run_id = Driver(conn, reg).create_run(tenant, wf, version, {}, launch)
+        driver = Driver(conn, reg)
+        runs = [driver.create_run(tenant, wf, version, {}, launch) for _ in range(count)]
+    return tenant, runs
+
+
+def bench_once(engine: Engine, items: int) -> tuple[float, int, int, float]:
+    reg = registry()
+    tenant, [run_id] = record_runs(engine, reg, items, 1, Launch(trigger_type="manual"))
     trips = RoundTrips(engine)
     started = time.perf_counter()
     drive_runs(UnitOfWork(engine), tenant, [run_id], registry=reg)
@@ -139,7 +148,7 @@ def bench_once(engine: Engine, items: int, index: int) -> tuple[float, int, int,
 
 def bench(name: str, engine: Engine, items: int, repeat: int) -> None:
     migrate.upgrade(engine)
-    results = [bench_once(engine, items, i) for i in range(repeat)]
+    results = [bench_once(engine, items) for _ in range(repeat)]
     rate = statistics.median(steps / elapsed for elapsed, steps, _, _ in results)
     trips = statistics.median(count / steps for _, steps, count, _ in results)
     floor = statistics.median(floor for _, _, _, floor in results)
