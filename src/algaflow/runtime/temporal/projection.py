@@ -56,12 +56,9 @@ class Projection:
         else:
             attempt = _next_attempt(state, plan.path)
             row_id = new_id()
-            self.ops.append(
-                {"op": "insert_step", "row_id": row_id, "path": plan.path,
-                 "step_id": str((plan.step or {}).get("id", "")),
-                 "status": str(transition.step_status), "attempt": attempt,
-                 "started_at": started.isoformat(), "completed_at": now.isoformat(),
-                 "error": transition.step_error}
+            self._insert_step(
+                row_id, plan, str(transition.step_status), attempt, started, now,
+                transition.step_error,
             )  # fmt: skip
             self.line(plan, row_id, "STARTED", started, attempt=attempt)
         self.line(plan, row_id, str(transition.step_status), now, error=transition.step_error)
@@ -73,14 +70,26 @@ class Projection:
             return
         attempt = _next_attempt(state, path)
         row_id = new_id()
-        self.ops.append(
-            {"op": "insert_step", "row_id": row_id, "path": path,
-             "step_id": str((plan.step or {}).get("id", "")), "status": "STARTED",
-             "attempt": attempt, "started_at": now.isoformat(), "completed_at": None,
-             "error": None}
-        )  # fmt: skip
+        self._insert_step(row_id, plan, "STARTED", attempt, now, None, None)
         state["openStep"] = {"path": path, "id": row_id, "startedAt": now.isoformat()}
         self.line(plan, row_id, "STARTED", now, attempt=attempt)
+
+    def _insert_step(
+        self,
+        row_id: str,
+        plan: core.StepRef,
+        status: str,
+        attempt: int,
+        started: datetime,
+        completed: datetime | None,
+        error: dict[str, Any] | None,
+    ) -> None:
+        self.ops.append(
+            {"op": "insert_step", "row_id": row_id, "path": plan.path,
+             "step_id": str((plan.step or {}).get("id", "")), "status": status,
+             "attempt": attempt, "started_at": started.isoformat(),
+             "completed_at": completed.isoformat() if completed else None, "error": error}
+        )  # fmt: skip
 
     def line(
         self,
